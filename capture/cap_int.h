@@ -1,0 +1,259 @@
+/*
+ * cap_int.h - private declarations shared by the capture/ sources (and their unit
+ * tests); never included from outside capture/.
+ *
+ * The pipeline, one packet at a time:
+ *   source.c  pcap handles, file merge, filter, packet numbers
+ *   packet.c  link -> IP -> (fragments) -> TCP -> flow, anomaly counting
+ *   link.c    link-type table, link header -> IPv4/IPv6 span
+ *   ip.c      IPv4/IPv6 headers and the IPv6 extension-header walk
+ *   ipfrag.c  bounded fragment reassembly
+ *   tcp.c     TCP header
+ *   flow.c    flow table, roles, sequence numbers -> offsets, reasm calls
+ * Each stage reports what it found in a small struct of spans into the
+ * packet (no copies) and an enum result; only packet.c turns results into
+ * anomaly counts, so each packet is counted once at the layer that failed.
+ *
+ * Nothing here is thread-safe: one struct cap is driven by one thread.
+ */
+#ifndef SMTPSCOPE_CAP_INT_H
+#define SMTPSCOPE_CAP_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sys/queue.h>
+
+#include <pcap/pcap.h>
+
+#include "capture/capture.h"
+#include "capture/reasm.h"
+
+/* ---------------------------------------------------------------- defaults */
+
+#define CAP_DEF_MAX_FLOWS	65536
+#define CAP_DEF_MAX_OOO_FLOW	(256 * 1024)
+#define CAP_DEF_MAX_OOO_TOTAL	(64 * 1024 * 1024)
+#define CAP_DEF_IDLE_TIMEOUT	600
+#define CAP_DEF_MAX_FRAG_BYTES	(4 * 1024 * 1024)
+#define CAP_DEF_FRAG_TIMEOUT	30
+#define CAP_DEF_SNAPLEN		262144
+#define CAP_DEF_TIMEOUT_MS	100
+
+#define US_PER_S		1000000ULL
+/* Out-of-order data waits at most this long (capture time) for its hole. */
+#define CAP_OOO_WAIT_US		(5 * US_PER_S)
+/* An ACK for bytes never seen declares a gap after this long (capture time). */
+#define CAP_ACK_WAIT_US		(1 * US_PER_S)
+/* A closed flow's 4-tuple is remembered this long (TIME_WAIT-like). */
+#define CAP_TIMEWAIT_US		(120 * US_PER_S)
+/* Fragmented datagrams held at once, whatever their size. */
+#define CAP_FRAG_MAX_DGRAMS	256
+/* Segments further than this from the expected sequence are ignored. */
+#define CAP_SEQ_WINDOW		(1L << 30)
+/* Packets per cap_dispatch() call when the caller says "any". */
+#define CAP_DISPATCH_BATCH	4096
+
+/* ---------------------------------------------------------------- link.c */
+
+enum l3_kind { L3_IPV4, L3_IPV6, L3_OTHER };
+
+struct l3 {
+	enum l3_kind kind;
+	const uint8_t *p;	/* network-layer bytes as captured */
+	size_t len;
+};
+
+enum link_res { LINK_OK, LINK_TRUNC };
+
+struct link_type {
+	int dlt;
+	const char *name;
+	enum link_res (*decode)(const uint8_t *, size_t caplen, struct l3 *);
+};
+
+/* The decoder for a DLT, or NULL when we do not support it. */
+const struct link_type *link_lookup(int dlt);
+
+/* ---------------------------------------------------------------- ip.c */
+
+struct ip_pkt {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t src[16], dst[16];
+	uint8_t proto;		/* upper-layer protocol (after extensions) */
+	const uint8_t *payload;	/* upper-layer bytes as captured */
+	size_t len;		/* captured upper-layer bytes */
+	size_t declared;	/* upper-layer bytes the header announces */
+	bool cut;		/* captured < declared (snaplen) */
+	/* A fragment (then payload is the fragment's data). */
+	bool frag;
+	bool frag_more;
+	uint32_t frag_off;	/* in bytes */
+	uint32_t frag_id;
+};
+
+enum ip_res {
+	IP_RES_OK,
+	IP_RES_TRUNC,		/* header cut short by the capture */
+	IP_RES_MALFORMED,	/* header invalid */
+	IP_RES_CHECKSUM		/* IPv4 checksum wrong; the packet is decoded */
+};
+
+enum ip_res ip_decode(const struct l3 *, struct ip_pkt *);
+/*
+ * Walk IPv6 extension headers from next-header value nh over p; avail bytes
+ * are captured, declared bytes announced.  Stops at the first upper-layer
+ * header or at a fragment header (then ip->frag is set).  Used by ip_decode
+ * and again on a reassembled datagram.
+ */
+enum ip_res ip6_walk(struct ip_pkt *, uint8_t nh, const uint8_t *p,
+    size_t avail, size_t declared, bool first);
+
+/* ---------------------------------------------------------------- ipfrag.c */
+
+struct frag_dgram;
+TAILQ_HEAD(frag_q, frag_dgram);
+
+struct ipfrag {
+	struct frag_q q;	/* datagrams, oldest first */
+	size_t ndgrams;
+	size_t held;		/* buffer bytes allocated */
+	size_t max_bytes;
+	uint64_t timeout_us;
+	uint64_t *anom;		/* the run's anomaly counters */
+};
+
+void ipfrag_init(struct ipfrag *, size_t max_bytes, unsigned timeout_s,
+    uint64_t *anom);
+/*
+ * Add a fragment.  Returns 1 when the datagram is complete: the data and len outputs are
+ * its upper-layer bytes, valid until ipfrag_done(*dg).  Returns 0 when it
+ * was held, -1 when it was dropped (the anomaly is counted).
+ */
+int ipfrag_add(struct ipfrag *, const struct ip_pkt *, uint64_t now_us,
+    struct frag_dgram **dg, const uint8_t **data, size_t *len);
+void ipfrag_done(struct ipfrag *, struct frag_dgram *);
+void ipfrag_expire(struct ipfrag *, uint64_t now_us);
+void ipfrag_free(struct ipfrag *);
+
+/* ---------------------------------------------------------------- tcp.c */
+
+#define TH_FIN	0x01
+#define TH_SYN	0x02
+#define TH_RST	0x04
+#define TH_PUSH	0x08
+#define TH_ACK	0x10
+
+struct tcp_seg {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;
+	const uint8_t *data;	/* payload as captured */
+	size_t len;
+};
+
+enum tcp_res { TCP_RES_OK, TCP_RES_TRUNC, TCP_RES_MALFORMED };
+
+/* avail bytes captured, declared bytes announced by the IP header. */
+enum tcp_res tcp_decode(const uint8_t *, size_t avail, size_t declared,
+    struct tcp_seg *);
+
+/* ---------------------------------------------------------------- flow.c */
+
+struct flow;
+TAILQ_HEAD(flow_q, flow);
+LIST_HEAD(flow_bucket, flow);
+
+struct flow_table {
+	struct flow_bucket *buckets;
+	size_t nbuckets;	/* power of two */
+	uint32_t seed;
+	struct flow_q active;	/* open flows, least recently active first */
+	struct flow_q closed;	/* closed 4-tuples kept for TIME_WAIT, oldest first */
+	size_t nflows;		/* active + closed */
+	size_t nalloc;		/* structs allocated (<= max_flows), one per flow */
+	size_t max_flows;
+	uint64_t next_id;
+};
+
+struct cap;
+int flow_init(struct cap *, char errbuf[CAP_ERRBUF_SIZE]);
+void flow_input(struct cap *, const struct ip_pkt *, const struct tcp_seg *,
+    const struct cap_pos *);
+void flow_expire(struct cap *, uint64_t now_us);
+void flow_finish(struct cap *, enum cap_close_reason);
+void flow_free(struct cap *);
+
+/* ---------------------------------------------------------------- source.c */
+
+struct cap_source {
+	char *name;		/* as given; "-" for stdin */
+	pcap_t *p;
+	const struct link_type *link;
+	struct bpf_program prog;	/* the user's filter (files) */
+	bool have_prog;
+	/* The next packet, peeked (valid until the next pcap_next_ex). */
+	struct pcap_pkthdr *hdr;
+	const u_char *data;
+	bool have_pkt;
+	bool done;
+	char *err;		/* read error to report, or NULL */
+	uint64_t size;		/* file size, 0 if unknown */
+};
+
+struct cap {
+	struct cap_config cfg;
+	struct cap_consumer cons;
+	struct cap_source *src;
+	int nsrc;
+	bool live;
+	const struct link_type *link;	/* of the first source */
+	uint8_t portmap[65536 / 8];	/* kept ports; all when nports == 0 */
+
+	uint64_t pktno;		/* last packet number handed out */
+	uint64_t now_us;	/* capture time: newest packet or tick */
+	uint64_t next_tick_us;
+	volatile sig_atomic_t brk;
+
+	struct cap_stats st;
+	struct ipfrag frag;
+	struct flow_table ft;
+	struct reasm_pool rpool;
+};
+
+/* ---------------------------------------------------------------- packet.c */
+
+/* Number and count a packet read (before any filter). */
+void cap_count(struct cap *, uint64_t ts_us, size_t wirelen);
+/* One packet through link, IP, fragments, TCP and the flow table. */
+void cap_input_link(struct cap *, const struct link_type *, uint64_t ts_us,
+    const uint8_t *, size_t caplen, size_t wirelen);
+/* Expire what is due as of now_us (idle flows, fragments, waits). */
+void cap_advance(struct cap *, uint64_t now_us);
+
+static inline bool
+cap_port_kept(const struct cap *c, uint16_t port)
+{
+	return c->cfg.nports == 0 || (c->portmap[port >> 3] & (1u << (port & 7)));
+}
+
+static inline void
+cap_anomaly(struct cap *c, enum cap_anomaly a)
+{
+	c->st.anomalies[a]++;
+}
+
+/*
+ * Test entry points: a capture with no pcap source, fed packets of one link
+ * type by the caller.  cap_input() numbers packets like a file would.
+ */
+int cap_open_raw(struct cap **, const struct cap_config *,
+    const struct cap_consumer *, int dlt, char errbuf[CAP_ERRBUF_SIZE]);
+void cap_input(struct cap *, uint64_t ts_us, const uint8_t *, size_t caplen,
+    size_t wirelen);
+
+#endif

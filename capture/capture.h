@@ -1,0 +1,204 @@
+/*
+ * capture.h - the capture layer's only public header.
+ *
+ * The capture layer turns packets (live from an interface or replayed from
+ * pcap/pcapng files) into ordered TCP byte streams and stream events.  It
+ * knows libpcap, link layers, IPv4/IPv6 (with fragment reassembly), TCP and
+ * flows; it knows nothing of SMTP.  A consumer (struct cap_consumer) gets
+ * four events per flow: open, data, gap and close.
+ *
+ * Lifetimes: bytes handed to data() are valid only during the call; copy
+ * what you keep.  The per-flow context returned by open() is the
+ * consumer's; the layer passes it back unchanged and never frees it.
+ *
+ * Errors: functions that can fail return -1 and put one line (no newline)
+ * in errbuf, in the manner of libpcap.  Nothing here prints or exits.
+ */
+#ifndef SMTPSCOPE_CAPTURE_H
+#define SMTPSCOPE_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAP_ERRBUF_SIZE 512
+#define CAP_MAX_PORTS	32
+#define CAP_MAX_FILES	64
+
+/* Direction of a byte stream inside a flow. */
+enum cap_dir {
+	CAP_C2S = 0,	/* client to server */
+	CAP_S2C = 1	/* server to client */
+};
+
+/* Why a flow was closed. */
+enum cap_close_reason {
+	CAP_CLOSE_FIN,		/* both sides sent FIN, or one FIN and then idle */
+	CAP_CLOSE_RST,		/* a RST was seen */
+	CAP_CLOSE_IDLE,		/* idle timeout */
+	CAP_CLOSE_EVICTED,	/* flow table full: least recently active evicted */
+	CAP_CLOSE_EOF,		/* still open at the end of the capture */
+	CAP_CLOSE_INTERRUPTED	/* still open when the run was interrupted */
+};
+const char *cap_close_reason_name(enum cap_close_reason);
+
+/*
+ * Anomalies the network shows us.  Each is counted; none is fatal.
+ * X(id, name, description)
+ */
+#define CAP_ANOMALIES(X)                                                        \
+	X(LINK_TRUNC, "link-truncated", "link header cut short")                \
+	X(IP_TRUNC, "ip-truncated", "IP header or payload cut short by snaplen") \
+	X(IP_MALFORMED, "ip-malformed", "invalid IP header")                    \
+	X(IP_CHECKSUM, "ip-checksum", "IPv4 header checksum wrong")              \
+	X(FRAG_OVERLAP, "frag-overlap", "IP fragments overlapping with different data") \
+	X(FRAG_TIMEOUT, "frag-timeout", "IP fragments never completed")          \
+	X(FRAG_LIMIT, "frag-limit", "IP fragment memory cap hit")                \
+	X(FRAG_MALFORMED, "frag-malformed", "invalid IP fragment")               \
+	X(TCP_TRUNC, "tcp-truncated", "TCP header or payload cut short")         \
+	X(TCP_MALFORMED, "tcp-malformed", "invalid TCP header")                  \
+	X(TCP_OVERLAP, "tcp-overlap-conflict", "retransmitted bytes differ from the first copy") \
+	X(TCP_GAP, "tcp-gap", "bytes never seen by the capture")                 \
+	X(TCP_OOO_LIMIT, "tcp-ooo-limit", "out-of-order buffer cap hit")         \
+	X(TCP_MIDSTREAM, "tcp-midstream", "flow joined without its handshake")  \
+	X(TCP_ONE_SIDED, "tcp-one-sided", "only one direction of a flow seen")   \
+	X(TCP_OUT_OF_WINDOW, "tcp-out-of-window", "segment far outside the expected window") \
+	X(FLOW_LIMIT, "flow-limit", "flow table full: a flow was evicted")       \
+	X(NON_TCP, "non-tcp", "IP packet that is not TCP")                       \
+	X(UNKNOWN_ETHERTYPE, "unknown-ethertype", "link payload that is not IP")
+
+enum cap_anomaly {
+#define CAP_X_ENUM(id, name, desc) CAP_AN_##id,
+	CAP_ANOMALIES(CAP_X_ENUM)
+#undef CAP_X_ENUM
+	CAP_AN_MAX
+};
+const char *cap_anomaly_name(enum cap_anomaly);
+const char *cap_anomaly_desc(enum cap_anomaly);
+
+/* Where in the capture an event happened. */
+struct cap_pos {
+	uint64_t ts_us;		/* packet time, microseconds since the epoch */
+	uint64_t pkt;		/* 1-based packet number in the capture */
+	uint64_t offset;	/* stream offset of the first byte (data, gap) */
+};
+
+/* A flow as the consumer sees it at open. */
+struct cap_flow_info {
+	uint64_t id;		/* unique within a run, never reused */
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t client_ip[16];	/* IPv4 in the first 4 bytes */
+	uint8_t server_ip[16];
+	uint16_t client_port, server_port;
+	bool mid_stream;	/* no SYN seen: roles guessed from the port */
+	uint64_t ts_us;		/* time of the first packet */
+	uint64_t pkt;		/* number of the first packet */
+};
+
+/* Counters of one flow, handed over at close. */
+struct cap_flow_end {
+	enum cap_close_reason reason;
+	uint64_t packets[2];	/* indexed by enum cap_dir */
+	uint64_t bytes[2];	/* TCP payload bytes seen, retransmissions included */
+	uint64_t gap_bytes[2];	/* bytes declared missing */
+};
+
+struct cap_consumer {
+	void *arg;
+	/* A new flow.  Return a context for the other callbacks (may be NULL). */
+	void *(*open)(void *arg, const struct cap_flow_info *);
+	/* In-order bytes of one direction, each byte delivered exactly once. */
+	void (*data)(void *flow, enum cap_dir, const uint8_t *, size_t,
+	    const struct cap_pos *);
+	/* len bytes of one direction will never come; data resumes after. */
+	void (*gap)(void *flow, enum cap_dir, uint64_t len, const struct cap_pos *);
+	/* The flow is over; the context is not used again. */
+	void (*close)(void *flow, const struct cap_flow_end *, const struct cap_pos *);
+};
+
+/* Memory and time bounds.  Zero means "use the default". */
+struct cap_limits {
+	size_t max_flows;		/* default 65536 */
+	size_t max_ooo_flow;		/* out-of-order bytes per direction, default 256 KiB */
+	size_t max_ooo_total;		/* out-of-order bytes in all flows, default 64 MiB */
+	unsigned idle_timeout;		/* seconds, default 600 (RFC 5321 4.5.3.2) */
+	size_t max_frag_bytes;		/* IP fragment bytes held, default 4 MiB */
+	unsigned frag_timeout;		/* seconds, default 30 */
+};
+
+struct cap_config {
+	const char *files[CAP_MAX_FILES];	/* -r; "-" is stdin; merged by time */
+	int nfiles;
+	const char *iface;		/* -i; used when nfiles == 0 */
+	const char *filter;		/* extra BPF expression, may be NULL */
+	uint16_t ports[CAP_MAX_PORTS];	/* TCP ports kept (either side) */
+	int nports;			/* 0: every TCP port */
+	int snaplen;			/* 0: 262144 */
+	int bufsize;			/* kernel buffer in bytes, 0: libpcap default */
+	bool promisc;
+	int timeout_ms;			/* live read timeout, 0: 100 */
+	struct cap_limits limits;
+};
+
+struct cap_stats {
+	uint64_t packets;		/* packets read */
+	uint64_t bytes;			/* bytes on the wire (original length) */
+	uint64_t tcp_packets;		/* TCP packets on the kept ports */
+	uint64_t payload_bytes;		/* TCP payload delivered to the consumer */
+	uint64_t flows;			/* flows opened */
+	uint64_t flows_open;		/* flows open now */
+	uint64_t anomalies[CAP_AN_MAX];
+	bool have_kernel;		/* live capture: the next two are valid */
+	uint64_t kernel_recv, kernel_drop, ifdrop;
+	uint64_t file_bytes_total;	/* sum of the input files' sizes (0 if unknown) */
+	uint64_t file_bytes_read;	/* how far through them we are */
+	uint64_t first_ts_us, last_ts_us;
+};
+
+struct cap;
+
+/* Fill *cfg with defaults (ports 25, 587, 2525; limits as above). */
+void cap_config_init(struct cap_config *cfg);
+/* Parse "25,587,2525" into cfg->ports. */
+int cap_parse_ports(struct cap_config *cfg, const char *s, char errbuf[CAP_ERRBUF_SIZE]);
+
+int cap_open(struct cap **, const struct cap_config *, const struct cap_consumer *,
+    char errbuf[CAP_ERRBUF_SIZE]);
+/* Selectable descriptor for live capture, -1 for files. */
+int cap_fd(const struct cap *);
+/* The link type's name ("EN10MB", ...). */
+const char *cap_linktype(const struct cap *);
+/*
+ * Process up to max packets (0 or less: a buffer's worth).  Returns the
+ * number processed, CAP_EOF at the end of every input, or -1 with errbuf set.
+ */
+#define CAP_EOF (-2)
+int cap_dispatch(struct cap *, int max, char errbuf[CAP_ERRBUF_SIZE]);
+/* Expire idle flows and fragments as of the given time (live: call often). */
+void cap_tick(struct cap *, uint64_t now_us);
+/* Ask a running cap_dispatch() to return early (signal-safe). */
+void cap_breakloop(struct cap *);
+/* Close every open flow with reason EOF or INTERRUPTED. */
+void cap_finish(struct cap *, bool interrupted);
+void cap_stats(struct cap *, struct cap_stats *);
+void cap_close(struct cap *);
+
+/* -D: print every capture device, one per line. */
+int cap_list_devices(void (*fn)(void *arg, const char *name, const char *desc),
+    void *arg, char errbuf[CAP_ERRBUF_SIZE]);
+
+/*
+ * --dump-streams: a consumer that writes each direction of each flow to its
+ * own file in a directory, named as tcpflow 1.6 names them
+ * ("SRCIP.SRCPORT-DSTIP.DSTPORT" with zero-padded fields), so that streams
+ * can be compared byte for byte.
+ */
+struct dumpflow;
+int dumpflow_open(struct dumpflow **, const char *dir, char errbuf[CAP_ERRBUF_SIZE]);
+/* A consumer that writes to d; chain calls to next (may be NULL). */
+void dumpflow_consumer(struct dumpflow *d, const struct cap_consumer *next,
+    struct cap_consumer *out);
+/* Returns -1 with errbuf set if any write failed. */
+int dumpflow_close(struct dumpflow *, char errbuf[CAP_ERRBUF_SIZE]);
+
+#endif
