@@ -1,0 +1,406 @@
+/*
+ * dec_int.h - private declarations shared by the decode/ sources only.
+ *
+ * The decoder is split by role: line.c assembles lines, cmd.c parses client
+ * commands, reply.c parses server replies and EHLO capabilities, body.c
+ * follows message content (DATA and BDAT), session.c runs the state machine
+ * and owns the session record, incident.c turns the record plus the facts
+ * collected here into incidents, record.c holds the name tables and string
+ * helpers, enhcode.c describes RFC 3463 codes.
+ *
+ * Nothing here is visible outside decode/: exporters and the UI read only
+ * record.h.  Parsers take bytes and return spans into the caller's buffer;
+ * they never allocate.  Only session.c allocates, and only per line of the
+ * transcript or per transaction, never per byte of content.
+ */
+#ifndef SMTPSCOPE_DEC_INT_H
+#define SMTPSCOPE_DEC_INT_H
+
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtp.h"
+
+/* ---------------------------------------------------------------------
+ * ASCII helpers: wire bytes are never classified with locale ctype.
+ * ------------------------------------------------------------------ */
+static inline bool a_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static inline bool a_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static inline bool a_wsp(uint8_t c) { return c == ' ' || c == '\t'; }
+static inline uint8_t a_upper(uint8_t c) { return c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c; }
+static inline uint8_t a_lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
+
+/* Case-insensitive compare of a span with a NUL-terminated ASCII keyword. */
+bool a_eq(const char *p, size_t len, const char *kw);
+/* Does the span start with kw, case-insensitively? */
+bool a_prefix(const char *p, size_t len, const char *kw);
+/* Case-insensitive search of an ASCII needle in a span. */
+bool a_contains(const char *p, size_t len, const char *needle);
+
+struct span {
+	const char *p;
+	size_t len;
+};
+
+/* ---------------------------------------------------------------------
+ * record.c: wire strings and record teardown
+ * ------------------------------------------------------------------ */
+/* Replace *w by a copy of p[0..len), cut at cap.  On allocation failure
+ * the string is left absent: never fatal. */
+void wstr_set(struct wstr *, const char *p, size_t len, size_t cap);
+void wstr_clear(struct wstr *);
+/* Free every string and array a record owns (not the record itself). */
+void rec_free(struct sess_record *);
+
+/* ---------------------------------------------------------------------
+ * line.c: one line assembler per direction
+ * ------------------------------------------------------------------ */
+#define LN_BARE_LF	0x01	/* ended by LF without CR */
+#define LN_BARE_CR	0x02	/* held a CR not followed by LF */
+#define LN_NUL		0x04	/* held a NUL octet */
+#define LN_CUT		0x08	/* longer than the cap: only the start kept */
+struct linebuf {
+	char *buf;		/* cap + 1 bytes, NUL-terminated when done */
+	size_t cap;
+	size_t len;		/* bytes kept of the line (no CR/LF once done) */
+	uint64_t total;		/* octets of the line so far, before the LF */
+	uint8_t flags;		/* LN_* */
+	bool cr;		/* the last octet seen was a CR */
+};
+int line_init(struct linebuf *, size_t cap);
+void line_free(struct linebuf *);
+/* Consume up to the end of one line; sets *done when a line is complete
+ * (then read buf/len/flags and call line_reset).  Returns bytes used. */
+size_t line_feed(struct linebuf *, const uint8_t *, size_t, bool *done);
+void line_reset(struct linebuf *);
+/* Octets of the completed line including its terminator. */
+uint64_t line_octets(const struct linebuf *);
+
+/* ---------------------------------------------------------------------
+ * cmd.c: client commands
+ * ------------------------------------------------------------------ */
+#define SMTP_CMDS(X)                    \
+	X(NONE, "-")                    \
+	X(HELO, "HELO")                 \
+	X(EHLO, "EHLO")                 \
+	X(MAIL, "MAIL")                 \
+	X(RCPT, "RCPT")                 \
+	X(DATA, "DATA")                 \
+	X(BDAT, "BDAT")                 \
+	X(RSET, "RSET")                 \
+	X(QUIT, "QUIT")                 \
+	X(NOOP, "NOOP")                 \
+	X(VRFY, "VRFY")                 \
+	X(EXPN, "EXPN")                 \
+	X(HELP, "HELP")                 \
+	X(STARTTLS, "STARTTLS")         \
+	X(AUTH, "AUTH")                 \
+	X(ETRN, "ETRN")                 \
+	X(UNKNOWN, "unknown")           \
+	X(EOD, "end of data")           \
+	X(GREETING, "greeting")
+enum cmd_id {
+#define DEC_X_CMD(id, name) CMD_##id,
+	SMTP_CMDS(DEC_X_CMD)
+#undef DEC_X_CMD
+	CMD_MAX
+};
+#define CMDB(id) (1u << CMD_##id)
+const char *cmd_name(enum cmd_id);
+
+struct cmd {
+	enum cmd_id id;
+	bool syntax_ok;		/* arguments as the verb requires */
+	struct span verb, arg;	/* arg: after the verb and its spaces */
+	/* MAIL / RCPT */
+	struct span addr, params;
+	bool addr_8bit;		/* octets >= 0x80 in the address */
+	enum body_type body;
+	uint64_t size;
+	bool smtputf8, ret, envid, notify, orcpt;
+	/* BDAT */
+	uint64_t bdat_size;
+	bool bdat_last;
+	/* AUTH: the mechanism, and whether an initial response follows */
+	struct span mech;
+	bool auth_initial;
+};
+/* Parse one command line (without CRLF).  Never fails: an unknown verb
+ * yields CMD_UNKNOWN. */
+void cmd_parse(const char *line, size_t len, struct cmd *);
+/* Strict check used to resynchronise after a gap or mid-stream: only a
+ * line that is unmistakably a command passes. */
+bool cmd_strict(const char *line, size_t len);
+
+/* ---------------------------------------------------------------------
+ * reply.c: server replies and EHLO capabilities
+ * ------------------------------------------------------------------ */
+struct reply_line {
+	int code;		/* 100..999 when shaped like a reply */
+	bool shaped;		/* three digits then SP, '-' or end */
+	bool valid;		/* shaped, and code in 2xx-5xx */
+	bool more;		/* '-': more lines follow */
+	struct enh_code enh;	/* class 0: none */
+	struct span text;	/* after the code and separator */
+};
+void reply_parse(const char *line, size_t len, struct reply_line *);
+/* RFC 3463 "c.s.d" at the start of p; returns octets used, 0 if none. */
+size_t enh_parse(const char *p, size_t len, struct enh_code *);
+/* One EHLO capability line: the keyword's bit (-1 if not in SMTP_CAPS),
+ * the keyword span and the rest. */
+struct cap_line {
+	int bit;
+	struct span kw, rest;
+	bool masked;		/* "XXXXXXXA": a keyword blanked by a middlebox */
+};
+void cap_parse(const char *text, size_t len, struct cap_line *);
+
+/* enhcode.c */
+const char *enh_subject_name(unsigned subject);
+const char *enh_detail_text(const struct enh_code *);
+
+/* ---------------------------------------------------------------------
+ * body.c: message content trackers
+ * ------------------------------------------------------------------ */
+#define BODY_HDR_CAP	1024	/* a logical header line kept for sniffing */
+#define BODY_HDR_MAX	65536	/* stop looking for headers after this */
+struct body {
+	uint8_t st;		/* DATA end-of-data state machine */
+	uint8_t xkind;		/* smuggling: '.' after bare LF (0) or CR (1) */
+	bool dot_rules;		/* DATA (dot-stuffing) vs BDAT (counted) */
+	uint64_t off;		/* content octets consumed */
+	uint64_t line_len;	/* octets of the current line */
+	uint64_t long_lines;	/* lines over 998 octets + CRLF */
+	uint64_t eightbit, first8;
+	uint64_t bare;		/* bare LF or CR */
+	uint32_t smuggle;	/* end-of-data look-alikes */
+	bool nul;
+	/* top-level header sniffing */
+	bool in_headers, hdr_bol;
+	char hb[BODY_HDR_CAP + 1];
+	size_t hlen;
+	char cte[64], ctype[96], charset[64], report_type[48];
+};
+void body_start(struct body *, bool dot_rules);
+/* DATA: consume content up to and including the end marker; *end is set
+ * when CRLF.CRLF was seen (data_bytes is then off - 3). */
+size_t body_data(struct body *, const uint8_t *, size_t, bool *end);
+/* BDAT (or content we cannot delimit): count and sniff n octets. */
+void body_bytes(struct body *, const uint8_t *, size_t);
+/* Flush a header still being collected when the content ends. */
+void body_finish(struct body *);
+
+/* ---------------------------------------------------------------------
+ * session.c: the session, its facts and its transcript
+ * ------------------------------------------------------------------ */
+#define NOSEQ UINT32_MAX
+
+struct tline {
+	struct xline x;
+	uint32_t seq;		/* position in the whole transcript */
+};
+
+struct transcript {
+	struct tline *head;	/* the first lines */
+	size_t nhead, cap_head;
+	struct tline *ring;	/* the last lines */
+	size_t cap_ring, ring_start, nring;
+	uint32_t next_seq;
+	size_t dropped;
+};
+
+/* One outstanding command awaiting its reply. */
+struct pending {
+	enum cmd_id cmd;
+	int tx, rcpt;		/* indexes, -1 when none */
+	uint32_t seq;		/* transcript line of the command */
+	uint64_t pkt;
+	bool bdat_last;
+};
+
+struct rcpt_facts {
+	uint32_t cmd_seq, reply_seq, reply_last;
+};
+
+/* What the rules need about one transaction beyond struct tx_record. */
+struct tx_facts {
+	uint32_t caps_at_mail;	/* capflags when MAIL was sent */
+	bool caps_known;	/* an EHLO or HELO reply had been seen */
+	bool via_helo;		/* the session said HELO, not EHLO */
+	bool done;		/* final reply seen, or RSET */
+	bool rset;		/* ended by RSET */
+	uint32_t mail_seq, mail_reply_seq, mail_reply_last;
+	uint32_t data_seq, data_reply_seq, data_reply_last;
+	uint32_t end_seq;	/* the "[message: ...]" note */
+	uint32_t final_seq, final_last;
+	uint32_t first_bdat_seq, mismatch_seq, binary_data_seq;
+	struct rcpt_facts *rf;	/* parallel to tx_record.rcpts */
+	size_t rcap;
+	uint64_t long_lines, smuggle;
+	bool content_gap;	/* a gap inside the content */
+	bool content_before_354;
+	bool data_and_bdat;	/* DATA and BDAT in one transaction */
+	bool bdat_mismatch;
+	bool addr_8bit;		/* non-ASCII address in MAIL or a RCPT */
+	uint32_t addr_8bit_seq;
+	bool dsn_report;	/* multipart/report; report-type=delivery-status */
+	uint32_t dsn_param_seq;	/* first MAIL/RCPT with DSN parameters */
+};
+
+/* Session-wide facts for the rules; seq fields are NOSEQ when unset. */
+struct sess_facts {
+	bool greeting_seen;
+	uint32_t greeting_seq, greeting_last;
+	uint32_t ehlo_seq, ehlo_reply_seq, ehlo_reply_last;
+	uint32_t ehlo_rej_seq, ehlo_rej_reply_seq;
+	uint32_t helo_seq, helo_reply_seq;
+	bool ehlo_ok;		/* the last EHLO/HELO accepted was an EHLO */
+	bool hello_ok;		/* some EHLO or HELO was accepted */
+	uint32_t cmds_since_ehlo;	/* CMDB() bits since the last accepted hello */
+	uint32_t cmds_ever;
+	uint32_t rset_seq;	/* first RSET since the last accepted hello */
+	uint32_t quit_seq, quit_reply_seq;
+	uint32_t early_seq;	/* first client line before the greeting */
+	/* STARTTLS */
+	uint32_t starttls_seq, starttls_reply_seq;
+	bool starttls_pending;		/* sent, no reply yet */
+	uint64_t starttls_pkt;
+	uint32_t inj_client_seq;	/* a command in STARTTLS's flight */
+	uint64_t inj_server_bytes;	/* server octets after 220, before the handshake */
+	uint8_t tls_c_first[2];
+	uint64_t tls_c_bytes, tls_s_bytes;
+	/* capabilities */
+	uint32_t masked_seq;	/* a masked keyword line */
+	uint32_t stripped_bits;	/* offered earlier, missing from the last reply */
+	uint32_t stripped_seq;
+	/* protocol */
+	uint32_t pipe_unoffered_seq, pipe_term_seq;
+	uint32_t pipe_unoffered, pipe_term;
+	uint32_t unsolicited_seq, code_change_seq, bad_code_seq;
+	uint32_t long_cmd_seq, long_reply_seq;
+	uint32_t bare_cmd_seq;	/* a command line with bare LF/CR */
+	uint32_t auth_seq, auth_reply_seq;
+	bool auth_cleartext;	/* AUTH while STARTTLS was offered, before TLS */
+	bool auth_unoffered;
+	uint32_t r421_seq, r530_seq, r567_seq, r5611_seq, r552_seq;
+	uint32_t gap_seq;
+	uint64_t gap_bytes[2];
+	bool gap_client, gap_server;
+	uint32_t cut_seq;	/* "[message cut...]" note for reset-mid-data */
+	bool cut_in_content, cut_awaiting_reply;
+	uint32_t content_early_seq;	/* content before the 354 */
+};
+
+/* The named states of the client side of a session (STYLE.md rule 14). */
+#define SMTP_PHASES(X)                                                   \
+	X(CONNECTED, "connected")	/* before the greeting */          \
+	X(GREETED, "greeted")		/* greeting seen */                \
+	X(HELLO, "hello")		/* EHLO/HELO sent */               \
+	X(MAIL, "mail")			/* in a transaction */             \
+	X(CONTENT, "content")		/* DATA content */                 \
+	X(CONTENT_RESYNC, "content-resync")	/* content after a gap */  \
+	X(CHUNK, "chunk")		/* BDAT chunk octets */            \
+	X(QUIT, "quit")			/* QUIT sent */                    \
+	X(TLS, "tls")			/* encrypted: count only */
+enum sphase {
+#define DEC_X_PH(id, name) SP_##id,
+	SMTP_PHASES(DEC_X_PH)
+#undef DEC_X_PH
+	SP_MAX
+};
+
+/* The reply being assembled (multi-line replies arrive line by line). */
+struct cur_reply {
+	bool open;		/* a '-' line was seen, more to come */
+	bool greeting;
+	bool paired;		/* answers pend (the queue head) */
+	struct pending pend;
+	int code;
+	struct enh_code enh;
+	uint32_t first_seq, last_seq;
+	uint32_t nlines;
+	bool ehlo_caps;		/* collecting capabilities */
+	uint32_t capflags;
+	uint64_t size_limit;
+	bool code_changed;
+};
+
+/* A client remembered across sessions (smtp_ctx), for the probe test. */
+struct host_mem {
+	RB_ENTRY(host_mem) rb;
+	TAILQ_ENTRY(host_mem) lru;
+	int family;
+	uint8_t ip[16];
+	uint32_t sessions;
+	uint32_t mail_sessions;		/* sessions that sent MAIL */
+	uint32_t aborts_offered;	/* EHLO, RSET, no MAIL, 8BITMIME offered */
+	uint32_t aborts_unoffered;	/* the 8bitmime-abort pattern */
+	uint32_t body8_sessions;	/* sessions with BODY=8BITMIME */
+};
+RB_HEAD(host_tree, host_mem);
+TAILQ_HEAD(host_lru, host_mem);
+
+struct smtp_ctx {
+	struct smtp_limits lim;
+	struct smtp_sink sink;
+	struct host_tree hosts;
+	struct host_lru lru;
+	size_t nhosts;
+};
+
+struct smtp_session {
+	struct smtp_ctx *ctx;
+	struct sess_record rec;
+	struct sess_facts f;
+	enum sphase phase;
+	struct linebuf lb[2];
+	bool resync[2];		/* accept only recognisable lines */
+	bool saw_line[2];	/* a line of this direction was decoded */
+	uint64_t skipped[2];	/* octets skipped while resynchronising */
+	struct body body;
+	int body_tx;		/* transaction the content belongs to */
+	uint64_t chunk_left;
+	bool chunk_last;
+	bool after_chunk;	/* the next client line must be a command */
+	bool auth_sasl;		/* AUTH in progress: client lines are SASL */
+	bool srv_tls;		/* server side encrypted */
+	bool tls_client_seen;
+	struct transcript tr;
+	struct pending *q;
+	size_t qcap, qhead, qlen;
+	struct tx_facts *txf;
+	size_t txcap;
+	int cur_tx;
+	struct cur_reply rp;
+	uint64_t fed[2];
+	uint64_t last_update_us;
+	bool want_update;
+	size_t rcap_lines;	/* rec.lines capacity */
+};
+
+const char *phase_name(enum sphase);
+
+/* Transcript access for incident.c */
+const struct xline *tr_find(const struct smtp_session *, uint32_t seq);
+
+/* Format an address for text: "192.0.2.1:25" or "[2001:db8::1]:25". */
+void fmt_hostport(char *buf, size_t len, int family, const uint8_t ip[16],
+    uint16_t port);
+void fmt_host(char *buf, size_t len, int family, const uint8_t ip[16]);
+
+/* ---------------------------------------------------------------------
+ * incident.c
+ * ------------------------------------------------------------------ */
+/* Run every rule over a finished session; fills s->rec.inc/ninc.  hm is
+ * the client's cross-session memory (already counting this session), or
+ * NULL when none is kept. */
+void incidents_run(struct smtp_session *, const struct host_mem *hm);
+void incident_free(struct incident *);
+/* Did this session show the 8bitmime-abort pattern (for host memory)? */
+bool abort_pattern(const struct smtp_session *, bool *offered8);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * export.h - writing session and incident records out: JSON Lines, batch
+ * lines, and whole-run reports in text, Markdown, JSON or CSV.
+ *
+ * The writers are pure functions of records (record.h) to a FILE *: they
+ * read records, never keep pointers into them, and return 0, or -1 when the
+ * stream is in error (ferror).  Every wire string goes through escape.h.
+ * The report accumulator (struct report) copies the little it keeps from
+ * each finished session and has bounded memory whatever the run's length.
+ *
+ * Times: JSON carries epoch seconds as a number with exactly six decimals
+ * (1795860001.123456), as Zeek does, printed from the integer microseconds
+ * so no float rounding touches them.  Readable outputs (batch lines,
+ * reports, the CSV ts column) print UTC: "2026-11-28 10:00:01.123" in batch
+ * lines, "2026-11-28T10:00:01.123456Z" in CSV; reports say "UTC".
+ *
+ * JSON Lines schema (export_json_session), one object per session, keys in
+ * this order; absent strings are null, codes that were never seen are null:
+ *   uid, ts_start, ts_end, client_ip, client_port, server_ip, server_port,
+ *   packets {client, server}, bytes {client, server},
+ *   banner_code, banner, helo, ehlo (EHLO accepted), helo_fallback,
+ *   capabilities [..], capabilities_dropped, size_limit (null if none),
+ *   tls (STARTTLS accepted), starttls_reply_code, auth (mechanism used),
+ *   auth_reply_code,
+ *   transactions [{ts, mail_from, mail_params, mail_reply_code, body
+ *     ("7BIT".. or null), size (null if absent), smtputf8, rcpt_to [..],
+ *     rcpt_replies [code|null, parallel to rcpt_to], rcpts_dropped, data,
+ *     data_reply_code, bdat, bdat_chunks, data_bytes, content_complete,
+ *     eightbit, eightbit_bytes, first_8bit_offset (null if none), bare_lf,
+ *     nul, content_transfer_encoding, charset, content_type, reply_code,
+ *     reply_enhanced ("5.6.1" or null), reply_text}], transactions_dropped,
+ *   commands, replies, last_reply_code, last_reply_text, end, state,
+ *   mid_stream, gap, one_sided, kernel_drops, overlap_conflict,
+ *   anomalies {name: count, only non-zero}, transcript_lines,
+ *   transcript_dropped,
+ *   incidents [{type, severity, confidence, summary, diagnosis, fix, rfc,
+ *     visibility, evidence [{ts, pkt, dir ("C", "S", "note"), line,
+ *     truncated}]}].
+ * The transcript itself is not exported here (it is in the evidence).
+ */
+#ifndef SMTPSCOPE_EXPORT_H
+#define SMTPSCOPE_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "record.h"
+
+/* ------------------------------------------------------------------------
+ * Per session
+ * --------------------------------------------------------------------- */
+
+/* One JSON object on one line, then '\n'. */
+int export_json_session(FILE *, const struct sess_record *);
+
+/*
+ * One readable line per finished session (batch mode, -b), e.g.
+ * 2026-11-28 10:00:01.123 127.0.0.10:37331 -> 127.0.0.31:25 \
+ *   helo=iis-smtp.contoso.test ehlo caps=9 (no 8BITMIME) tx=0 end=quit \
+ *   last=221 state=aborted [8bitmime-abort]
+ * Wire strings are text-escaped with spaces escaped too, so every token is
+ * one word.  color adds ANSI colours to incident ids (by severity).
+ */
+int export_batch_line(FILE *, const struct sess_record *, bool color);
+
+/*
+ * A readable block for one incident: a header line (severity, type,
+ * confidence, uid, hosts), then summary, diagnosis, fix, rfc, visibility and
+ * the evidence lines "  2026-11-28 10:00:01.123456 #4 S: 250-8BITMIME",
+ * escaped, then an empty line.
+ */
+int export_batch_incident(FILE *, const struct sess_record *,
+    const struct incident *, bool color);
+
+/* One incident as a JSON object (no newline): the element of "incidents". */
+int export_json_incident(FILE *, const struct incident *);
+
+/*
+ * CSV, one row per incident (RFC 4180, CRLF line ends, formula-guarded; see
+ * escape.h).  Columns: ts (the incident's first evidence line, else the
+ * session start; ISO 8601 UTC), uid, type, severity, confidence, client_ip,
+ * client_port, server_ip, server_port, helo, summary, diagnosis, fix, rfc,
+ * visibility.
+ */
+int export_csv_header(FILE *);
+int export_csv_incidents(FILE *, const struct sess_record *);
+
+/* ------------------------------------------------------------------------
+ * Formatting helpers, shared with the UI
+ * --------------------------------------------------------------------- */
+
+/* Timestamp styles for export_fmt_time(). */
+enum ts_style {
+	TS_EPOCH,	/* "1795860001.123456" */
+	TS_ISO,		/* "2026-11-28T10:00:01.123456Z" */
+	TS_READABLE,	/* "2026-11-28 10:00:01.123456" */
+	TS_MILLI	/* "2026-11-28 10:00:01.123" */
+};
+#define EXPORT_TS_SIZE 40
+/* Format microseconds since the epoch, in UTC.  Returns dst. */
+char *export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style);
+
+#define EXPORT_ADDR_SIZE 56	/* "[v6 address]:port" */
+/* "192.0.2.1" (port 0 omitted: -1) or "192.0.2.1:25" / "[2001:db8::1]:25".
+ * ip holds 16 bytes; IPv4 uses the first 4.  Returns dst. */
+char *export_fmt_addr(char *dst, size_t size, int family, const uint8_t *ip,
+    int port);
+
+/* ------------------------------------------------------------------------
+ * Whole-run reports
+ * --------------------------------------------------------------------- */
+
+/* A name and a count, for tables the caller owns (anomalies by name). */
+struct run_count {
+	const char *name;
+	uint64_t count;
+};
+
+/*
+ * What the rest of the program knows about the run, handed in by the
+ * caller at write time.  Layer-neutral on purpose: decode/ does not know
+ * the capture layer; smtpscope.c fills this from it.  Any pointer may be
+ * NULL with its count 0.
+ */
+struct run_stats {
+	const char *source;		/* "file x.pcap", "interface eth0" */
+	uint64_t first_ts_us, last_ts_us;	/* 0: unknown */
+	uint64_t packets, bytes;
+	bool have_kernel;		/* live capture: kernel_drops is valid */
+	uint64_t kernel_drops;
+	uint64_t sessions;		/* sessions (flows) the capture opened */
+	uint64_t open_sessions;		/* still open at the end */
+	const char *const *limits_hit;	/* readable, e.g. "flow table full (3 evicted)" */
+	size_t nlimits;
+	const struct run_count *anomalies;	/* capture anomalies, by name */
+	size_t nanomalies;
+};
+
+/*
+ * Memory bounds of a report.  Incidents are grouped by (type, client ip,
+ * server ip, server port); each group keeps counts, first and last seen and
+ * one example session's evidence.  Past REPORT_MAX_GROUPS new groups are
+ * only counted (groups_dropped) and still appear in the per-type totals.
+ */
+#define REPORT_MAX_GROUPS	2048
+#define REPORT_MAX_TYPES	128
+
+enum report_format { REPORT_TXT, REPORT_MD, REPORT_JSON, REPORT_CSV };
+
+struct report;
+
+/*
+ * Start a report to be written to path; the format comes from the
+ * extension: .txt, .md, .json, .csv (case-insensitive).  A CSV report
+ * streams one row per incident into a temp file in path's directory as
+ * sessions are added, so its memory stays flat.  NULL on error (unknown
+ * extension, directory not writable, no memory) with a message in errbuf.
+ */
+struct report *report_new(const char *path, char *errbuf, size_t errlen);
+enum report_format report_format(const struct report *);
+/* Take what the report needs from a finished session. */
+void report_add(struct report *, const struct sess_record *);
+/*
+ * Write the report: into a temp file in the same directory, flushed,
+ * fsync'ed and closed with every step checked, then renamed over path, so
+ * a full disk or a crash never leaves a truncated report.  On error returns
+ * -1 with a message in errbuf, and no temp file is left.  A report is
+ * written once; it is still to be freed.  stats may be NULL.
+ */
+int report_write(struct report *, const struct run_stats *, char *errbuf,
+    size_t errlen);
+/* Free; removes the temp file of an unwritten CSV report. */
+void report_free(struct report *);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * record.c - name tables for record.h, and the string helpers the decoder
+ * uses to fill and free records.
+ *
+ * The tables are generated from the X-macros in record.h so that a name can
+ * never drift from its enum.  wstr_set() is the only place a wire string is
+ * copied into a record: it caps the length and never fails loudly (an
+ * allocation failure leaves the string absent, which every reader handles).
+ * This file deliberately knows nothing of sessions or parsing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dec_int.h"
+
+/* ---------------------------------------------------------------------
+ * Name tables
+ * ------------------------------------------------------------------ */
+const char *
+smtp_cap_name(enum smtp_cap_bit b)
+{
+	static const char *const names[] = {
+#define REC_X_CAP(id, kw) kw,
+		SMTP_CAPS(REC_X_CAP)
+#undef REC_X_CAP
+	};
+	return (unsigned)b < CAPB_MAX ? names[b] : "?";
+}
+
+static const char *const an_names[] = {
+#define REC_X_AN(id, name, desc) name,
+	SMTP_ANOMALIES(REC_X_AN)
+#undef REC_X_AN
+};
+static const char *const an_descs[] = {
+#define REC_X_AN(id, name, desc) desc,
+	SMTP_ANOMALIES(REC_X_AN)
+#undef REC_X_AN
+};
+
+const char *
+smtp_anomaly_name(enum smtp_anomaly a)
+{
+	return (unsigned)a < SAN_MAX ? an_names[a] : "?";
+}
+
+const char *
+smtp_anomaly_desc(enum smtp_anomaly a)
+{
+	return (unsigned)a < SAN_MAX ? an_descs[a] : "?";
+}
+
+const char *
+sess_end_name(enum sess_end e)
+{
+	static const char *const names[] = {
+#define REC_X_END(id, name) name,
+		SESS_ENDS(REC_X_END)
+#undef REC_X_END
+	};
+	return (unsigned)e < SEND_MAX ? names[e] : "?";
+}
+
+const char *
+sess_state_name(enum sess_state st)
+{
+	static const char *const names[] = {
+#define REC_X_ST(id, name) name,
+		SESS_STATES(REC_X_ST)
+#undef REC_X_ST
+	};
+	return (unsigned)st < SST_MAX ? names[st] : "?";
+}
+
+const char *
+body_type_name(enum body_type b)
+{
+	switch (b) {
+	case BODY_NONE:		return "";
+	case BODY_7BIT:		return "7BIT";
+	case BODY_8BITMIME:	return "8BITMIME";
+	case BODY_BINARYMIME:	return "BINARYMIME";
+	case BODY_OTHER:	return "other";
+	}
+	return "?";
+}
+
+const char *
+severity_name(enum severity s)
+{
+	switch (s) {
+	case SEV_NOTICE:	return "notice";
+	case SEV_WARNING:	return "warning";
+	case SEV_ERROR:		return "error";
+	}
+	return "?";
+}
+
+const char *
+confidence_name(enum confidence c)
+{
+	switch (c) {
+	case CONF_POSSIBLE:	return "possible";
+	case CONF_PROBABLE:	return "probable";
+	case CONF_CERTAIN:	return "certain";
+	}
+	return "?";
+}
+
+/* ---------------------------------------------------------------------
+ * ASCII comparisons (no locale: these compare protocol keywords)
+ * ------------------------------------------------------------------ */
+bool
+a_eq(const char *p, size_t len, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (a_upper((uint8_t)p[i]) != a_upper((uint8_t)kw[i]))
+			return false;
+	return true;
+}
+
+bool
+a_prefix(const char *p, size_t len, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (len < n)
+		return false;
+	return a_eq(p, n, kw);
+}
+
+bool
+a_contains(const char *p, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i + n <= len; i++)
+		if (a_eq(p + i, n, needle))
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------------
+ * Strings and teardown
+ * ------------------------------------------------------------------ */
+void
+wstr_clear(struct wstr *w)
+{
+	free(w->p);
+	w->p = NULL;
+	w->len = 0;
+}
+
+void
+wstr_set(struct wstr *w, const char *p, size_t len, size_t cap)
+{
+	char *n;
+
+	wstr_clear(w);
+	if (p == NULL)
+		return;
+	if (len > cap)
+		len = cap;
+	if ((n = malloc(len + 1)) == NULL)
+		return;
+	if (len > 0)
+		memcpy(n, p, len);
+	n[len] = '\0';
+	w->p = n;
+	w->len = len;
+}
+
+static void
+tx_free(struct tx_record *t)
+{
+	wstr_clear(&t->mail_from);
+	wstr_clear(&t->mail_params);
+	wstr_clear(&t->mail_reply_text);
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		wstr_clear(&t->rcpts[i].addr);
+		wstr_clear(&t->rcpts[i].params);
+		wstr_clear(&t->rcpts[i].reply_text);
+	}
+	free(t->rcpts);
+	t->rcpts = NULL;
+	t->nrcpts = 0;
+	wstr_clear(&t->cte);
+	wstr_clear(&t->charset);
+	wstr_clear(&t->content_type);
+	wstr_clear(&t->reply_text);
+}
+
+void
+incident_free(struct incident *inc)
+{
+	free(inc->summary);
+	free(inc->diagnosis);
+	free(inc->fix);
+	free(inc->visibility);
+	for (size_t i = 0; i < inc->nevidence; i++)
+		wstr_clear(&inc->evidence[i].text);
+	memset(inc, 0, sizeof(*inc));
+}
+
+/* Frees what the record owns.  The transcript lines (rec->lines) are
+ * shallow views of the session's transcript and are freed with it. */
+void
+rec_free(struct sess_record *r)
+{
+	wstr_clear(&r->banner);
+	wstr_clear(&r->helo);
+	for (size_t i = 0; i < r->ncaps; i++)
+		wstr_clear(&r->caps[i]);
+	free(r->caps);
+	r->caps = NULL;
+	r->ncaps = 0;
+	wstr_clear(&r->auth_mechs);
+	wstr_clear(&r->auth_used);
+	for (size_t i = 0; i < r->ntx; i++)
+		tx_free(&r->tx[i]);
+	free(r->tx);
+	r->tx = NULL;
+	r->ntx = 0;
+	wstr_clear(&r->last_reply_text);
+	free(r->lines);
+	r->lines = NULL;
+	r->nlines = 0;
+	for (size_t i = 0; i < r->ninc; i++)
+		incident_free(&r->inc[i]);
+	free(r->inc);
+	r->inc = NULL;
+	r->ninc = 0;
+}

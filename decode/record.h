@@ -1,0 +1,268 @@
+/*
+ * record.h - the session and incident records that everyone else reads.
+ *
+ * The decoder (decode/smtp.h) builds one struct sess_record per TCP session
+ * and hands it, const, to a sink: while the session runs (for the live view)
+ * and once when it ends (for the exports).  Records are plain data: readers
+ * never modify them, and a record is valid only during the sink call that
+ * passes it; a reader copies what it keeps.
+ *
+ * Strings from the wire are struct wstr: raw bytes with a length, any octet
+ * possible (NUL included), already capped in length by the decoder.  They
+ * are never printed as they are: decode/escape.h escapes them for a
+ * terminal, a text file, JSON or CSV.
+ *
+ * Every array has a cap; what a cap cut off is counted in a *_dropped field
+ * so outputs can say so.
+ */
+#ifndef SMTPSCOPE_RECORD_H
+#define SMTPSCOPE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Raw bytes from the wire.  p is NUL-terminated for convenience, but may
+ * hold NULs inside: always use len.  p == NULL means "absent". */
+struct wstr {
+	char *p;
+	size_t len;
+};
+
+/* Direction of a transcript line or an event. */
+enum xdir { XDIR_CLIENT = 0, XDIR_SERVER = 1, XDIR_NOTE = 2 };
+
+/* One line of the transcript: a command, a reply line, or a note of ours
+ * ("[DATA: 2773 bytes, 8-bit]", "[gap of 1460 bytes]", "[TLS from here]"). */
+#define XL_TRUNCATED	0x01	/* the line was longer than stored */
+#define XL_MASKED	0x02	/* AUTH data replaced by "********" */
+#define XL_CONT		0x04	/* a continuation line of a multi-line reply */
+struct xline {
+	uint64_t ts_us;
+	uint64_t pkt;		/* packet that completed the line */
+	enum xdir dir;
+	uint8_t flags;
+	struct wstr text;	/* without CRLF */
+};
+
+/* EHLO capabilities that rules and views care about, as bits. */
+#define SMTP_CAPS(X)                                   \
+	X(8BITMIME, "8BITMIME")                         \
+	X(PIPELINING, "PIPELINING")                     \
+	X(SIZE, "SIZE")                                 \
+	X(STARTTLS, "STARTTLS")                         \
+	X(CHUNKING, "CHUNKING")                         \
+	X(BINARYMIME, "BINARYMIME")                     \
+	X(SMTPUTF8, "SMTPUTF8")                         \
+	X(DSN, "DSN")                                   \
+	X(ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES")   \
+	X(AUTH, "AUTH")                                 \
+	X(VRFY, "VRFY")                                 \
+	X(ETRN, "ETRN")                                 \
+	X(HELP, "HELP")
+enum smtp_cap_bit {
+#define REC_X_CAP(id, kw) CAPB_##id,
+	SMTP_CAPS(REC_X_CAP)
+#undef REC_X_CAP
+	CAPB_MAX
+};
+#define CAPF(id) (1u << CAPB_##id)
+const char *smtp_cap_name(enum smtp_cap_bit);
+
+/* Anomalies the decoder counts per session.  X(id, name, description) */
+#define SMTP_ANOMALIES(X)                                                      \
+	X(LONG_CMD, "long-command", "command line over 512 octets")            \
+	X(LONG_REPLY, "long-reply", "reply line over 512 octets")              \
+	X(LONG_TEXT, "long-text-line", "message line over 1000 octets")        \
+	X(LINE_CAP, "line-cap", "line longer than the buffer cap: cut")        \
+	X(BARE_LF, "bare-lf", "line ended by LF without CR")                   \
+	X(BARE_CR, "bare-cr", "CR not followed by LF")                         \
+	X(NUL_BYTE, "nul-byte", "NUL octet in a command or reply")             \
+	X(BAD_REPLY, "bad-reply", "server line that is not a reply")           \
+	X(REPLY_CODE_CHANGE, "reply-code-change", "code changed inside a multi-line reply") \
+	X(UNSOLICITED_REPLY, "unsolicited-reply", "reply with no outstanding command") \
+	X(UNKNOWN_COMMAND, "unknown-command", "command not in RFC 5321 or its extensions") \
+	X(PIPELINING_UNOFFERED, "pipelining-unoffered", "commands pipelined without the PIPELINING offer") \
+	X(QUEUE_FULL, "queue-full", "too many outstanding commands")            \
+	X(GAP, "gap", "bytes missing from the capture")                        \
+	X(MID_STREAM, "mid-stream", "capture started inside the session")      \
+	X(ONE_SIDED, "one-sided", "only one direction seen")                   \
+	X(BDAT_MISMATCH, "bdat-mismatch", "BDAT size does not match the octets sent") \
+	X(TRANSCRIPT_CAP, "transcript-cap", "transcript longer than kept")     \
+	X(DATA_AFTER_QUIT, "data-after-quit", "bytes after QUIT")              \
+	X(EARLY_TALKER, "early-talker", "client bytes before the greeting")
+
+enum smtp_anomaly {
+#define REC_X_AN(id, name, desc) SAN_##id,
+	SMTP_ANOMALIES(REC_X_AN)
+#undef REC_X_AN
+	SAN_MAX
+};
+const char *smtp_anomaly_name(enum smtp_anomaly);
+const char *smtp_anomaly_desc(enum smtp_anomaly);
+
+/* How a session ended. */
+#define SESS_ENDS(X)                                                   \
+	X(OPEN, "open")		/* not ended yet (live updates) */       \
+	X(QUIT, "quit")		/* QUIT sent (and normally 221) */       \
+	X(CLOSE, "close")	/* FIN without QUIT */                   \
+	X(RESET, "reset")	/* RST */                                \
+	X(TIMEOUT, "timeout")	/* idle timeout */                       \
+	X(EVICTED, "evicted")	/* flow table full */                    \
+	X(EOF, "eof")		/* end of the capture file(s) */         \
+	X(INTERRUPTED, "interrupted")	/* SIGINT/SIGTERM */
+enum sess_end {
+#define REC_X_END(id, name) SEND_##id,
+	SESS_ENDS(REC_X_END)
+#undef REC_X_END
+	SEND_MAX
+};
+const char *sess_end_name(enum sess_end);
+
+/* The one-word state a list shows. */
+#define SESS_STATES(X)                                                 \
+	X(OPEN, "open")                                                \
+	X(DELIVERED, "delivered")	/* every message accepted */      \
+	X(PARTIAL, "partial")		/* some accepted, some refused */ \
+	X(REJECTED, "rejected")		/* a 5xx ended the attempt */     \
+	X(DEFERRED, "deferred")		/* a 4xx ended the attempt */     \
+	X(ABORTED, "aborted")		/* client gave up before MAIL */  \
+	X(TLS, "tls")			/* went encrypted */              \
+	X(NO_MAIL, "no-mail")		/* no transaction attempted */    \
+	X(BROKEN, "broken")		/* reset or cut mid-transaction */
+enum sess_state {
+#define REC_X_ST(id, name) SST_##id,
+	SESS_STATES(REC_X_ST)
+#undef REC_X_ST
+	SST_MAX
+};
+const char *sess_state_name(enum sess_state);
+
+enum body_type { BODY_NONE = 0, BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME, BODY_OTHER };
+const char *body_type_name(enum body_type);
+
+/* An RFC 3463 enhanced status code; class 0 means none. */
+struct enh_code {
+	uint8_t cls;		/* 2, 4, 5 */
+	uint16_t subject, detail;
+};
+
+struct rcpt_record {
+	struct wstr addr;	/* between < and >, as sent */
+	struct wstr params;	/* everything after the address */
+	int reply_code;		/* 0: no reply seen */
+	struct enh_code enh;
+	struct wstr reply_text;	/* the (last) reply line after the code */
+};
+
+#define TX_MAX_RCPTS 64
+struct tx_record {
+	uint64_t ts_us, pkt;		/* when MAIL was sent */
+	struct wstr mail_from;		/* between < and >, as sent */
+	struct wstr mail_params;	/* everything after the address */
+	enum body_type body;		/* BODY= */
+	uint64_t size_param;		/* SIZE=, 0 if absent */
+	bool smtputf8;			/* SMTPUTF8 parameter */
+	bool dsn_params;		/* RET= or ENVID= (or NOTIFY=/ORCPT= on a RCPT) */
+	int mail_reply_code;
+	struct enh_code mail_enh;
+	struct wstr mail_reply_text;
+	struct rcpt_record *rcpts;
+	size_t nrcpts, rcpts_dropped;
+	/* The message.  Nothing of its content is kept but these facts. */
+	bool data_cmd;			/* DATA was sent */
+	int data_reply_code;		/* reply to DATA (354 expected) */
+	bool bdat;			/* sent with BDAT */
+	uint32_t bdat_chunks;
+	bool content_seen;		/* message bytes were sent */
+	bool content_complete;		/* end of data (or BDAT LAST) seen */
+	uint64_t data_bytes;		/* octets between 354 and CRLF.CRLF, or BDAT sizes */
+	uint64_t eightbit_bytes;	/* octets >= 0x80 */
+	uint64_t first_8bit_off;	/* offset of the first, if any */
+	uint64_t bare_lf;		/* bare LF or CR in the content */
+	bool nul_seen;
+	struct wstr cte;		/* top-level Content-Transfer-Encoding */
+	struct wstr charset;		/* top-level charset= */
+	struct wstr content_type;	/* top-level Content-Type (type/subtype) */
+	int reply_code;			/* final reply to the message (0: none) */
+	struct enh_code enh;
+	struct wstr reply_text;
+	uint64_t end_ts_us, end_pkt;	/* when the final reply came */
+};
+
+enum severity { SEV_NOTICE = 0, SEV_WARNING, SEV_ERROR };
+enum confidence { CONF_POSSIBLE = 0, CONF_PROBABLE, CONF_CERTAIN };
+const char *severity_name(enum severity);
+const char *confidence_name(enum confidence);
+
+#define INC_MAX_EVIDENCE 12
+struct incident {
+	const char *type;		/* stable id from INCIDENTS.md, e.g. "8bitmime-abort" */
+	enum severity severity;
+	enum confidence confidence;
+	char *summary;			/* one sentence naming both hosts */
+	char *diagnosis;
+	char *fix;
+	const char *rfc;		/* "RFC 6152 section 3; KB295734" */
+	char *visibility;		/* NULL, or what limits what we saw */
+	struct xline evidence[INC_MAX_EVIDENCE];	/* copies, text owned */
+	size_t nevidence;
+};
+
+/* Session flags. */
+#define SF_MID_STREAM	0x01	/* joined without the greeting or handshake */
+#define SF_GAP		0x02	/* bytes missing */
+#define SF_ONE_SIDED	0x04	/* only one direction carried data */
+#define SF_TLS		0x08	/* STARTTLS accepted: the rest is encrypted */
+#define SF_KERNEL_DROPS	0x10	/* the kernel dropped packets during it */
+#define SF_OVERLAP	0x20	/* TCP overlap with different data */
+
+#define SESS_MAX_CAPS	32
+#define SESS_MAX_TX	32
+#define SESS_MAX_INC	16
+struct sess_record {
+	char uid[20];			/* "S" + base32: stable for a given flow */
+	uint64_t flow_id;		/* the capture layer's flow id */
+	int family;			/* AF_INET, AF_INET6 */
+	uint8_t client_ip[16], server_ip[16];
+	uint16_t client_port, server_port;
+	uint64_t ts_start_us, ts_end_us;
+	uint64_t packets[2], bytes[2];	/* [XDIR_CLIENT], [XDIR_SERVER] */
+	uint32_t flags;			/* SF_* */
+
+	int banner_code;		/* 0: no greeting seen */
+	struct wstr banner;		/* greeting text after the code (first line) */
+	struct wstr helo;		/* the last HELO/EHLO argument */
+	bool ehlo;			/* EHLO was accepted (250) */
+	bool helo_fallback;		/* EHLO refused, then HELO */
+	struct wstr *caps;		/* advertised lines, keyword uppercased */
+	size_t ncaps, caps_dropped;
+	uint32_t capflags;		/* CAPF() bits of the last EHLO reply */
+	uint32_t capflags_ever;		/* CAPF() bits offered in any EHLO reply */
+	uint64_t size_limit;		/* SIZE n, 0 if none */
+	struct wstr auth_mechs;		/* AUTH line's mechanisms */
+	struct wstr auth_used;		/* mechanism the client chose (never data) */
+	int auth_reply_code;
+	bool starttls_cmd;		/* client sent STARTTLS */
+	int starttls_reply_code;
+
+	struct tx_record *tx;
+	size_t ntx, tx_dropped;
+
+	int last_reply_code;
+	struct enh_code last_enh;
+	struct wstr last_reply_text;
+	uint32_t commands;		/* commands seen */
+	uint32_t replies;		/* replies seen */
+	enum sess_end end;
+	enum sess_state state;
+	uint32_t anomalies[SAN_MAX];
+
+	struct xline *lines;		/* transcript: the first lines, then the last */
+	size_t nlines, lines_dropped;
+
+	struct incident *inc;
+	size_t ninc;
+};
+
+#endif

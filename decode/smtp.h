@@ -1,0 +1,87 @@
+/*
+ * smtp.h - the SMTP decoder's public interface.
+ *
+ * decode/ turns the two byte streams of a TCP session into a session record
+ * (decode/record.h) and runs the incident rules (INCIDENTS.md) over it.  It
+ * knows nothing of pcap or ncurses: bytes come in with positions in its own
+ * types, records go out through a sink.
+ *
+ * A struct smtp_ctx is one run: limits, the sink, and a bounded memory of
+ * clients seen across sessions (used to tell a monitoring probe from a
+ * sender that aborts).  A struct smtp_session is one TCP session.
+ *
+ * Feeding is incremental: smtp_feed() accepts any split of the stream, down
+ * to one byte at a time, and never needs more than one capped line buffer
+ * per direction.  smtp_end() finishes the record, runs the rules, hands the
+ * record to the sink's session_end and frees the session.
+ */
+#ifndef SMTPSCOPE_SMTP_H
+#define SMTPSCOPE_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+struct smtp_limits {
+	size_t max_line;	/* longest line kept, default 4096 (RFC: 512) */
+	size_t max_lines;	/* transcript lines kept per session, default 200 */
+	size_t max_queue;	/* outstanding pipelined commands, default 128 */
+	size_t max_hosts;	/* clients remembered across sessions, default 4096 */
+	unsigned update_ms;	/* min interval between session_update calls, default 250 */
+};
+
+struct smtp_sink {
+	void *arg;
+	/* A running session changed (throttled; may be NULL). */
+	void (*session_update)(void *arg, const struct sess_record *);
+	/* A session ended; its incidents are in rec->inc. */
+	void (*session_end)(void *arg, const struct sess_record *);
+};
+
+/* Who talks in a session, from the capture layer's flow. */
+struct smtp_peers {
+	uint64_t flow_id;
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t client_ip[16], server_ip[16];
+	uint16_t client_port, server_port;
+	bool mid_stream;	/* no handshake seen */
+	uint64_t ts_us;		/* first packet */
+	uint64_t pkt;
+};
+
+/* Where in the capture bytes came from. */
+struct smtp_pos {
+	uint64_t ts_us;
+	uint64_t pkt;
+};
+
+/* Counters from the capture layer at the end. */
+struct smtp_end_info {
+	enum sess_end reason;
+	uint64_t packets[2], bytes[2];	/* [XDIR_CLIENT], [XDIR_SERVER] */
+	bool kernel_drops;		/* the kernel dropped packets meanwhile */
+	bool overlap_conflict;		/* TCP overlap with different data */
+};
+
+struct smtp_ctx;
+struct smtp_session;
+
+void smtp_limits_init(struct smtp_limits *);
+struct smtp_ctx *smtp_ctx_new(const struct smtp_limits *, const struct smtp_sink *);
+void smtp_ctx_free(struct smtp_ctx *);
+
+struct smtp_session *smtp_session_new(struct smtp_ctx *, const struct smtp_peers *);
+/* dir: XDIR_CLIENT or XDIR_SERVER. */
+void smtp_feed(struct smtp_session *, enum xdir, const uint8_t *, size_t,
+    const struct smtp_pos *);
+/* len bytes of one direction are missing; resynchronise on the next line. */
+void smtp_gap(struct smtp_session *, enum xdir, uint64_t len, const struct smtp_pos *);
+/* Finish, run the rules, emit session_end, free the session. */
+void smtp_end(struct smtp_session *, const struct smtp_end_info *,
+    const struct smtp_pos *);
+/* The current record (for tests and the probe); valid until the next call. */
+const struct sess_record *smtp_record(struct smtp_session *);
+
+#endif

@@ -1,0 +1,1282 @@
+/*
+ * decode_incident.c - one test per incident id of INCIDENTS.md: it fires
+ * on its signature (type, severity, confidence, evidence with packet
+ * numbers) and does not fire on a near miss.  Every case also runs byte
+ * by byte and at every split (decode_harness.h).  Packets are numbered
+ * from 1 in step order.
+ */
+#include "decode_harness.h"
+
+#define G	"220 mx.example.test ESMTP\r\n"
+#define E	"EHLO c.example.test\r\n"
+#define CAPS_ALL "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n" \
+	"250-STARTTLS\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n" \
+	"250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n"
+#define CAPS_NO8 "250-mx.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n" \
+	"250 ENHANCEDSTATUSCODES\r\n"
+#define CAPS_NOPIPE "250-mx.example.test\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
+#define M_OK	"250 2.1.0 Ok\r\n"
+#define R_OK	"250 2.1.5 Ok\r\n"
+#define GO	"354 End data with <CR><LF>.<CR><LF>\r\n"
+#define Q_OK	"221 2.0.0 Bye\r\n"
+
+#define RUNX(steps, endr, chk, rout) do {                                  \
+	struct hcase c_ = { steps, NSTEPS(steps), endr, false, 0, 0, chk,  \
+	    false, rout };                                                   \
+	(void)state;                                                         \
+	run_case(&c_);                                                       \
+} while (0)
+#define RUN(steps, endr, chk) RUNX(steps, endr, chk, false)
+
+/* ---------------------------------------------------------------------
+ * 8bitmime-abort: near misses and cross-session confidence
+ * ------------------------------------------------------------------ */
+static const struct step abort_close[] = {
+	S(G), C(E), S(CAPS_NO8), C("RSET\r\n"), S("250 2.0.0 Ok\r\n"),
+};
+
+static void
+chk_abort_close(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "8bitmime-abort", NULL);	/* no no-quit on top */
+	assert_inc(r, "8bitmime-abort", SEV_ERROR, CONF_PROBABLE);
+	inc = find_inc(r, "8bitmime-abort");
+	assert_evidence(inc, "EHLO c.example.test", 2);
+	assert_evidence(inc, "RSET", 4);
+	assert_true(str_in(inc->summary, "closing the connection"));
+	assert_int_equal(r->end, SEND_CLOSE);
+	assert_int_equal(r->state, SST_ABORTED);
+}
+
+static void
+t_8bitmime_abort_close(void **state)
+{
+	RUN(abort_close, SEND_CLOSE, chk_abort_close);
+}
+
+static const struct step probe[] = {
+	S(G), C(E), S(CAPS_NO8), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_probe(const struct sess_record *r)
+{
+	assert_incs(r, NULL);
+	assert_int_equal(r->state, SST_NO_MAIL);
+}
+
+static void
+t_8bitmime_abort_not_probe(void **state)
+{
+	RUN(probe, SEND_CLOSE, chk_probe);
+}
+
+static const struct step abort_offered[] = {
+	S(G), C(E), S(CAPS_ALL), C("RSET\r\n"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_abort_offered(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "abort-after-capabilities", NULL);
+	assert_inc(r, "abort-after-capabilities", SEV_WARNING, CONF_POSSIBLE);
+	inc = find_inc(r, "abort-after-capabilities");
+	assert_evidence(inc, "RSET", 4);
+	assert_evidence(inc, "QUIT", 6);
+	assert_true(str_in(inc->diagnosis, "AUTH"));	/* a missing extension */
+}
+
+static void
+t_abort_after_capabilities(void **state)
+{
+	RUN(abort_offered, SEND_CLOSE, chk_abort_offered);
+}
+
+static const struct step abort_quit[] = {
+	S(G), C(E), S(CAPS_NO8), C("RSET\r\n"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_possible(const struct sess_record *r)
+{
+	const struct incident *inc = find_inc(r, "8bitmime-abort");
+
+	assert_non_null(inc);
+	assert_int_equal(inc->confidence, CONF_POSSIBLE);
+	assert_true(str_in(inc->diagnosis, "did offer 8BITMIME"));
+}
+
+static void
+chk_any(const struct sess_record *r)
+{
+	(void)r;
+}
+
+/* The same client also aborts against a server offering 8BITMIME. */
+static void
+t_8bitmime_abort_probe_client(void **state)
+{
+	const struct hcase a = { abort_offered, NSTEPS(abort_offered), SEND_CLOSE,
+	    false, 0, 0, chk_any, false, false };
+	const struct hcase b = { abort_quit, NSTEPS(abort_quit), SEND_CLOSE,
+	    false, 0, 0, chk_possible, false, false };
+	const struct hcase *seq[] = { &a, &b };
+
+	(void)state;
+	run_sequence(seq, 2);
+}
+
+static const struct step body8_ok[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: x\r\n\r\n\xe9t\xe9\r\n.\r\n"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_supported(const struct sess_record *r)
+{
+	const struct incident *inc = find_inc(r, "8bitmime-abort");
+
+	assert_non_null(inc);
+	assert_int_equal(inc->confidence, CONF_PROBABLE);
+	assert_true(str_in(inc->diagnosis, "did send BODY=8BITMIME"));
+}
+
+static void
+chk_clean(const struct sess_record *r)
+{
+	assert_incs(r, NULL);
+}
+
+static void
+t_8bitmime_abort_supported_elsewhere(void **state)
+{
+	const struct hcase a = { body8_ok, NSTEPS(body8_ok), SEND_CLOSE,
+	    false, 0, 0, chk_clean, false, false };
+	const struct hcase b = { abort_quit, NSTEPS(abort_quit), SEND_CLOSE,
+	    false, 0, 0, chk_supported, false, false };
+	const struct hcase *seq[] = { &a, &b };
+
+	(void)state;
+	run_sequence(seq, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * The rest of the 8-bit family
+ * ------------------------------------------------------------------ */
+static const struct step unoffered8[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S(M_OK),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_unoffered8(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "8bitmime-unoffered", NULL);
+	assert_inc(r, "8bitmime-unoffered", SEV_WARNING, CONF_CERTAIN);
+	inc = find_inc(r, "8bitmime-unoffered");
+	assert_evidence(inc, "MAIL FROM:<a@example.test> BODY=8BITMIME", 4);
+	assert_evidence(inc, "250 2.1.0 Ok", 5);
+}
+
+static void
+t_8bitmime_unoffered(void **state)
+{
+	RUN(unoffered8, SEND_CLOSE, chk_unoffered8);
+}
+
+static const struct step body_rej[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"),
+	S("555 5.5.4 Unsupported option: BODY=8BITMIME\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_body_rej(const struct sess_record *r)
+{
+	assert_incs(r, "body-rejected", NULL);	/* not mail-rejected too */
+	assert_inc(r, "body-rejected", SEV_ERROR, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "body-rejected"), "555 5.5.4", 5);
+	assert_int_equal(r->state, SST_REJECTED);
+}
+
+static void
+t_body_rejected(void **state)
+{
+	RUN(body_rej, SEND_CLOSE, chk_body_rej);
+}
+
+static const struct step body_policy[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"),
+	S("550 5.7.1 Sender blocked by policy\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_body_policy(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "mail-rejected", NULL);
+	assert_inc(r, "mail-rejected", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "mail-rejected");
+	assert_true(str_in(inc->diagnosis, "X.7"));
+	assert_evidence(inc, "550 5.7.1", 5);
+}
+
+static void
+t_mail_rejected_not_body(void **state)
+{
+	RUN(body_policy, SEND_CLOSE, chk_body_policy);
+}
+
+static const struct step undecl[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: x\r\n\r\nna\xefve\r\n.\r\n"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_undecl(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "8bit-undeclared", NULL);
+	assert_inc(r, "8bit-undeclared", SEV_WARNING, CONF_CERTAIN);
+	inc = find_inc(r, "8bit-undeclared");
+	assert_true(str_in(inc->summary, "1 octets >= 0x80 (first at offset 16)"));
+	assert_evidence(inc, "MAIL FROM:<a@example.test>", 4);
+	assert_evidence(inc, "[message: 21 bytes, 8-bit", 10);
+	/* Nothing of the body in the incident. */
+	assert_false(str_in(inc->summary, "na"));
+}
+
+static void
+t_8bit_undeclared(void **state)
+{
+	RUN(undecl, SEND_CLOSE, chk_undecl);
+}
+
+/* BODY=8BITMIME declared to a server that did not offer 8BITMIME, with
+ * 8-bit content: both the parameter and the content are findings. */
+static const struct step decl_unoffered[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: x\r\n\r\nna\xefve\r\n.\r\n"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_decl_unoffered(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "8bitmime-unoffered", "8bit-undeclared", NULL);
+	inc = find_inc(r, "8bit-undeclared");
+	assert_true(str_in(inc->summary, "which had not offered 8BITMIME"));
+	assert_evidence(inc, "MAIL FROM:<a@example.test> BODY=8BITMIME", 4);
+}
+
+static void
+t_8bit_declared_unoffered(void **state)
+{
+	RUN(decl_unoffered, SEND_CLOSE, chk_decl_unoffered);
+}
+
+static const struct step rej8[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: x\r\n\r\n\xe9\r\n.\r\n"),
+	S("554 5.6.0 Message contains 8-bit characters\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_rej8(const struct sess_record *r)
+{
+	assert_incs(r, "8bit-rejected", NULL);	/* not message-rejected */
+	assert_inc(r, "8bit-rejected", SEV_ERROR, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "8bit-rejected"), "554 5.6.0", 11);
+	assert_int_equal(r->state, SST_REJECTED);
+}
+
+static void
+t_8bit_rejected(void **state)
+{
+	RUN(rej8, SEND_CLOSE, chk_rej8);
+}
+
+static const struct step utf8_abort[] = {
+	S(G), C(E), S(CAPS_NOPIPE), C("RSET\r\n"), S("250 Ok\r\n"), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_utf8_abort(const struct sess_record *r)
+{
+	assert_incs(r, "smtputf8-abort", NULL);
+	assert_inc(r, "smtputf8-abort", SEV_ERROR, CONF_PROBABLE);
+	assert_evidence(find_inc(r, "smtputf8-abort"), "RSET", 4);
+}
+
+static void
+t_smtputf8_abort(void **state)
+{
+	RUN(utf8_abort, SEND_CLOSE, chk_utf8_abort);
+}
+
+static const struct step utf8_unoff[] = {
+	S(G), C(E), S(CAPS_NOPIPE),
+	C("MAIL FROM:<j\xc3\xb6rg@example.test> SMTPUTF8\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S("553 5.6.7 non-ASCII address\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_utf8_unoff(const struct sess_record *r)
+{
+	assert_inc(r, "smtputf8-unoffered", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "smtputf8-unoffered"), "MAIL FROM:<j", 4);
+	assert_true(r->tx[0].smtputf8);
+}
+
+static void
+t_smtputf8_unoffered(void **state)
+{
+	RUN(utf8_unoff, SEND_CLOSE, chk_utf8_unoff);
+}
+
+static const struct step utf8_ok[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<j\xc3\xb6rg@example.test> SMTPUTF8\r\n"), S(M_OK),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+t_smtputf8_offered_no_incident(void **state)
+{
+	RUN(utf8_ok, SEND_CLOSE, chk_clean);
+}
+
+static const struct step utf8_no8[] = {
+	S(G), C(E), S("250-mx.example.test\r\n250-SMTPUTF8\r\n250 SIZE 1000\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_utf8_no8(const struct sess_record *r)
+{
+	assert_incs(r, "smtputf8-without-8bitmime", NULL);
+	assert_inc(r, "smtputf8-without-8bitmime", SEV_NOTICE, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "smtputf8-without-8bitmime"), "250-SMTPUTF8", 3);
+}
+
+static void
+t_smtputf8_without_8bitmime(void **state)
+{
+	RUN(utf8_no8, SEND_CLOSE, chk_utf8_no8);
+}
+
+static const struct step bin_viol[] = {
+	S(G), C(E), S(CAPS_NOPIPE),
+	C("MAIL FROM:<a@example.test> BODY=BINARYMIME\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("BDAT 3 LAST\r\nabc"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_bin_viol(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "binarymime-violation", NULL);
+	assert_inc(r, "binarymime-violation", SEV_WARNING, CONF_CERTAIN);
+	inc = find_inc(r, "binarymime-violation");
+	assert_true(str_in(inc->diagnosis, "CHUNKING was not offered"));
+	assert_evidence(inc, "BDAT 3 LAST", 8);
+	assert_evidence(inc, "MAIL FROM:<a@example.test> BODY=BINARYMIME", 4);
+}
+
+static void
+t_binarymime_violation(void **state)
+{
+	RUN(bin_viol, SEND_CLOSE, chk_bin_viol);
+}
+
+/* ---------------------------------------------------------------------
+ * Greeting, EHLO, capabilities
+ * ------------------------------------------------------------------ */
+static const struct step ehlo_rej[] = {
+	S(G), C(E), S("502 5.5.2 Error: command not recognized\r\n"),
+	C("HELO c.example.test\r\n"), S("250 mx.example.test\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_ehlo_rej(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_true(r->helo_fallback);
+	assert_false(r->ehlo);
+	assert_incs(r, "ehlo-rejected", NULL);
+	assert_inc(r, "ehlo-rejected", SEV_WARNING, CONF_CERTAIN);
+	inc = find_inc(r, "ehlo-rejected");
+	assert_evidence(inc, "EHLO", 2);
+	assert_evidence(inc, "502", 3);
+	assert_evidence(inc, "HELO", 4);
+}
+
+static void
+t_ehlo_rejected(void **state)
+{
+	RUN(ehlo_rej, SEND_CLOSE, chk_ehlo_rej);
+}
+
+static const struct step ehlo_rej_quit[] = {
+	S(G), C(E), S("502 5.5.2 Error: command not recognized\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+t_ehlo_rejected_near_miss(void **state)
+{
+	RUN(ehlo_rej_quit, SEND_CLOSE, chk_clean);
+}
+
+static const struct step greet_ref[] = {
+	S("554 5.7.1 Your IP is listed at zen.example\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_greet_ref(const struct sess_record *r)
+{
+	assert_incs(r, "greeting-refused", NULL);
+	assert_inc(r, "greeting-refused", SEV_ERROR, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "greeting-refused"), "554 5.7.1", 1);
+	assert_int_equal(r->state, SST_REJECTED);
+}
+
+static void
+t_greeting_refused(void **state)
+{
+	RUN(greet_ref, SEND_CLOSE, chk_greet_ref);
+}
+
+static const struct step greet_421[] = {
+	S("421 4.3.2 Service shutting down\r\n"),
+};
+
+static void
+chk_greet_421(const struct sess_record *r)
+{
+	/* The 421 is the greeting: greeting-refused, not server-shutdown;
+	 * the server closing explains the missing QUIT. */
+	assert_incs(r, "greeting-refused", NULL);
+	assert_int_equal(r->state, SST_DEFERRED);
+}
+
+static void
+t_greeting_421(void **state)
+{
+	RUN(greet_421, SEND_CLOSE, chk_greet_421);
+}
+
+static const struct step early[] = {
+	C(E), S(G), S(CAPS_ALL), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_early(const struct sess_record *r)
+{
+	assert_incs(r, "early-talker", NULL);
+	assert_inc(r, "early-talker", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "early-talker"), "EHLO", 1);
+	assert_int_equal(r->anomalies[SAN_EARLY_TALKER], 1);
+	assert_true(r->ehlo);
+}
+
+static void
+t_early_talker(void **state)
+{
+	RUN(early, SEND_CLOSE, chk_early);
+}
+
+static const struct step strip[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C(E), S("250-mx.example.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_strip(const struct sess_record *r)
+{
+	assert_incs(r, "capability-stripped", NULL);
+	assert_inc(r, "capability-stripped", SEV_WARNING, CONF_PROBABLE);
+	assert_true(str_in(find_inc(r, "capability-stripped")->summary, "STARTTLS"));
+	assert_evidence(find_inc(r, "capability-stripped"), "250-mx.example.test", 5);
+}
+
+static void
+t_capability_stripped(void **state)
+{
+	RUN(strip, SEND_CLOSE, chk_strip);
+}
+
+/* ---------------------------------------------------------------------
+ * STARTTLS
+ * ------------------------------------------------------------------ */
+static const struct step tls_ref[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"),
+	S("454 4.7.0 TLS not available due to local problem\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_tls_ref(const struct sess_record *r)
+{
+	assert_incs(r, "starttls-refused", NULL);
+	assert_inc(r, "starttls-refused", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "starttls-refused"), "454 4.7.0", 5);
+	assert_false(r->flags & SF_TLS);
+}
+
+static void
+t_starttls_refused(void **state)
+{
+	RUN(tls_ref, SEND_CLOSE, chk_tls_ref);
+}
+
+static const struct step clear[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_clear(const struct sess_record *r)
+{
+	assert_incs(r, "starttls-not-used", NULL);
+	assert_inc(r, "starttls-not-used", SEV_NOTICE, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "starttls-not-used"), "MAIL FROM", 4);
+	assert_true(str_in(find_inc(r, "starttls-not-used")->summary, "192.0.2.10:37331"));
+	assert_true(str_in(find_inc(r, "starttls-not-used")->summary, "198.51.100.31:25"));
+}
+
+static void
+t_starttls_not_used(void **state)
+{
+	RUNX(clear, SEND_CLOSE, chk_clear, true);
+}
+
+static void
+t_starttls_not_used_loopback(void **state)
+{
+	RUN(clear, SEND_CLOSE, chk_clean);
+}
+
+static const struct step hs_fail[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C("MAIL FROM:<a@example.test>\r\n"),
+};
+
+static void
+chk_hs_fail(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "starttls-handshake-failed", NULL);
+	assert_inc(r, "starttls-handshake-failed", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "starttls-handshake-failed");
+	assert_true(str_in(inc->summary, "plaintext"));
+	assert_evidence(inc, "STARTTLS", 4);
+	assert_evidence(inc, "220 2.0.0", 5);
+	/* The plaintext after 220 is not decoded. */
+	assert_int_equal(r->ntx, 0);
+}
+
+static void
+t_starttls_handshake_failed(void **state)
+{
+	RUN(hs_fail, SEND_CLOSE, chk_hs_fail);
+}
+
+static const struct step inject[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\nMAIL FROM:<evil@example.test>\r\n"),
+	S("220 2.0.0 Ready to start TLS\r\n"),
+	C("\x16\x03\x01\x00\x10" "client hello...."), S("\x16\x03\x03\x00\x10" "server hello...."),
+};
+
+static void
+chk_inject(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "starttls-injection", NULL);
+	assert_inc(r, "starttls-injection", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "starttls-injection");
+	assert_evidence(inc, "STARTTLS", 4);
+	assert_evidence(inc, "MAIL FROM:<evil@example.test>", 4);
+	assert_int_equal(r->state, SST_TLS);
+}
+
+static void
+t_starttls_injection(void **state)
+{
+	RUN(inject, SEND_CLOSE, chk_inject);
+}
+
+static const struct step inject_srv[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"),
+	S("220 2.0.0 Ready to start TLS\r\n250 2.0.0 injected\r\n"),
+	C("\x16\x03\x01\x00\x10" "client hello...."), S("\x16\x03\x03\x00\x10" "server hello...."),
+};
+
+static void
+chk_inject_srv(const struct sess_record *r)
+{
+	assert_incs(r, "starttls-injection", NULL);
+	assert_true(str_in(find_inc(r, "starttls-injection")->diagnosis, "20 cleartext bytes"));
+}
+
+static void
+t_starttls_injection_server(void **state)
+{
+	RUN(inject_srv, SEND_CLOSE, chk_inject_srv);
+}
+
+static const struct step tls_req[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"),
+	S("530 5.7.0 Must issue a STARTTLS command first\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_tls_req(const struct sess_record *r)
+{
+	assert_incs(r, "tls-required", NULL);	/* not mail-rejected, not auth */
+	assert_inc(r, "tls-required", SEV_ERROR, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "tls-required"), "530 5.7.0", 5);
+	assert_evidence(find_inc(r, "tls-required"), "MAIL FROM", 4);
+}
+
+static void
+t_tls_required(void **state)
+{
+	RUN(tls_req, SEND_CLOSE, chk_tls_req);
+}
+
+/* ---------------------------------------------------------------------
+ * Transactions
+ * ------------------------------------------------------------------ */
+static const struct step size_ex[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> SIZE=20000000\r\n"),
+	S("552 5.3.4 Message size exceeds fixed limit\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_size_ex(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "size-exceeded", NULL);
+	assert_inc(r, "size-exceeded", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "size-exceeded");
+	assert_true(str_in(inc->diagnosis, "SIZE=20000000, above the 10240000"));
+	assert_evidence(inc, "MAIL FROM:<a@example.test> SIZE=20000000", 4);
+	assert_evidence(inc, "552 5.3.4", 5);
+}
+
+static void
+t_size_exceeded(void **state)
+{
+	RUN(size_ex, SEND_CLOSE, chk_size_ex);
+}
+
+static const struct step auth_fail[] = {
+	S(G), C(E), S("250-mx.example.test\r\n250 AUTH PLAIN\r\n"),
+	C("AUTH PLAIN AHVzZXIAd3JvbmdwYXNz\r\n"),
+	S("535 5.7.8 Error: authentication failed: bad credentials\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_auth_fail(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "auth-problem", NULL);
+	assert_inc(r, "auth-problem", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "auth-problem");
+	assert_evidence(inc, "AUTH PLAIN ********", 4);
+	assert_evidence(inc, "535 5.7.8", 5);
+	assert_false(str_in(inc->summary, "AHVzZXIA"));
+}
+
+static void
+t_auth_problem(void **state)
+{
+	RUN(auth_fail, SEND_CLOSE, chk_auth_fail);
+}
+
+static const struct step auth_ok[] = {
+	S(G), C(E), S("250-mx.example.test\r\n250 AUTH PLAIN\r\n"),
+	C("AUTH PLAIN AHVzZXIAcGFzcw==\r\n"), S("235 2.7.0 Authentication successful\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+t_auth_ok_no_incident(void **state)
+{
+	RUN(auth_ok, SEND_CLOSE, chk_clean);
+}
+
+static const struct step bare_cmd[] = {
+	S(G), C("EHLO c.example.test\n"), S(CAPS_ALL), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_bare_cmd(const struct sess_record *r)
+{
+	assert_incs(r, "bare-lf", NULL);
+	assert_inc(r, "bare-lf", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "bare-lf"), "EHLO", 2);
+	assert_int_equal(r->anomalies[SAN_BARE_LF], 1);
+}
+
+static void
+t_bare_lf(void **state)
+{
+	RUN(bare_cmd, SEND_CLOSE, chk_bare_cmd);
+}
+
+static const struct step smuggle[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: x\r\n\r\nhi\r\n.\nMAIL FROM:<admin@example.test>\r\nRCPT TO:<b@example.test>\r\n"
+	  "DATA\r\nSubject: forged\r\n\r\nx\r\n.\r\n"),
+	S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_smuggle(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_int_equal(r->ntx, 1);	/* the forged "commands" stayed content */
+	assert_incs(r, "smuggling-eod", "bare-lf", NULL);
+	assert_inc(r, "smuggling-eod", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "smuggling-eod");
+	assert_evidence(inc, "[message: ", 10);
+	assert_evidence(inc, "250 2.0.0 Ok", 11);
+}
+
+static void
+t_smuggling_eod(void **state)
+{
+	RUN(smuggle, SEND_CLOSE, chk_smuggle);
+}
+
+static const struct step mail_def[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S("451 4.7.1 Try again later\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_mail_def(const struct sess_record *r)
+{
+	assert_incs(r, "mail-deferred", NULL);
+	assert_inc(r, "mail-deferred", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "mail-deferred"), "451 4.7.1", 5);
+	assert_int_equal(r->state, SST_DEFERRED);
+}
+
+static void
+t_mail_deferred(void **state)
+{
+	RUN(mail_def, SEND_CLOSE, chk_mail_def);
+}
+
+static const struct step rcpt_rej2[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\nRCPT TO:<x@example.test>\r\n"
+	  "RCPT TO:<y@example.test>\r\nRCPT TO:<z@example.test>\r\nDATA\r\n"),
+	S(M_OK "550 5.1.1 <x@example.test>: unknown\r\n"
+	  "550 5.1.1 <y@example.test>: unknown\r\n" R_OK GO),
+	C("Subject: x\r\n\r\nhi\r\n.\r\n"), S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_rcpt_rej2(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "rcpt-rejected", NULL);	/* one, listing both */
+	inc = find_inc(r, "rcpt-rejected");
+	assert_true(str_in(inc->summary, "2 recipients"));
+	assert_true(str_in(inc->diagnosis, "<x@example.test>"));
+	assert_true(str_in(inc->diagnosis, "<y@example.test>"));
+	assert_evidence(inc, "RCPT TO:<x@example.test>", 4);
+	assert_evidence(inc, "550 5.1.1 <y@example.test>", 5);
+	assert_int_equal(r->state, SST_PARTIAL);
+}
+
+static void
+t_rcpt_rejected_once(void **state)
+{
+	RUN(rcpt_rej2, SEND_CLOSE, chk_rcpt_rej2);
+}
+
+static const struct step data_rej[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S("554 5.7.1 DATA refused by policy\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_data_rej(const struct sess_record *r)
+{
+	assert_incs(r, "data-rejected", NULL);
+	assert_inc(r, "data-rejected", SEV_ERROR, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "data-rejected"), "DATA", 8);
+	assert_evidence(find_inc(r, "data-rejected"), "554 5.7.1", 9);
+}
+
+static void
+t_data_rejected(void **state)
+{
+	RUN(data_rej, SEND_CLOSE, chk_data_rej);
+}
+
+static const struct step msg_rej[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: buy now\r\n\r\nspam\r\n.\r\n"),
+	S("550-5.7.1 Message rejected as spam\r\n550 5.7.1 see https://example.test/spam\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_msg_rej(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "message-rejected", NULL);
+	assert_inc(r, "message-rejected", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "message-rejected");
+	assert_true(str_in(inc->diagnosis, "X.7"));
+	assert_evidence(inc, "550-5.7.1 Message rejected as spam", 11);
+	assert_evidence(inc, "550 5.7.1 see", 11);
+	assert_int_equal(r->tx[0].enh.subject, 7);
+	assert_wstr(&r->tx[0].reply_text, "5.7.1 see https://example.test/spam");
+	assert_int_equal(r->state, SST_REJECTED);
+}
+
+static void
+t_message_rejected(void **state)
+{
+	RUN(msg_rej, SEND_CLOSE, chk_msg_rej);
+}
+
+static const struct step msg_def[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"),
+	S(M_OK R_OK GO),
+	C("Subject: x\r\n\r\nhi\r\n.\r\n"),
+	S("451 4.3.0 Error: queue file write error\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_msg_def(const struct sess_record *r)
+{
+	assert_incs(r, "message-deferred", NULL);
+	assert_inc(r, "message-deferred", SEV_WARNING, CONF_CERTAIN);
+	assert_true(str_in(find_inc(r, "message-deferred")->diagnosis, "X.3"));
+	assert_int_equal(r->state, SST_DEFERRED);
+}
+
+static void
+t_message_deferred(void **state)
+{
+	RUN(msg_def, SEND_CLOSE, chk_msg_def);
+}
+
+static const struct step ndr[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<>\r\nRCPT TO:<sender@example.test>\r\nDATA\r\n"),
+	S(M_OK R_OK GO),
+	C("Subject: Undelivered Mail\r\nMIME-Version: 1.0\r\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	  "\tboundary=\"b1\"\r\n\r\n--b1\r\n\r\nfailed\r\n--b1--\r\n.\r\n"),
+	S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_ndr(const struct sess_record *r)
+{
+	assert_incs(r, "ndr-on-wire", NULL);
+	assert_inc(r, "ndr-on-wire", SEV_NOTICE, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "ndr-on-wire"), "MAIL FROM:<>", 4);
+	assert_wstr(&r->tx[0].content_type, "multipart/report");
+	assert_wstr(&r->tx[0].mail_from, "");
+}
+
+static void
+t_ndr_on_wire(void **state)
+{
+	RUN(ndr, SEND_CLOSE, chk_ndr);
+}
+
+static const struct step ndr_not[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<>\r\nRCPT TO:<sender@example.test>\r\nDATA\r\n"),
+	S(M_OK R_OK GO),
+	C("Subject: auto reply\r\nContent-Type: text/plain\r\n\r\naway\r\n.\r\n"),
+	S("250 2.0.0 Ok\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+t_ndr_near_miss(void **state)
+{
+	RUN(ndr_not, SEND_CLOSE, chk_clean);
+}
+
+static const struct step dsn[] = {
+	S(G), C(E), S(CAPS_NOPIPE),
+	C("MAIL FROM:<a@example.test> RET=HDRS\r\n"), S(M_OK),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_dsn(const struct sess_record *r)
+{
+	assert_incs(r, "dsn-unoffered", NULL);
+	assert_inc(r, "dsn-unoffered", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "dsn-unoffered"), "MAIL FROM:<a@example.test> RET=HDRS", 4);
+}
+
+static void
+t_dsn_unoffered(void **state)
+{
+	RUN(dsn, SEND_CLOSE, chk_dsn);
+}
+
+/* ---------------------------------------------------------------------
+ * Connection and protocol
+ * ------------------------------------------------------------------ */
+static const struct step cut[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO),
+	C("Subject: x\r\n\r\nhalf a mess"),
+};
+
+static void
+chk_cut(const struct sess_record *r)
+{
+	assert_incs(r, "reset-mid-data", NULL);	/* and no no-quit */
+	assert_inc(r, "reset-mid-data", SEV_ERROR, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "reset-mid-data"), "[message cut short: 25 bytes", 11);
+	assert_evidence(find_inc(r, "reset-mid-data"), "DATA", 8);
+	assert_int_equal(r->state, SST_BROKEN);
+	assert_int_equal(r->end, SEND_RESET);
+}
+
+static void
+t_reset_mid_data(void **state)
+{
+	RUN(cut, SEND_RESET, chk_cut);
+}
+
+static void
+chk_cut_eof(const struct sess_record *r)
+{
+	assert_incs(r, NULL);
+	assert_false(r->tx[0].content_complete);
+	assert_int_equal(r->end, SEND_EOF);
+}
+
+static void
+t_reset_mid_data_not_at_eof(void **state)
+{
+	RUN(cut, SEND_EOF, chk_cut_eof);
+}
+
+static const struct step cut_after_dot[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"),
+	S(M_OK R_OK GO),
+	C("Subject: x\r\n\r\nhi\r\n.\r\n"),
+};
+
+static void
+chk_cut_after_dot(const struct sess_record *r)
+{
+	assert_incs(r, "reset-mid-data", NULL);
+	assert_true(str_in(find_inc(r, "reset-mid-data")->diagnosis, "duplicate"));
+	assert_true(r->tx[0].content_complete);
+}
+
+static void
+t_reset_after_dot(void **state)
+{
+	RUN(cut_after_dot, SEND_CLOSE, chk_cut_after_dot);
+}
+
+static const struct step srv_shut[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"),
+	S("421 4.4.2 mx.example.test Error: timeout exceeded\r\n"),
+};
+
+static void
+chk_shutdown(const struct sess_record *r)
+{
+	assert_incs(r, "server-shutdown", NULL);	/* no mail-deferred, no no-quit */
+	assert_inc(r, "server-shutdown", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "server-shutdown"), "421 4.4.2", 5);
+}
+
+static void
+t_server_shutdown(void **state)
+{
+	RUN(srv_shut, SEND_CLOSE, chk_shutdown);
+}
+
+static const struct step noquit[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"),
+	S(M_OK R_OK GO),
+	C("Subject: x\r\n\r\nhi\r\n.\r\n"), S("250 2.0.0 Ok\r\n"),
+};
+
+static void
+chk_noquit(const struct sess_record *r)
+{
+	assert_incs(r, "no-quit", NULL);
+	assert_inc(r, "no-quit", SEV_NOTICE, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "no-quit"), "250 2.0.0 Ok", 7);
+	assert_int_equal(r->state, SST_DELIVERED);
+}
+
+static void
+t_no_quit(void **state)
+{
+	RUN(noquit, SEND_CLOSE, chk_noquit);
+}
+
+static void
+t_no_quit_not_at_eof(void **state)
+{
+	RUN(noquit, SEND_EOF, chk_clean);
+}
+
+static const struct step pipe_bad[] = {
+	S(G), C(E), S(CAPS_NOPIPE),
+	C("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n"),
+	S(M_OK R_OK),
+	C("NOOP\r\nQUIT\r\n"), S("250 Ok\r\n" Q_OK),
+};
+
+static void
+chk_pipe_bad(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "pipelining-violation", NULL);
+	assert_inc(r, "pipelining-violation", SEV_WARNING, CONF_CERTAIN);
+	inc = find_inc(r, "pipelining-violation");
+	assert_evidence(inc, "RCPT TO:<b@example.test>", 4);
+	assert_evidence(inc, "QUIT", 6);
+	assert_int_equal(r->anomalies[SAN_PIPELINING_UNOFFERED], 1);
+}
+
+static void
+t_pipelining_violation(void **state)
+{
+	RUN(pipe_bad, SEND_CLOSE, chk_pipe_bad);
+}
+
+static const struct step mismatch[] = {
+	S(G), C(E), S("250-mx.example.test\r\n251-PIPELINING\r\n250 8BITMIME\r\n"),
+	C("NOOP\r\n"), S("250 Ok\r\n250 Ok again\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_mismatch(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "reply-mismatch", NULL);
+	assert_inc(r, "reply-mismatch", SEV_WARNING, CONF_CERTAIN);
+	inc = find_inc(r, "reply-mismatch");
+	assert_evidence(inc, "251-PIPELINING", 3);
+	assert_evidence(inc, "250 Ok again", 5);
+	assert_int_equal(r->anomalies[SAN_UNSOLICITED_REPLY], 1);
+	assert_int_equal(r->anomalies[SAN_REPLY_CODE_CHANGE], 1);
+	/* The QUIT still pairs with its 221. */
+	assert_int_equal(r->last_reply_code, 221);
+}
+
+static void
+t_reply_mismatch(void **state)
+{
+	RUN(mismatch, SEND_CLOSE, chk_mismatch);
+}
+
+static const struct step longcmd[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("VRFY 0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789\r\n"),
+	S("500 5.5.0 line too long\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_longcmd(const struct sess_record *r)
+{
+	assert_incs(r, "line-too-long", NULL);
+	assert_inc(r, "line-too-long", SEV_WARNING, CONF_CERTAIN);
+	assert_evidence(find_inc(r, "line-too-long"), "VRFY 0123", 4);
+	assert_int_equal(r->anomalies[SAN_LONG_CMD], 1);
+	assert_int_equal(r->anomalies[SAN_LINE_CAP], 0);
+}
+
+static void
+t_line_too_long(void **state)
+{
+	RUN(longcmd, SEND_CLOSE, chk_longcmd);
+}
+
+/* An incident in a session with a capture gap says so. */
+static const struct step gapped[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	GAPS(1460),
+	C("RCPT TO:<b@example.test>\r\n"), S("550 5.1.1 unknown user\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_gapped(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "rcpt-rejected", NULL);
+	inc = find_inc(r, "rcpt-rejected");
+	assert_non_null(inc->visibility);
+	assert_true(str_in(inc->visibility, "1460 bytes missing from the server"));
+	assert_true(r->flags & SF_GAP);
+}
+
+static void
+t_visibility_gap(void **state)
+{
+	RUN(gapped, SEND_CLOSE, chk_gapped);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_8bitmime_abort_close),
+		cmocka_unit_test(t_8bitmime_abort_not_probe),
+		cmocka_unit_test(t_abort_after_capabilities),
+		cmocka_unit_test(t_8bitmime_abort_probe_client),
+		cmocka_unit_test(t_8bitmime_abort_supported_elsewhere),
+		cmocka_unit_test(t_8bitmime_unoffered),
+		cmocka_unit_test(t_body_rejected),
+		cmocka_unit_test(t_mail_rejected_not_body),
+		cmocka_unit_test(t_8bit_undeclared),
+		cmocka_unit_test(t_8bit_declared_unoffered),
+		cmocka_unit_test(t_8bit_rejected),
+		cmocka_unit_test(t_smtputf8_abort),
+		cmocka_unit_test(t_smtputf8_unoffered),
+		cmocka_unit_test(t_smtputf8_offered_no_incident),
+		cmocka_unit_test(t_smtputf8_without_8bitmime),
+		cmocka_unit_test(t_binarymime_violation),
+		cmocka_unit_test(t_ehlo_rejected),
+		cmocka_unit_test(t_ehlo_rejected_near_miss),
+		cmocka_unit_test(t_greeting_refused),
+		cmocka_unit_test(t_greeting_421),
+		cmocka_unit_test(t_early_talker),
+		cmocka_unit_test(t_capability_stripped),
+		cmocka_unit_test(t_starttls_refused),
+		cmocka_unit_test(t_starttls_not_used),
+		cmocka_unit_test(t_starttls_not_used_loopback),
+		cmocka_unit_test(t_starttls_handshake_failed),
+		cmocka_unit_test(t_starttls_injection),
+		cmocka_unit_test(t_starttls_injection_server),
+		cmocka_unit_test(t_tls_required),
+		cmocka_unit_test(t_size_exceeded),
+		cmocka_unit_test(t_auth_problem),
+		cmocka_unit_test(t_auth_ok_no_incident),
+		cmocka_unit_test(t_bare_lf),
+		cmocka_unit_test(t_smuggling_eod),
+		cmocka_unit_test(t_mail_deferred),
+		cmocka_unit_test(t_rcpt_rejected_once),
+		cmocka_unit_test(t_data_rejected),
+		cmocka_unit_test(t_message_rejected),
+		cmocka_unit_test(t_message_deferred),
+		cmocka_unit_test(t_ndr_on_wire),
+		cmocka_unit_test(t_ndr_near_miss),
+		cmocka_unit_test(t_dsn_unoffered),
+		cmocka_unit_test(t_reset_mid_data),
+		cmocka_unit_test(t_reset_mid_data_not_at_eof),
+		cmocka_unit_test(t_reset_after_dot),
+		cmocka_unit_test(t_server_shutdown),
+		cmocka_unit_test(t_no_quit),
+		cmocka_unit_test(t_no_quit_not_at_eof),
+		cmocka_unit_test(t_pipelining_violation),
+		cmocka_unit_test(t_reply_mismatch),
+		cmocka_unit_test(t_line_too_long),
+		cmocka_unit_test(t_visibility_gap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,303 @@
+/*
+ * decode_parse.c - the decoder's small parsers on their own: the line
+ * assembler (every split, the cap, bare CR/LF, NUL), the content tracker
+ * (end of data at every split, dot-stuffing, smuggling look-alikes,
+ * 8-bit counts, header sniffing), commands, replies, RFC 3463 codes and
+ * EHLO capability lines.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode_harness.h"
+#include "decode/dec_int.h"
+
+/* Feed s into a fresh assembler split at `at` (0: whole); collect the
+ * lines as "text|flags;" into out. */
+static void
+lines_of(const char *s, size_t n, size_t cap, size_t at, char *out, size_t outlen)
+{
+	struct linebuf lb;
+	size_t o = 0;
+	size_t parts[2][2] = { { 0, at ? at : n }, { at ? at : n, n } };
+
+	assert_int_equal(line_init(&lb, cap), 0);
+	out[0] = '\0';
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *p = (const uint8_t *)s + parts[k][0];
+		size_t left = parts[k][1] - parts[k][0];
+
+		while (left > 0) {
+			bool done;
+			size_t used = line_feed(&lb, p, left, &done);
+
+			assert_true(used > 0 && used <= left);
+			p += used;
+			left -= used;
+			if (done) {
+				int w = snprintf(out + o, outlen - o, "%.*s|%x|%llu;",
+				    (int)lb.len, lb.buf, lb.flags,
+				    (unsigned long long)line_octets(&lb));
+				assert_true(w > 0 && (size_t)w < outlen - o);
+				o += (size_t)w;
+				line_reset(&lb);
+			}
+		}
+	}
+	line_free(&lb);
+}
+
+static void
+t_line_splits(void **state)
+{
+	static const char in[] = "EHLO a\r\nbare\nx\ry\r\n\r\nlong line here\r\n";
+	static const char want[] =
+	    "EHLO a|0|8;bare|1|5;x\ry|2|5;|0|2;long line |8|16;";
+	char whole[256], part[256];
+
+	(void)state;
+	lines_of(in, sizeof(in) - 1, 10, 0, whole, sizeof(whole));
+	assert_string_equal(whole, want);
+	for (size_t at = 1; at < sizeof(in) - 1; at++) {
+		lines_of(in, sizeof(in) - 1, 10, at, part, sizeof(part));
+		assert_string_equal(part, want);
+	}
+}
+
+static void
+t_line_cr_at_cap(void **state)
+{
+	char out[128];
+
+	(void)state;
+	/* The CR falls just past the cap: the kept text is exact. */
+	lines_of("0123456789\r\n", 12, 10, 0, out, sizeof(out));
+	assert_string_equal(out, "0123456789|0|12;");
+	lines_of("0123456789A\r\n", 13, 10, 11, out, sizeof(out));
+	assert_string_equal(out, "0123456789|8|13;");
+	lines_of("a\0b\r\n", 5, 10, 2, out, sizeof(out));
+	assert_int_equal(out[0], 'a');	/* NUL inside: flagged */
+}
+
+/* Content tracker: run s through body_data at one split. */
+struct bres {
+	size_t used;
+	bool end;
+	struct body b;
+};
+
+static void
+body_run(const char *s, size_t n, size_t at, struct bres *r)
+{
+	size_t used = 0;
+	bool end = false;
+
+	body_start(&r->b, true);
+	if (at > 0 && at < n) {
+		used = body_data(&r->b, (const uint8_t *)s, at, &end);
+		if (!end) {
+			size_t u2 = body_data(&r->b, (const uint8_t *)s + at, n - at, &end);
+
+			used = at + u2;
+		}
+	} else {
+		used = body_data(&r->b, (const uint8_t *)s, n, &end);
+	}
+	body_finish(&r->b);
+	r->used = used;
+	r->end = end;
+}
+
+static void
+t_body_end_and_counts(void **state)
+{
+	static const char in[] =
+	    "Content-Type: text/plain;\r\n charset=\"koi8-r\"\r\n"
+	    "content-transfer-encoding: quoted-printable\r\n\r\n"
+	    "..dot\r\n"
+	    "a\n.\nb\r\n"			/* LF . LF */
+	    "c\r\n.\nd\r\n"			/* CRLF . LF */
+	    "e\n.\r\nf\r\n"			/* LF . CRLF */
+	    "g\r.\rh\r\n"			/* CR . CR */
+	    "\xd0\xb0\r\n"
+	    ".\r\nafter";
+	struct bres w, p;
+
+	(void)state;
+	body_run(in, sizeof(in) - 1, 0, &w);
+	assert_true(w.end);
+	assert_int_equal(w.used, sizeof(in) - 1 - 5);
+	assert_int_equal(w.b.smuggle, 4);
+	assert_int_equal(w.b.eightbit, 2);
+	assert_int_equal(w.b.first8, w.used - 3 - 4);
+	assert_string_equal(w.b.ctype, "text/plain");
+	assert_string_equal(w.b.charset, "koi8-r");
+	assert_string_equal(w.b.cte, "quoted-printable");
+	assert_true(w.b.bare >= 6);
+	for (size_t at = 1; at < sizeof(in) - 1; at++) {
+		body_run(in, sizeof(in) - 1, at, &p);
+		assert_int_equal(p.end, w.end);
+		assert_int_equal(p.used, w.used);
+		assert_int_equal(p.b.smuggle, w.b.smuggle);
+		assert_int_equal(p.b.eightbit, w.b.eightbit);
+		assert_int_equal(p.b.first8, w.b.first8);
+		assert_int_equal(p.b.bare, w.b.bare);
+		assert_int_equal(p.b.long_lines, w.b.long_lines);
+		assert_string_equal(p.b.charset, w.b.charset);
+		assert_string_equal(p.b.cte, w.b.cte);
+	}
+}
+
+static void
+t_body_empty_message(void **state)
+{
+	struct bres r;
+
+	(void)state;
+	/* The DATA line's CRLF counts: "." CRLF at once is an empty message. */
+	body_run(".\r\n", 3, 0, &r);
+	assert_true(r.end);
+	assert_int_equal(r.used, 3);
+	body_run("x.\r\n", 4, 0, &r);
+	assert_false(r.end);
+}
+
+static void
+t_body_fast_path(void **state)
+{
+	char big[4096 + 8];
+	struct bres r;
+
+	(void)state;
+	/* Long plain lines go through the eight-octet skip; the counts and
+	 * the offset of a late 8-bit octet must still be exact. */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "\r\n", 2);	/* headers end at once */
+	big[1500] = '\xff';
+	memcpy(big + 4096, "\r\n.\r\n", 5);
+	body_run(big, 4101, 0, &r);
+	assert_true(r.end);
+	assert_int_equal(r.used, 4101);
+	assert_int_equal(r.b.eightbit, 1);
+	assert_int_equal(r.b.first8, 1500);
+	assert_int_equal(r.b.long_lines, 1);
+}
+
+static void
+t_cmd_parse(void **state)
+{
+	struct cmd c;
+	static const char m[] = "mail from:<\"a>b\"@x.test> size=99 body=8bitmime smtputf8";
+	static const char b[] = "bdat 1000 last";
+
+	(void)state;
+	cmd_parse(m, sizeof(m) - 1, &c);
+	assert_int_equal(c.id, CMD_MAIL);
+	assert_true(c.syntax_ok);
+	assert_int_equal(c.addr.len, strlen("\"a>b\"@x.test"));
+	assert_memory_equal(c.addr.p, "\"a>b\"@x.test", c.addr.len);
+	assert_int_equal(c.size, 99);
+	assert_int_equal(c.body, BODY_8BITMIME);
+	assert_true(c.smtputf8);
+	cmd_parse(b, sizeof(b) - 1, &c);
+	assert_int_equal(c.id, CMD_BDAT);
+	assert_int_equal(c.bdat_size, 1000);
+	assert_true(c.bdat_last);
+	cmd_parse("BDAT 99999999999999999999999", 28, &c);
+	assert_false(c.syntax_ok);		/* over strtonum's range */
+	cmd_parse("AUTH PLAIN secret", 17, &c);
+	assert_int_equal(c.id, CMD_AUTH);
+	assert_int_equal(c.mech.len, 5);
+	assert_true(c.auth_initial);
+	cmd_parse("STARTTLS", 8, &c);
+	assert_int_equal(c.id, CMD_STARTTLS);
+	cmd_parse("FOO bar", 7, &c);
+	assert_int_equal(c.id, CMD_UNKNOWN);
+	assert_true(cmd_strict("QUIT", 4));
+	assert_true(cmd_strict("RCPT TO:<a@b>", 13));
+	assert_false(cmd_strict("Data follows", 12));
+	assert_false(cmd_strict("Help me", 7));
+	assert_false(cmd_strict("mail from: someone", 18));
+}
+
+static void
+t_reply_parse(void **state)
+{
+	struct reply_line r;
+	struct enh_code e;
+	struct cap_line cl;
+
+	(void)state;
+	reply_parse("250-2.1.5 Ok", 12, &r);
+	assert_true(r.valid);
+	assert_true(r.more);
+	assert_int_equal(r.code, 250);
+	assert_int_equal(r.enh.cls, 2);
+	assert_int_equal(r.enh.subject, 1);
+	assert_int_equal(r.enh.detail, 5);
+	reply_parse("550 4.1.1 mismatched class", 26, &r);
+	assert_int_equal(r.enh.cls, 0);
+	reply_parse("250", 3, &r);
+	assert_true(r.valid);
+	assert_false(r.more);
+	assert_int_equal(r.text.len, 0);
+	reply_parse("199 odd", 7, &r);
+	assert_true(r.shaped);
+	assert_false(r.valid);
+	reply_parse("25O oops", 8, &r);
+	assert_false(r.shaped);
+	reply_parse("2500 x", 6, &r);
+	assert_false(r.shaped);
+	assert_int_equal(enh_parse("5.7.1 x", 7, &e), 5);
+	assert_int_equal(enh_parse("5.7.1234", 8, &e), 0);
+	assert_int_equal(enh_parse("3.1.1 x", 7, &e), 0);
+	assert_int_equal(enh_parse("2.0.0", 5, &e), 5);
+	cap_parse("auth=login plain", 16, &cl);
+	assert_int_equal(cl.bit, CAPB_AUTH);
+	assert_int_equal(cl.rest.len, 11);
+	cap_parse("XXXXXXXA", 8, &cl);
+	assert_int_equal(cl.bit, -1);
+	assert_true(cl.masked);
+	cap_parse("XFORWARD NAME ADDR", 18, &cl);
+	assert_false(cl.masked);
+	cap_parse("8bitmime", 8, &cl);
+	assert_int_equal(cl.bit, CAPB_8BITMIME);
+}
+
+static void
+t_names(void **state)
+{
+	(void)state;
+	assert_string_equal(smtp_cap_name(CAPB_8BITMIME), "8BITMIME");
+	assert_string_equal(smtp_anomaly_name(SAN_BARE_LF), "bare-lf");
+	assert_string_equal(smtp_anomaly_desc(SAN_GAP), "bytes missing from the capture");
+	assert_string_equal(sess_end_name(SEND_QUIT), "quit");
+	assert_string_equal(sess_state_name(SST_ABORTED), "aborted");
+	assert_string_equal(body_type_name(BODY_BINARYMIME), "BINARYMIME");
+	assert_string_equal(severity_name(SEV_ERROR), "error");
+	assert_string_equal(confidence_name(CONF_PROBABLE), "probable");
+	assert_string_equal(smtp_anomaly_name(SAN_MAX), "?");
+	{
+		struct enh_code e = { 5, 1, 1 };
+
+		assert_string_equal(enh_detail_text(&e), "bad destination mailbox address");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_line_splits),
+		cmocka_unit_test(t_line_cr_at_cap),
+		cmocka_unit_test(t_body_end_and_counts),
+		cmocka_unit_test(t_body_empty_message),
+		cmocka_unit_test(t_body_fast_path),
+		cmocka_unit_test(t_cmd_parse),
+		cmocka_unit_test(t_reply_parse),
+		cmocka_unit_test(t_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
