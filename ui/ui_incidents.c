@@ -1,0 +1,215 @@
+/*
+ * ui_incidents.c - incidents grouped by type and client/server pair, with
+ * counts and first and last seen; Enter opens the group's most recent
+ * session.
+ *
+ * The groups (at most UI_MAX_GROUPS, counted by the model as sessions end)
+ * are copied from the model when its generation changes: a bounded copy,
+ * sorted by type and then by count, so the same kind of problem with
+ * different servers reads as one block.
+ *
+ * Deliberately not here: deciding what an incident is (decode/incident.c),
+ * keeping sessions (model.c).
+ */
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui/ui_int.h"
+
+enum { G_TYPE, G_SEV, G_CLIENT, G_SERVER, G_COUNT, G_FIRST, G_LAST, G_MAX };
+
+static const struct gcol {
+	const char *title;
+	int min, max;
+	bool right;
+} gcols[G_MAX] = {
+	[G_TYPE] = { "Type", 8, 28, false },
+	[G_SEV] = { "Sev", 7, 7, false },
+	[G_CLIENT] = { "Client", 7, 39, false },
+	[G_SERVER] = { "Server", 7, 39, false },
+	[G_COUNT] = { "Count", 5, 10, true },
+	[G_FIRST] = { "First", 8, 8, false },
+	[G_LAST] = { "Last", 8, 8, false },
+};
+
+static void
+gcell(const struct ui_group *g, int c, char *buf, size_t size)
+{
+	switch (c) {
+	case G_TYPE: strlcpy(buf, g->type, size); break;
+	case G_SEV: strlcpy(buf, ui_severity_name(g->severity), size); break;
+	case G_CLIENT: strlcpy(buf, g->client, size); break;
+	case G_SERVER: strlcpy(buf, g->server, size); break;
+	case G_COUNT: snprintf(buf, size, "%llu", (unsigned long long)g->count); break;
+	case G_FIRST: ui_fmt_ts(buf, size, g->first_us, TS_HMS); break;
+	case G_LAST: ui_fmt_ts(buf, size, g->last_us, TS_HMS); break;
+	default: buf[0] = '\0'; break;
+	}
+}
+
+static enum ui_role
+grole(const struct ui_group *g)
+{
+	if (strstr(g->type, "8bit") != NULL)
+		return R_8BIT;
+	switch (g->severity) {
+	case SEV_ERROR: return R_ERROR;
+	case SEV_WARNING: return R_WARNING;
+	default: return R_NOTICE;
+	}
+}
+
+static void
+refresh_groups(struct ui *u)
+{
+	struct ui_incidents_state *s = &u->inc;
+
+	if (s->groups == NULL &&
+	    (s->groups = calloc(UI_MAX_GROUPS, sizeof(*s->groups))) == NULL)
+		return;
+	if (s->gen == u->sum.gen && s->ngroups > 0)
+		return;
+	s->ngroups = model_groups(u->m, s->groups, UI_MAX_GROUPS);
+	s->gen = u->sum.gen;
+}
+
+static void
+inc_draw(struct ui *u, int y, int h)
+{
+	struct ui_incidents_state *s = &u->inc;
+	size_t page = h > 2 ? (size_t)h - 2 : 1, i, e;
+	int w[G_MAX], c, x, total;
+	char buf[128];
+
+	refresh_groups(u);
+	s->page = page;
+	if (s->ngroups == 0)
+		s->sel = 0;
+	else if (s->sel >= s->ngroups)
+		s->sel = s->ngroups - 1;
+	if (s->sel < s->top)
+		s->top = s->sel;
+	if (s->sel >= s->top + page)
+		s->top = s->sel - page + 1;
+	e = s->top + page < s->ngroups ? s->top + page : s->ngroups;
+
+	/* Widths from what is visible; client and server give way first. */
+	for (c = 0; c < G_MAX; c++) {
+		w[c] = (int)strlen(gcols[c].title);
+		for (i = s->top; i < e; i++) {
+			gcell(&s->groups[i], c, buf, sizeof(buf));
+			if ((int)strlen(buf) > w[c])
+				w[c] = (int)strlen(buf);
+		}
+		if (w[c] < gcols[c].min)
+			w[c] = gcols[c].min;
+		if (w[c] > gcols[c].max)
+			w[c] = gcols[c].max;
+	}
+	for (;;) {
+		for (total = 1, c = 0; c < G_MAX; c++)
+			total += w[c] + 1;
+		if (total <= COLS)
+			break;
+		if (w[G_CLIENT] > gcols[G_CLIENT].min && w[G_CLIENT] >= w[G_SERVER])
+			w[G_CLIENT]--;
+		else if (w[G_SERVER] > gcols[G_SERVER].min)
+			w[G_SERVER]--;
+		else if (w[G_TYPE] > gcols[G_TYPE].min)
+			w[G_TYPE]--;
+		else
+			break;
+	}
+
+	draw_fill(&u->theme, y, 0, COLS, R_COLTITLE);
+	for (x = 1, c = 0; c < G_MAX; c++) {
+		if (gcols[c].right)
+			draw_text(&u->theme, y, x + w[c] - (int)strlen(gcols[c].title),
+			    w[c], R_COLTITLE, gcols[c].title);
+		else
+			draw_text(&u->theme, y, x, w[c], R_COLTITLE, gcols[c].title);
+		x += w[c] + 1;
+	}
+	for (i = s->top; i < e; i++) {
+		const struct ui_group *g = &s->groups[i];
+		unsigned attr = draw_attr(&u->theme, grole(g));
+		int ry = y + 1 + (int)(i - s->top);
+
+		if (i == s->sel) {
+			attr |= A_REVERSE;
+			attrset(attr);
+			mvhline(ry, 0, ' ', COLS);
+			attrset(A_NORMAL);
+		}
+		for (x = 1, c = 0; c < G_MAX; c++) {
+			size_t len;
+
+			gcell(g, c, buf, sizeof(buf));
+			len = strlen(buf);
+			if ((int)len > w[c] && w[c] > 1) {
+				buf[w[c] - 1] = '~';
+				buf[w[c]] = '\0';
+			}
+			if (gcols[c].right && (int)len < w[c])
+				draw_text_attr(ry, x + w[c] - (int)len, w[c], attr, buf);
+			else
+				draw_text_attr(ry, x, w[c], attr, buf);
+			x += w[c] + 1;
+		}
+	}
+	if (s->ngroups == 0)
+		draw_text(&u->theme, y + 2, 2, COLS - 2, R_DIM, "no incident yet");
+
+	draw_fill(&u->theme, y + h - 1, 0, COLS, R_BAR);
+	x = draw_textf(&u->theme, y + h - 1, 0, COLS, R_BAR,
+	    " incidents: %zu groups, %llu incidents", s->ngroups,
+	    (unsigned long long)u->sum.incidents);
+	if (u->sum.groups_dropped > 0 || u->sum.types_dropped > 0)
+		draw_textf(&u->theme, y + h - 1, x, COLS - x, R_BAR,
+		    "  (%llu beyond the caps)", (unsigned long long)(
+		    u->sum.groups_dropped + u->sum.types_dropped));
+}
+
+static bool
+inc_action(struct ui *u, enum ui_action a)
+{
+	struct ui_incidents_state *s = &u->inc;
+	size_t n = s->ngroups, page = s->page > 0 ? s->page : 1;
+
+	switch (a) {
+	case ACT_UP:
+		if (s->sel > 0)
+			s->sel--;
+		return true;
+	case ACT_DOWN:
+		if (s->sel + 1 < n)
+			s->sel++;
+		return true;
+	case ACT_PGUP:
+		s->sel = s->sel > page ? s->sel - page : 0;
+		return true;
+	case ACT_PGDN:
+		s->sel = s->sel + page < n ? s->sel + page : (n > 0 ? n - 1 : 0);
+		return true;
+	case ACT_HOME:
+		s->sel = 0;
+		return true;
+	case ACT_END:
+		s->sel = n > 0 ? n - 1 : 0;
+		return true;
+	case ACT_OPEN:
+		if (s->sel < n && s->groups[s->sel].example_uid[0] != '\0')
+			ui_open_session(u, s->groups[s->sel].example_uid);
+		return true;
+	case ACT_INCIDENTS:
+		return true;	/* already here */
+	default:
+		return false;
+	}
+}
+
+const struct ui_panel ui_incidents_panel = {
+	"incidents", SCOPE_INCIDENTS, inc_draw, inc_action,
+};
