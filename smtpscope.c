@@ -1,0 +1,1342 @@
+/*
+ * smtpscope.c - main(): the only file that talks to the user.
+ *
+ * It parses the command line (tcpdump's conventions), opens the capture,
+ * wires the layers together and picks the exit code.  The layers do not
+ * know each other: capture/ hands stream events to the adapter below, which
+ * feeds decode/; decode/ hands finished session records to the sink below,
+ * which writes the exports (and posts to the UI).  Nothing here parses a
+ * packet or an SMTP line.
+ *
+ * Signals only set flags (and ask libpcap to break its loop); the main loop
+ * acts on them, so every output is flushed and every open session is closed
+ * as "interrupted" and run through the incident rules before exit.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <netdb.h>
+#include <poll.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <libutil.h>
+
+#include "capture/capture.h"
+#include "decode/escape.h"
+#include "decode/export.h"
+#include "decode/smtp.h"
+#include "ui/ui.h"
+
+
+#ifndef SMTPSCOPE_VERSION
+#define SMTPSCOPE_VERSION "0.1.0"
+#endif
+
+/* Exit codes (documented in smtpscope.1). */
+enum {
+	EX_OK_ = 0,		/* success, including a clean stop on SIGINT/SIGTERM */
+	EX_INPUT_ = 1,		/* capture could not be opened or read */
+	EX_USAGE_ = 2,		/* bad command line or filter */
+	EX_OUTPUT_ = 3,		/* an output could not be written completely */
+	EX_PROBE_ = 4		/* --probe: connection refused, timed out or failed */
+};
+
+struct opts {
+	struct cap_config cap;
+	struct smtp_limits smtp;
+	char *filter;
+	const char *json, *report, *pcap_out, *dump_dir, *probe, *user;
+	bool batch, syslog, mono, no_progress;
+	double speed;
+	uint64_t count;
+};
+
+/* One run: everything the adapters and sinks share.  Lives on main's stack. */
+struct run {
+	const struct opts *o;
+	struct cap *cap;
+	struct smtp_ctx *smtp;
+	struct dumpflow *dump;
+	struct report *report;
+	struct ui *ui;
+	FILE *json;
+	FILE *batch;		/* batch lines, or NULL */
+	bool color;
+	bool kernel_drops_seen;
+	uint64_t sessions, sessions_open, incidents;
+	int out_errors;		/* writes that failed */
+	char out_err[256];	/* the first failure */
+	/* incidents by type, for the summary (types are static strings) */
+	struct { const char *type; uint64_t n; } by_type[64];
+	size_t ntypes;
+};
+
+/* Per flow: the adapter's context (one allocation per flow, not per packet). */
+struct flowctx {
+	struct run *r;
+	struct smtp_session *s;
+};
+
+static volatile sig_atomic_t got_stop, got_usr1;
+static struct cap *sig_cap;	/* read by the signal handler only */
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1) {
+		got_usr1 = 1;
+		return;
+	}
+	got_stop = 1;
+	if (sig_cap != NULL)
+		cap_breakloop(sig_cap);
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("smtpscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+out_failed(struct run *r, const char *what)
+{
+	if (r->out_errors++ == 0)
+		snprintf(r->out_err, sizeof(r->out_err), "%s: %s", what,
+		    errno != 0 ? strerror(errno) : "write error");
+}
+
+/* ---------------------------------------------------------------------
+ * decode -> outputs: the sink
+ * ------------------------------------------------------------------ */
+
+static void
+count_type(struct run *r, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntypes; i++)
+		if (strcmp(r->by_type[i].type, type) == 0) {
+			r->by_type[i].n++;
+			return;
+		}
+	if (r->ntypes < sizeof(r->by_type) / sizeof(r->by_type[0])) {
+		r->by_type[r->ntypes].type = type;
+		r->by_type[r->ntypes++].n = 1;
+	}
+}
+
+static void
+sink_update(void *arg, const struct sess_record *rec)
+{
+	struct run *r = arg;
+
+	if (r->ui != NULL)
+		ui_post_session(r->ui, rec, false);
+}
+
+static void
+sink_end(void *arg, const struct sess_record *rec)
+{
+	struct run *r = arg;
+	char cl[EXPORT_ADDR_SIZE], sv[EXPORT_ADDR_SIZE];
+	size_t i;
+
+	r->sessions++;
+	for (i = 0; i < rec->ninc; i++) {
+		r->incidents++;
+		count_type(r, rec->inc[i].type);
+	}
+	if (r->json != NULL) {
+		if (export_json_session(r->json, rec) == -1 || fflush(r->json) == EOF)
+			out_failed(r, r->o->json);
+	}
+	if (r->batch != NULL) {
+		export_batch_line(r->batch, rec, r->color);
+		for (i = 0; i < rec->ninc; i++)
+			export_batch_incident(r->batch, rec, &rec->inc[i], r->color);
+		if (fflush(r->batch) == EOF && errno != EPIPE)
+			out_failed(r, "standard output");
+	}
+	if (r->report != NULL)
+		report_add(r->report, rec);
+	if (r->o->syslog && rec->ninc > 0) {
+		export_fmt_addr(cl, sizeof(cl), rec->family, rec->client_ip, rec->client_port);
+		export_fmt_addr(sv, sizeof(sv), rec->family, rec->server_ip, rec->server_port);
+		for (i = 0; i < rec->ninc; i++)
+			syslog(rec->inc[i].severity == SEV_ERROR ? LOG_ERR :
+			    rec->inc[i].severity == SEV_WARNING ? LOG_WARNING : LOG_NOTICE,
+			    "incident=%s severity=%s confidence=%s uid=%s client=%s server=%s: %s",
+			    rec->inc[i].type, severity_name(rec->inc[i].severity),
+			    confidence_name(rec->inc[i].confidence), rec->uid, cl, sv,
+			    rec->inc[i].summary != NULL ? rec->inc[i].summary : "");
+	}
+	if (r->ui != NULL)
+		ui_post_session(r->ui, rec, true);
+}
+
+/* ---------------------------------------------------------------------
+ * capture -> decode: the adapter
+ * ------------------------------------------------------------------ */
+
+static void *
+ad_open(void *arg, const struct cap_flow_info *fi)
+{
+	struct run *r = arg;
+	struct flowctx *fc;
+	struct smtp_peers p;
+
+	if ((fc = calloc(1, sizeof(*fc))) == NULL)
+		return NULL;
+	memset(&p, 0, sizeof(p));
+	p.flow_id = fi->id;
+	p.family = fi->family;
+	memcpy(p.client_ip, fi->client_ip, sizeof(p.client_ip));
+	memcpy(p.server_ip, fi->server_ip, sizeof(p.server_ip));
+	p.client_port = fi->client_port;
+	p.server_port = fi->server_port;
+	p.mid_stream = fi->mid_stream;
+	p.ts_us = fi->ts_us;
+	p.pkt = fi->pkt;
+	fc->r = r;
+	if ((fc->s = smtp_session_new(r->smtp, &p)) == NULL) {
+		free(fc);
+		return NULL;
+	}
+	r->sessions_open++;
+	return fc;
+}
+
+static void
+ad_data(void *flow, enum cap_dir dir, const uint8_t *b, size_t len,
+    const struct cap_pos *cp)
+{
+	struct flowctx *fc = flow;
+	struct smtp_pos pos = { cp->ts_us, cp->pkt };
+
+	if (fc != NULL)
+		smtp_feed(fc->s, dir == CAP_C2S ? XDIR_CLIENT : XDIR_SERVER, b, len, &pos);
+}
+
+static void
+ad_gap(void *flow, enum cap_dir dir, uint64_t len, const struct cap_pos *cp)
+{
+	struct flowctx *fc = flow;
+	struct smtp_pos pos = { cp->ts_us, cp->pkt };
+
+	if (fc != NULL)
+		smtp_gap(fc->s, dir == CAP_C2S ? XDIR_CLIENT : XDIR_SERVER, len, &pos);
+}
+
+static enum sess_end
+end_reason(enum cap_close_reason why)
+{
+	switch (why) {
+	case CAP_CLOSE_FIN:		return SEND_CLOSE;
+	case CAP_CLOSE_RST:		return SEND_RESET;
+	case CAP_CLOSE_IDLE:		return SEND_TIMEOUT;
+	case CAP_CLOSE_EVICTED:		return SEND_EVICTED;
+	case CAP_CLOSE_EOF:		return SEND_EOF;
+	case CAP_CLOSE_INTERRUPTED:	return SEND_INTERRUPTED;
+	}
+	return SEND_EOF;
+}
+
+static void
+ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
+{
+	struct flowctx *fc = flow;
+	struct smtp_pos pos = { cp->ts_us, cp->pkt };
+	struct smtp_end_info ei;
+
+	if (fc == NULL)
+		return;
+	memset(&ei, 0, sizeof(ei));
+	ei.reason = end_reason(fe->reason);
+	ei.packets[XDIR_CLIENT] = fe->packets[CAP_C2S];
+	ei.packets[XDIR_SERVER] = fe->packets[CAP_S2C];
+	ei.bytes[XDIR_CLIENT] = fe->bytes[CAP_C2S];
+	ei.bytes[XDIR_SERVER] = fe->bytes[CAP_S2C];
+	ei.kernel_drops = fc->r->kernel_drops_seen;
+	if (fc->r->sessions_open > 0)
+		fc->r->sessions_open--;
+	smtp_end(fc->s, &ei, &pos);
+	free(fc);
+}
+
+/* ---------------------------------------------------------------------
+ * statistics, progress and the end-of-run summary
+ * ------------------------------------------------------------------ */
+
+static void
+fmt_bytes(char *buf, size_t len, uint64_t n)
+{
+	/* humanize_number() scales only as far as needed to fit the buffer:
+	 * give it 7 bytes so "123456789" becomes "123MB", not "123456789B". */
+	char tmp[7];
+
+	if (humanize_number(tmp, sizeof(tmp), (int64_t)n, "B", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE) == -1)
+		snprintf(tmp, sizeof(tmp), "?");
+	strlcpy(buf, tmp, len);
+}
+
+static void
+print_stats(struct run *r, FILE *f, bool final)
+{
+	struct cap_stats st;
+	char b1[16];
+	size_t i;
+	int k;
+
+	cap_stats(r->cap, &st);
+	fmt_bytes(b1, sizeof(b1), st.bytes);
+	fprintf(f, "%s%llu packets (%s), %llu SMTP packets, %llu flows\n",
+	    final ? "\nsummary: " : "stats: ",
+	    (unsigned long long)st.packets, b1,
+	    (unsigned long long)st.tcp_packets, (unsigned long long)st.flows);
+	if (st.have_kernel)
+		fprintf(f, "  kernel: %llu received, %llu dropped, %llu dropped by the interface\n",
+		    (unsigned long long)st.kernel_recv, (unsigned long long)st.kernel_drop,
+		    (unsigned long long)st.ifdrop);
+	fprintf(f, "  sessions: %llu finished, %llu open; incidents: %llu\n",
+	    (unsigned long long)r->sessions, (unsigned long long)r->sessions_open,
+	    (unsigned long long)r->incidents);
+	for (i = 0; i < r->ntypes; i++)
+		fprintf(f, "    %-28s %llu\n", r->by_type[i].type,
+		    (unsigned long long)r->by_type[i].n);
+	for (k = 0; k < CAP_AN_MAX; k++)
+		if (st.anomalies[k] > 0)
+			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),
+			    (unsigned long long)st.anomalies[k], cap_anomaly_desc(k));
+	fflush(f);
+}
+
+/* "[=====>     ]  45%  12.3 MB/27.0 MB  8.1 MB/s  0:02 left" on stderr. */
+static void
+progress(struct run *r, uint64_t now_us, uint64_t start_us, bool done)
+{
+	struct cap_stats st;
+	char a[16], b[16], c[16];
+	double frac, rate, left;
+	int i, fill;
+
+	cap_stats(r->cap, &st);
+	if (st.file_bytes_total == 0)
+		return;
+	frac = (double)st.file_bytes_read / (double)st.file_bytes_total;
+	if (frac > 1)
+		frac = 1;
+	rate = now_us > start_us ? st.file_bytes_read / ((now_us - start_us) / 1e6) : 0;
+	left = rate > 0 ? (st.file_bytes_total - st.file_bytes_read) / rate : 0;
+	fmt_bytes(a, sizeof(a), st.file_bytes_read);
+	fmt_bytes(b, sizeof(b), st.file_bytes_total);
+	fmt_bytes(c, sizeof(c), (uint64_t)rate);
+	fill = (int)(frac * 30);
+	fputs("\r[", stderr);
+	for (i = 0; i < 30; i++)
+		fputc(i < fill ? '=' : (i == fill ? '>' : ' '), stderr);
+	fprintf(stderr, "] %3d%% %s/%s %s/s %d:%02d left ", (int)(frac * 100), a, b, c,
+	    (int)left / 60, (int)left % 60);
+	if (done)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---------------------------------------------------------------------
+ * privileges
+ * ------------------------------------------------------------------ */
+
+/*
+ * After the device is open, a root process gives up root: to -Z USER, or by
+ * default to "nobody".  Output files are opened before this, so they keep
+ * working; a report is renamed into place at the end, which needs its
+ * directory to be writable by that user (the message says so if not).
+ */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if (user != NULL && strcmp(user, "root") == 0)
+		return 0;
+	if ((pw = getpwnam(user != NULL ? user : "nobody")) == NULL) {
+		if (user == NULL)
+			return 0;	/* no such default user: keep going as root */
+		warnx_("-Z: no such user '%s'", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		warnx_("cannot drop privileges to '%s': %s", pw->pw_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * the capture loop (the main thread in batch mode, a thread under the UI)
+ * ------------------------------------------------------------------ */
+
+static void
+post_ui_stats(struct run *r, bool finished)
+{
+	struct cap_stats st;
+	struct ui_stats us;
+
+	cap_stats(r->cap, &st);
+	memset(&us, 0, sizeof(us));
+	us.packets = st.packets;
+	us.bytes = st.bytes;
+	us.kernel_drops = st.kernel_drop;
+	us.sessions_total = st.flows;
+	us.sessions_open = r->sessions_open;
+	us.file_bytes_total = st.file_bytes_total;
+	us.file_bytes_read = st.file_bytes_read;
+	us.first_ts_us = st.first_ts_us;
+	us.last_ts_us = st.last_ts_us;
+	us.finished = finished;
+	ui_post_stats(r->ui, &us);
+}
+
+/* Returns 0 at the end of the input or on a stop request, -1 on an error
+ * (in errbuf) after which the run is still finished normally. */
+static int
+capture_loop(struct run *r, char *errbuf)
+{
+	const struct opts *o = r->o;
+	struct cap_stats st;
+	uint64_t t0, now, last_tick = 0, last_prog = 0, last_ui = 0;
+	bool show_progress, live = o->cap.nfiles == 0;
+	int n, max;
+
+	t0 = mono_us();
+	show_progress = !o->no_progress && !live && r->ui == NULL && isatty(STDERR_FILENO);
+	for (;;) {
+		if (got_stop || (r->ui != NULL && ui_quit_requested(r->ui)))
+			break;
+		max = (r->ui != NULL && o->speed > 0) ? 1 : 512;
+		if (o->count > 0) {
+			cap_stats(r->cap, &st);
+			if (st.packets >= o->count)
+				break;
+			if (o->count - st.packets < (uint64_t)max)
+				max = (int)(o->count - st.packets);
+		}
+		n = cap_dispatch(r->cap, max, errbuf);
+		if (n == CAP_EOF)
+			break;
+		if (n == -1)
+			return -1;
+		now = mono_us();
+		if (live && now - last_tick >= 100000) {
+			last_tick = now;
+			cap_tick(r->cap, wall_us());
+			cap_stats(r->cap, &st);
+			if (st.kernel_drop > 0)
+				r->kernel_drops_seen = true;
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			print_stats(r, stderr, false);
+		}
+		if (r->ui != NULL) {
+			if (now - last_ui >= 100000) {
+				last_ui = now;
+				post_ui_stats(r, false);
+			}
+			cap_stats(r->cap, &st);
+			if (!ui_pace(r->ui, st.last_ts_us))
+				break;
+		}
+		if (show_progress && now - last_prog >= 200000) {
+			last_prog = now;
+			progress(r, now, t0, false);
+		}
+	}
+	if (show_progress)
+		progress(r, mono_us(), t0, true);
+	return 0;
+}
+
+struct capthread {
+	struct run *r;
+	int rc;
+	char errbuf[CAP_ERRBUF_SIZE];
+};
+
+static void *
+capture_thread(void *arg)
+{
+	struct capthread *ct = arg;
+	struct run *r = ct->r;
+
+	ct->rc = capture_loop(r, ct->errbuf);
+	cap_finish(r->cap, got_stop || ui_quit_requested(r->ui));
+	post_ui_stats(r, true);
+	/* The UI stays up after the end of a file until the user quits;
+	 * a SIGINT/SIGTERM meanwhile must still end it. */
+	while (!ui_quit_requested(r->ui)) {
+		if (got_stop)
+			ui_request_quit(r->ui);
+		usleep(50000);
+	}
+	return NULL;
+}
+
+static int
+open_outputs(struct run *r)
+{
+	const struct opts *o = r->o;
+	char err[256];
+
+	if (o->json != NULL) {
+		if (strcmp(o->json, "-") == 0)
+			r->json = stdout;
+		else if ((r->json = fopen(o->json, "w")) == NULL) {
+			warnx_("--json: cannot create '%s': %s", o->json, strerror(errno));
+			return -1;
+		}
+	}
+	if (o->report != NULL && (r->report = report_new(o->report, err, sizeof(err))) == NULL) {
+		warnx_("--report: %s", err);
+		return -1;
+	}
+	if (o->syslog)
+		openlog("smtpscope", LOG_PID, LOG_DAEMON);
+	return 0;
+}
+
+static int
+close_outputs(struct run *r)
+{
+	const struct opts *o = r->o;
+	struct cap_stats st;
+	struct run_stats rs;
+	struct run_count an[CAP_AN_MAX];
+	char err[512], src[300];
+	int k, rc = 0;
+
+	if (r->json != NULL && r->json != stdout) {
+		struct stat sb;
+
+		/* fsync only what can be synced: /dev/null or a pipe cannot. */
+		if (fflush(r->json) == EOF || (fstat(fileno(r->json), &sb) == 0 &&
+		    S_ISREG(sb.st_mode) && fsync(fileno(r->json)) == -1))
+			out_failed(r, o->json);
+		if (fclose(r->json) == EOF)
+			out_failed(r, o->json);
+	} else if (r->json == stdout && fflush(stdout) == EOF)
+		out_failed(r, "standard output");
+	r->json = NULL;
+	if (r->report != NULL) {
+		cap_stats(r->cap, &st);
+		memset(&rs, 0, sizeof(rs));
+		if (o->cap.nfiles > 0)
+			snprintf(src, sizeof(src), "file%s %s%s", o->cap.nfiles > 1 ? "s" : "",
+			    o->cap.files[0], o->cap.nfiles > 1 ? " ..." : "");
+		else
+			snprintf(src, sizeof(src), "interface %s", o->cap.iface);
+		rs.source = src;
+		rs.first_ts_us = st.first_ts_us;
+		rs.last_ts_us = st.last_ts_us;
+		rs.packets = st.packets;
+		rs.bytes = st.bytes;
+		rs.have_kernel = st.have_kernel;
+		rs.kernel_drops = st.kernel_drop;
+		rs.sessions = st.flows;
+		rs.open_sessions = r->sessions_open;
+		for (k = 0; k < CAP_AN_MAX; k++)
+			if (st.anomalies[k] > 0) {
+				an[rs.nanomalies].name = cap_anomaly_name(k);
+				an[rs.nanomalies++].count = st.anomalies[k];
+			}
+		rs.anomalies = an;
+		if (report_write(r->report, &rs, err, sizeof(err)) == -1) {
+			warnx_("--report: %s", err);
+			rc = -1;
+		}
+		report_free(r->report);
+		r->report = NULL;
+	}
+	if (r->dump != NULL) {
+		if (dumpflow_close(r->dump, err) == -1) {
+			warnx_("--dump-streams: %s", err);
+			rc = -1;
+		}
+		r->dump = NULL;
+	}
+	if (r->out_errors > 0) {
+		warnx_("output incomplete: %s", r->out_err);
+		rc = -1;
+	}
+	if (o->syslog)
+		closelog();
+	return rc;
+}
+
+static int
+run_capture(struct opts *o)
+{
+	struct run r;
+	struct smtp_sink sink;
+	struct cap_consumer dec, dumped;
+	const struct cap_consumer *use = &dec;
+	struct ui_config uc;
+	struct capthread ct;
+	pthread_t tid;
+	char errbuf[CAP_ERRBUF_SIZE];
+	bool want_ui;
+	int rc = EX_OK_, loop_rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	want_ui = !o->batch && isatty(STDOUT_FILENO) && o->dump_dir == NULL &&
+	    (o->json == NULL || strcmp(o->json, "-") != 0);
+
+	memset(&sink, 0, sizeof(sink));
+	sink.arg = &r;
+	sink.session_update = want_ui ? sink_update : NULL;
+	sink.session_end = sink_end;
+	if ((r.smtp = smtp_ctx_new(&o->smtp, &sink)) == NULL) {
+		warnx_("out of memory");
+		return EX_INPUT_;
+	}
+	memset(&dec, 0, sizeof(dec));
+	dec.arg = &r;
+	dec.open = ad_open;
+	dec.data = ad_data;
+	dec.gap = ad_gap;
+	dec.close = ad_close;
+	if (o->dump_dir != NULL) {
+		if (dumpflow_open(&r.dump, o->dump_dir, errbuf) == -1) {
+			warnx_("--dump-streams: %s", errbuf);
+			smtp_ctx_free(r.smtp);
+			return EX_OUTPUT_;
+		}
+		dumpflow_consumer(r.dump, &dec, &dumped);
+		use = &dumped;
+	}
+	if (open_outputs(&r) == -1) {
+		smtp_ctx_free(r.smtp);
+		return EX_OUTPUT_;
+	}
+	errbuf[0] = '\0';
+	if (cap_open(&r.cap, &o->cap, use, errbuf) == -1) {
+		warnx_("%s", errbuf);
+		close_outputs(&r);
+		smtp_ctx_free(r.smtp);
+		return (strstr(errbuf, "filter") != NULL) ? EX_USAGE_ : EX_INPUT_;
+	}
+	if (errbuf[0] != '\0')
+		warnx_("warning: %s", errbuf);	/* e.g. promiscuous mode not supported */
+	sig_cap = r.cap;
+	if (o->cap.nfiles == 0 && drop_privileges(o->user) == -1) {
+		cap_close(r.cap);
+		return EX_INPUT_;
+	}
+	if (o->cap.nfiles == 0 && !want_ui)
+		fprintf(stderr, "smtpscope: listening on %s, link-type %s\n", o->cap.iface,
+		    cap_linktype(r.cap));
+
+	if (want_ui) {
+		memset(&uc, 0, sizeof(uc));
+		uc.source = o->cap.nfiles > 0 ? o->cap.files[0] : o->cap.iface;
+		uc.filter = o->filter;
+		uc.is_file = o->cap.nfiles > 0;
+		uc.speed = o->speed;
+		uc.mono = o->mono;
+		if ((r.ui = ui_new(&uc, errbuf, sizeof(errbuf))) == NULL ||
+		    ui_start(r.ui, errbuf, sizeof(errbuf)) == -1) {
+			warnx_("%s", errbuf);
+			if (r.ui != NULL)
+				ui_free(r.ui);
+			r.ui = NULL;
+			want_ui = false;
+		}
+	}
+	if (!want_ui) {
+		if (o->json == NULL || strcmp(o->json, "-") != 0)
+			r.batch = stdout;
+		r.color = r.batch != NULL && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+		loop_rc = capture_loop(&r, errbuf);
+		cap_finish(r.cap, got_stop != 0);
+	} else {
+		memset(&ct, 0, sizeof(ct));
+		ct.r = &r;
+		if (pthread_create(&tid, NULL, capture_thread, &ct) != 0) {
+			ui_stop(r.ui);
+			warnx_("cannot start the capture thread");
+			cap_close(r.cap);
+			return EX_INPUT_;
+		}
+		ui_run(r.ui);
+		ui_request_quit(r.ui);
+		cap_breakloop(r.cap);
+		pthread_join(tid, NULL);
+		ui_stop(r.ui);
+		loop_rc = ct.rc;
+		if (loop_rc == -1)
+			strlcpy(errbuf, ct.errbuf, sizeof(errbuf));
+	}
+	if (loop_rc == -1) {
+		warnx_("%s", errbuf);
+		rc = EX_INPUT_;
+	}
+	if (r.batch != NULL)
+		print_stats(&r, stdout, true);
+	else if (o->json != NULL && strcmp(o->json, "-") == 0 && !want_ui)
+		print_stats(&r, stderr, true);
+	if (close_outputs(&r) == -1 && rc == EX_OK_)
+		rc = EX_OUTPUT_;
+	sig_cap = NULL;
+	cap_close(r.cap);
+	smtp_ctx_free(r.smtp);
+	if (r.ui != NULL)
+		ui_free(r.ui);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * --probe HOST[:PORT]
+ * ------------------------------------------------------------------ */
+
+/*
+ * The admin's own check after a fix is to telnet to port 25 and type EHLO.
+ * --probe does that: connect, read the greeting, EHLO, QUIT, nothing that
+ * could deliver mail.  The bytes go through the same decoder as captured
+ * traffic, so the result is an ordinary session record (and JSON with
+ * --json), and the verdict below reads that record.
+ */
+#define PROBE_TIMEOUT_MS 15000
+
+static void
+sockaddr_to_peer(const struct sockaddr_storage *ss, uint8_t ip[16], uint16_t *port,
+    int *family)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	memset(ip, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		memcpy(ip, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(ip, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+	}
+	*family = ss->ss_family;
+}
+
+struct probe {
+	struct opts *o;
+	const char *host;
+	FILE *json;
+	int rc;
+	bool done;
+};
+
+static void
+probe_verdict_line(const struct sess_record *rec, const char *kw, unsigned bit,
+    const char *yes, const char *no)
+{
+	bool on = (rec->capflags & (1u << bit)) != 0;
+
+	printf("  %-9s %-12s %s\n", kw, on ? "offered" : "NOT offered", on ? yes : no);
+}
+
+static void
+probe_sink_end(void *arg, const struct sess_record *rec)
+{
+	struct probe *p = arg;
+	char buf[1024], sz[16];
+	size_t i;
+
+	p->done = true;
+	if (p->json != NULL && (export_json_session(p->json, rec) == -1 ||
+	    fflush(p->json) == EOF)) {
+		warnx_("--json: %s", strerror(errno));
+		p->rc = EX_OUTPUT_;
+	}
+	if (p->json == stdout)
+		return;
+	esc_text_wstr(buf, sizeof(buf), &rec->banner, 0);
+	printf("greeting: %d %s\n", rec->banner_code, buf);
+	if (!rec->ehlo) {
+		printf("EHLO was not accepted (last reply %d): the server offers no "
+		    "extensions at all, so 8-bit, SMTPUTF8 and STARTTLS are unavailable.\n",
+		    rec->last_reply_code);
+		return;
+	}
+	printf("capabilities (%zu):\n", rec->ncaps);
+	for (i = 0; i < rec->ncaps; i++) {
+		esc_text_wstr(buf, sizeof(buf), &rec->caps[i], 0);
+		printf("  %s\n", buf);
+	}
+	printf("verdict:\n");
+	probe_verdict_line(rec, "8BITMIME", CAPB_8BITMIME,
+	    "8-bit MIME mail is accepted as it is (RFC 6152).",
+	    "senders holding 8-bit MIME mail must convert it to 7-bit or bounce it "
+	    "(the KB295734 failure); enable the 8BITMIME extension on this server.");
+	probe_verdict_line(rec, "SMTPUTF8", CAPB_SMTPUTF8,
+	    "UTF-8 addresses are accepted (RFC 6531).",
+	    "mail to or from UTF-8 addresses will be refused or bounced.");
+	probe_verdict_line(rec, "CHUNKING", CAPB_CHUNKING,
+	    "BDAT may be used (RFC 3030).", "senders must use DATA.");
+	probe_verdict_line(rec, "STARTTLS", CAPB_STARTTLS,
+	    "mail can be encrypted in transit (RFC 3207).",
+	    "mail to this server travels in clear text.");
+	if (rec->capflags & CAPF(SIZE)) {
+		if (rec->size_limit > 0) {
+			fmt_bytes(sz, sizeof(sz), rec->size_limit);
+			printf("  %-9s %-12s messages up to %llu bytes (%s).\n", "SIZE",
+			    "offered", (unsigned long long)rec->size_limit, sz);
+		} else
+			printf("  %-9s %-12s no fixed limit announced.\n", "SIZE", "offered");
+	} else
+		printf("  %-9s %-12s senders learn the size limit only when refused.\n",
+		    "SIZE", "NOT offered");
+}
+
+static int
+probe_split(const char *arg, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *c;
+
+	if (arg[0] == '[') {
+		if ((c = strchr(arg, ']')) == NULL || (size_t)(c - arg) > hlen)
+			return -1;
+		strlcpy(host, arg + 1, (size_t)(c - arg));
+		c++;
+		if (*c == ':')
+			strlcpy(port, c + 1, plen);
+		else if (*c == '\0')
+			strlcpy(port, "25", plen);
+		else
+			return -1;
+	} else if ((c = strchr(arg, ':')) != NULL && strchr(c + 1, ':') == NULL) {
+		if ((size_t)(c - arg) >= hlen)
+			return -1;
+		strlcpy(host, arg, (size_t)(c - arg) + 1);
+		strlcpy(port, c + 1, plen);
+	} else {
+		strlcpy(host, arg, hlen);
+		strlcpy(port, "25", plen);
+	}
+	return host[0] != '\0' && port[0] != '\0' ? 0 : -1;
+}
+
+/* Connect with a timeout; returns the socket or -1 with a message. */
+static int
+probe_connect(const char *host, const char *port, char *err, size_t errlen,
+    char *addrbuf, size_t addrlen)
+{
+	struct addrinfo hints, *res, *ai;
+	struct pollfd pfd;
+	socklen_t sl;
+	int fd = -1, e, soerr = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve '%s' port '%s': %s", host, port,
+		    gai_strerror(e));
+		return -1;
+	}
+	snprintf(err, errlen, "no address for '%s'", host);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK,
+		    ai->ai_protocol)) == -1)
+			continue;
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, addrbuf, addrlen, NULL, 0,
+		    NI_NUMERICHOST);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			e = poll(&pfd, 1, PROBE_TIMEOUT_MS);
+			sl = sizeof(soerr);
+			if (e == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+			    soerr == 0)
+				break;
+			if (e == 0)
+				snprintf(err, errlen, "connection to %s port %s timed out after %d s",
+				    addrbuf, port, PROBE_TIMEOUT_MS / 1000);
+			else
+				snprintf(err, errlen, "cannot connect to %s port %s: %s", addrbuf,
+				    port, strerror(soerr != 0 ? soerr : errno));
+		} else
+			snprintf(err, errlen, "cannot connect to %s port %s: %s", addrbuf, port,
+			    strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * Read one complete reply (the last line is "NNN " or "NNN" alone), feeding
+ * every byte to the decoder.  Returns the reply code, or -1 with a message.
+ */
+static int
+probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, char *err, size_t errlen)
+{
+	char buf[4096], line[8];
+	struct pollfd pfd;
+	struct smtp_pos pos;
+	size_t ll = 0;
+	ssize_t n;
+	ssize_t i;
+	int code = -1;
+	bool at_bol = true, last = false;
+
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, PROBE_TIMEOUT_MS) != 1) {
+			snprintf(err, errlen, "no reply within %d s", PROBE_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		if ((n = read(fd, buf, sizeof(buf))) <= 0) {
+			snprintf(err, errlen, "connection closed by the server%s%s",
+			    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+			return -1;
+		}
+		pos.ts_us = wall_us();
+		pos.pkt = ++*pkt;
+		smtp_feed(s, XDIR_SERVER, (const uint8_t *)buf, (size_t)n, &pos);
+		/* Find the end of the reply: a line whose 4th byte is not '-'. */
+		for (i = 0; i < n; i++) {
+			if (at_bol) {
+				ll = 0;
+				at_bol = false;
+			}
+			if (buf[i] == '\n') {
+				if (ll >= 3 && line[0] >= '0' && line[0] <= '9' &&
+				    line[1] >= '0' && line[1] <= '9' && line[2] >= '0' &&
+				    line[2] <= '9') {
+					code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
+					    (line[2] - '0');
+					last = ll == 3 || line[3] != '-';
+				} else {
+					snprintf(err, errlen, "the server does not speak SMTP");
+					return -1;
+				}
+				at_bol = true;
+				if (last)
+					return code;
+				continue;
+			}
+			if (ll < sizeof(line))
+				line[ll] = buf[i];
+			ll++;
+		}
+	}
+}
+
+static int
+probe_send(int fd, struct smtp_session *s, uint64_t *pkt, const char *cmd)
+{
+	struct smtp_pos pos;
+	size_t len = strlen(cmd);
+
+	pos.ts_us = wall_us();
+	pos.pkt = ++*pkt;
+	smtp_feed(s, XDIR_CLIENT, (const uint8_t *)cmd, len, &pos);
+	return write(fd, cmd, len) == (ssize_t)len ? 0 : -1;
+}
+
+static int
+run_probe(struct opts *o)
+{
+	struct probe p;
+	struct smtp_sink sink;
+	struct smtp_ctx *ctx;
+	struct smtp_session *s;
+	struct smtp_peers peers;
+	struct smtp_end_info ei;
+	struct smtp_pos pos;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[256], port[32], addr[INET6_ADDRSTRLEN + 8], err[512];
+	char me[256], cmd[300];
+	uint64_t pkt = 0;
+	int fd, code;
+
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	if (probe_split(o->probe, host, sizeof(host), port, sizeof(port)) == -1) {
+		warnx_("--probe: '%s' is not HOST or HOST:PORT", o->probe);
+		return EX_USAGE_;
+	}
+	if (o->json != NULL) {
+		if (strcmp(o->json, "-") == 0)
+			p.json = stdout;
+		else if ((p.json = fopen(o->json, "w")) == NULL) {
+			warnx_("--json: cannot create '%s': %s", o->json, strerror(errno));
+			return EX_OUTPUT_;
+		}
+	}
+	addr[0] = '\0';
+	if ((fd = probe_connect(host, port, err, sizeof(err), addr, sizeof(addr))) == -1) {
+		warnx_("--probe: %s", err);
+		if (p.json != NULL && p.json != stdout)
+			fclose(p.json);
+		return EX_PROBE_;
+	}
+	if (p.json != stdout)
+		printf("probing %s (%s) port %s\n", host, addr, port);
+
+	memset(&sink, 0, sizeof(sink));
+	sink.arg = &p;
+	sink.session_end = probe_sink_end;
+	ctx = smtp_ctx_new(&o->smtp, &sink);
+	memset(&peers, 0, sizeof(peers));
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		sockaddr_to_peer(&ss, peers.client_ip, &peers.client_port, &peers.family);
+	sl = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		sockaddr_to_peer(&ss, peers.server_ip, &peers.server_port, &peers.family);
+	peers.ts_us = wall_us();
+	s = ctx != NULL ? smtp_session_new(ctx, &peers) : NULL;
+	if (s == NULL) {
+		warnx_("out of memory");
+		close(fd);
+		return EX_PROBE_;
+	}
+	if (gethostname(me, sizeof(me)) == -1 || me[0] == '\0' || strchr(me, '.') == NULL)
+		strlcpy(me, "smtpscope-probe.invalid", sizeof(me));
+	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", me);
+	p.rc = EX_OK_;
+	if ((code = probe_reply(fd, s, &pkt, err, sizeof(err))) == -1 ||
+	    (code / 100 == 2 && (probe_send(fd, s, &pkt, cmd) == -1 ||
+	    probe_reply(fd, s, &pkt, err, sizeof(err)) == -1))) {
+		warnx_("--probe: %s:%s: %s", host, port, err);
+		p.rc = EX_PROBE_;
+	} else {
+		if (code / 100 != 2)
+			warnx_("--probe: the server refused the connection with %d", code);
+		if (probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
+			(void)probe_reply(fd, s, &pkt, err, sizeof(err));
+	}
+	close(fd);
+	memset(&ei, 0, sizeof(ei));
+	ei.reason = SEND_CLOSE;
+	pos.ts_us = wall_us();
+	pos.pkt = pkt;
+	smtp_end(s, &ei, &pos);
+	smtp_ctx_free(ctx);
+	if (p.json != NULL && p.json != stdout && fclose(p.json) == EOF) {
+		warnx_("--json: %s", strerror(errno));
+		p.rc = EX_OUTPUT_;
+	}
+	return p.rc;
+}
+
+/* ---------------------------------------------------------------------
+ * usage and options
+ * ------------------------------------------------------------------ */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: smtpscope [-bDh] [-c count] [-i interface] [-p ports] [-r file]...\n"
+"                 [-s snaplen] [-B buffer_size] [-w file] [-Z user]\n"
+"                 [--json file] [--report file.{txt,md,json,csv}] [--syslog]\n"
+"                 [--dump-streams dir] [--probe host[:port]] [expression]\n"
+"\n"
+"  -i IFACE          capture live on IFACE (-D lists interfaces)\n"
+"  -r FILE           read a pcap or pcapng file ('-' for stdin); repeat to\n"
+"                    merge several files in time order\n"
+"  -p PORTS          SMTP ports to keep (default 25,587,2525; 'all' for every\n"
+"                    TCP port)\n"
+"  -b                batch mode: one line per session, no UI (the default\n"
+"                    when standard output is not a terminal)\n"
+"  -c COUNT          stop after COUNT packets\n"
+"  -s SNAPLEN        live capture snapshot length (default 262144)\n"
+"  -B KIB            live capture kernel buffer size, in KiB\n"
+"  -Z USER           drop privileges to USER after opening the device\n"
+"  -w FILE           write the packets of flagged sessions to a pcap\n"
+"  --json FILE       session records as JSON Lines ('-' for stdout)\n"
+"  --report FILE     incident report; format from the extension\n"
+"  --syslog          also send each incident to syslog\n"
+"  --dump-streams DIR  write each direction of each flow to DIR (as tcpflow)\n"
+"  --probe HOST[:PORT] connect, EHLO, QUIT, and report the capabilities\n"
+"  --speed X         UI replay pace: 0 = as fast as possible, 1 = real time\n"
+"  --max-flows N, --max-ooo BYTES, --max-ooo-total BYTES, --idle-timeout SEC,\n"
+"  --max-line BYTES, --max-transcript LINES   memory and time limits\n"
+"  -h, --help        this text;  --version  the version\n"
+"  expression        a BPF filter (pcap-filter(7)), ANDed with the port filter\n");
+}
+
+enum {
+	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
+	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
+	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS
+};
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "batch", no_argument, NULL, 'b' },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "dump-streams", required_argument, NULL, OPT_DUMP },
+	{ "probe", required_argument, NULL, OPT_PROBE },
+	{ "speed", required_argument, NULL, OPT_SPEED },
+	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
+	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
+	{ "max-ooo-total", required_argument, NULL, OPT_MAXOOOT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "max-line", required_argument, NULL, OPT_MAXLINE },
+	{ "max-transcript", required_argument, NULL, OPT_MAXLINES },
+	{ "mono", no_argument, NULL, OPT_MONO },
+	{ "no-progress", no_argument, NULL, OPT_NOPROGRESS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static long long
+num_arg(const char *opt, const char *s, long long lo, long long hi)
+{
+	const char *err;
+	long long v;
+
+	v = strtonum(s, lo, hi, &err);
+	if (err != NULL) {
+		warnx_("%s: '%s' is %s (expected %lld to %lld)", opt, s, err, lo, hi);
+		exit(EX_USAGE_);
+	}
+	return v;
+}
+
+/* Join the remaining arguments into one BPF expression, as tcpdump does. */
+static char *
+join_args(int argc, char **argv)
+{
+	size_t len = 0;
+	char *s;
+	int i;
+
+	if (argc <= 0)
+		return NULL;
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((s = malloc(len)) == NULL)
+		return NULL;
+	s[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			strlcat(s, " ", len);
+		strlcat(s, argv[i], len);
+	}
+	return s;
+}
+
+static void
+print_device(void *arg, const char *name, const char *desc)
+{
+	int *n = arg;
+
+	printf("%d.%s", ++*n, name);
+	if (desc != NULL && *desc != '\0')
+		printf(" (%s)", desc);
+	putchar('\n');
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	char errbuf[CAP_ERRBUF_SIZE];
+	int ch, n;
+
+	memset(&o, 0, sizeof(o));
+	cap_config_init(&o.cap);
+	smtp_limits_init(&o.smtp);
+	o.speed = 0;
+
+	while ((ch = getopt_long(argc, argv, "bB:c:Dhi:p:r:s:w:Z:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			o.batch = true;
+			break;
+		case 'B':
+			o.cap.bufsize = (int)num_arg("-B", optarg, 1, INT_MAX / 1024) * 1024;
+			break;
+		case 'c':
+			o.count = (uint64_t)num_arg("-c", optarg, 1, LLONG_MAX);
+			break;
+		case 'D':
+			n = 0;
+			if (cap_list_devices(print_device, &n, errbuf) == -1) {
+				warnx_("%s", errbuf);
+				return EX_INPUT_;
+			}
+			return EX_OK_;
+		case 'h':
+			usage(stdout);
+			return EX_OK_;
+		case 'i':
+			o.cap.iface = optarg;
+			break;
+		case 'p':
+			if (cap_parse_ports(&o.cap, optarg, errbuf) == -1) {
+				warnx_("-p: %s", errbuf);
+				return EX_USAGE_;
+			}
+			break;
+		case 'r':
+			if (o.cap.nfiles >= CAP_MAX_FILES) {
+				warnx_("-r: at most %d files", CAP_MAX_FILES);
+				return EX_USAGE_;
+			}
+			o.cap.files[o.cap.nfiles++] = optarg;
+			break;
+		case 's':
+			o.cap.snaplen = (int)num_arg("-s", optarg, 64, 262144);
+			break;
+		case 'w':
+			o.pcap_out = optarg;
+			break;
+		case 'Z':
+			o.user = optarg;
+			break;
+		case OPT_VERSION:
+			printf("smtpscope %s\n", SMTPSCOPE_VERSION);
+			return EX_OK_;
+		case OPT_JSON:
+			o.json = optarg;
+			break;
+		case OPT_REPORT:
+			o.report = optarg;
+			break;
+		case OPT_SYSLOG:
+			o.syslog = true;
+			break;
+		case OPT_DUMP:
+			o.dump_dir = optarg;
+			break;
+		case OPT_PROBE:
+			o.probe = optarg;
+			break;
+		case OPT_SPEED: {
+			char *end;
+			errno = 0;
+			o.speed = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || o.speed < 0 || o.speed > 1000) {
+				warnx_("--speed: '%s' is not a number from 0 to 1000", optarg);
+				return EX_USAGE_;
+			}
+			break;
+		}
+		case OPT_MAXFLOWS:
+			o.cap.limits.max_flows = (size_t)num_arg("--max-flows", optarg, 16, 100000000);
+			break;
+		case OPT_MAXOOO:
+			o.cap.limits.max_ooo_flow = (size_t)num_arg("--max-ooo", optarg, 1024, 1LL << 32);
+			break;
+		case OPT_MAXOOOT:
+			o.cap.limits.max_ooo_total = (size_t)num_arg("--max-ooo-total", optarg, 1024, 1LL << 40);
+			break;
+		case OPT_IDLE:
+			o.cap.limits.idle_timeout = (unsigned)num_arg("--idle-timeout", optarg, 1, 86400);
+			break;
+		case OPT_MAXLINE:
+			o.smtp.max_line = (size_t)num_arg("--max-line", optarg, 512, 1 << 20);
+			break;
+		case OPT_MAXLINES:
+			o.smtp.max_lines = (size_t)num_arg("--max-transcript", optarg, 4, 100000);
+			break;
+		case OPT_MONO:
+			o.mono = true;
+			break;
+		case OPT_NOPROGRESS:
+			o.no_progress = true;
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE_;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	o.cap.filter = o.filter = join_args(argc, argv);
+
+	if (o.probe != NULL)
+		return run_probe(&o);
+	if (o.cap.nfiles == 0 && o.cap.iface == NULL) {
+		warnx_("nothing to read: give -r FILE or -i INTERFACE (-h for help)");
+		return EX_USAGE_;
+	}
+	if (o.cap.nfiles > 0 && o.cap.iface != NULL) {
+		warnx_("-r and -i cannot be used together");
+		return EX_USAGE_;
+	}
+	install_signals();
+	n = run_capture(&o);
+	free(o.filter);
+	return n;
+}
