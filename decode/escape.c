@@ -72,6 +72,28 @@ out_put(struct out *o, const char *s, size_t n)
 	o->len += n;
 }
 
+/* Like out_put(), for plain text that may be cut anywhere: what fits in a
+ * buffer is kept (out_put() keeps an escape sequence whole or not at all). */
+static void
+out_put_plain(struct out *o, const char *s, size_t n)
+{
+	size_t room;
+
+	if (o->f != NULL || o->buf == NULL || o->cut) {
+		out_put(o, s, n);
+		return;
+	}
+	room = o->limit - o->len;
+	if (n <= room) {
+		out_put(o, s, n);
+		return;
+	}
+	memcpy(o->buf + o->len, s, room);
+	o->len += room;
+	o->need += n;
+	o->cut = true;
+}
+
 static void
 out_init_buf(struct out *o, char *dst, size_t size)
 {
@@ -98,14 +120,36 @@ out_end_file(struct out *o)
  * Text: vis(3)
  * --------------------------------------------------------------------- */
 
+/*
+ * How many bytes from s[0] vis(3) would copy unchanged: printable ASCII
+ * other than the backslash (and the space under ESC_SP).  Such runs are
+ * copied in one piece: libbsd's vis() allocates on every call, so calling
+ * it only for the bytes that need escaping keeps escaping cheap.
+ */
+static size_t
+plain_span(const unsigned char *s, size_t len, bool sp)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '\\' || (sp && s[i] == ' '))
+			break;
+	return i;
+}
+
 static void
 text_run(struct out *o, const unsigned char *s, size_t len, int flags)
 {
 	int vflags = TEXT_VIS_FLAGS | ((flags & ESC_SP) ? VIS_SP : 0);
 	char tmp[ESC_TEXT_MAXCHAR + 1];
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < len; i++) {
+		if ((n = plain_span(s + i, len - i, (flags & ESC_SP) != 0)) > 0) {
+			out_put_plain(o, (const char *)s + i, n);
+			i += n - 1;
+			continue;
+		}
 		int next = i + 1 < len ? s[i + 1] : '\0';
 		char *e = vis(tmp, s[i], vflags, next);
 
@@ -353,6 +397,10 @@ esc_csv_fput(FILE *f, const void *src, size_t len)
 
 		if (s[i] == '"') {
 			out_put(&o, "\"\"", 2);
+			continue;
+		}
+		if (s[i] >= 0x20 && s[i] <= 0x7e && s[i] != '\\') {
+			out_put(&o, (const char *)s + i, 1);
 			continue;
 		}
 		e = vis(tmp, s[i], TEXT_VIS_FLAGS, i + 1 < len ? s[i + 1] : '\0');
