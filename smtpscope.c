@@ -75,6 +75,14 @@ struct run {
 	struct dumpflow *dump;
 	struct report *report;
 	struct ui *ui;
+	struct report *ui_report;	/* UI mode: for the "write report" key */
+	/*
+	 * Held by the capture thread around each batch of packets (the sinks
+	 * run inside it) and by the UI thread's write keys, so those see the
+	 * capture and the report between batches, never in the middle of one.
+	 * Uncontended in batch mode.
+	 */
+	pthread_mutex_t mtx;
 	FILE *json;
 	FILE *batch;		/* batch lines, or NULL */
 	bool color;
@@ -198,6 +206,8 @@ sink_end(void *arg, const struct sess_record *rec)
 	}
 	if (r->report != NULL)
 		report_add(r->report, rec);
+	if (r->ui_report != NULL)
+		report_add(r->ui_report, rec);
 	if (r->o->syslog && rec->ninc > 0) {
 		export_fmt_addr(cl, sizeof(cl), rec->family, rec->client_ip, rec->client_port);
 		export_fmt_addr(sv, sizeof(sv), rec->family, rec->server_ip, rec->server_port);
@@ -481,7 +491,9 @@ capture_loop(struct run *r, char *errbuf)
 			if (o->count - st.packets < (uint64_t)max)
 				max = (int)(o->count - st.packets);
 		}
+		pthread_mutex_lock(&r->mtx);
 		n = cap_dispatch(r->cap, max, errbuf);
+		pthread_mutex_unlock(&r->mtx);
 		if (n == CAP_EOF)
 			break;
 		if (n == -1)
@@ -489,7 +501,9 @@ capture_loop(struct run *r, char *errbuf)
 		now = mono_us();
 		if (live && now - last_tick >= 100000) {
 			last_tick = now;
+			pthread_mutex_lock(&r->mtx);
 			cap_tick(r->cap, wall_us());
+			pthread_mutex_unlock(&r->mtx);
 			cap_stats(r->cap, &st);
 			if (st.kernel_drop > 0)
 				r->kernel_drops_seen = true;
@@ -530,7 +544,9 @@ capture_thread(void *arg)
 	struct run *r = ct->r;
 
 	ct->rc = capture_loop(r, ct->errbuf);
+	pthread_mutex_lock(&r->mtx);
 	cap_finish(r->cap, got_stop || ui_quit_requested(r->ui));
+	pthread_mutex_unlock(&r->mtx);
 	post_ui_stats(r, true);
 	/* The UI stays up after the end of a file until the user quits;
 	 * a SIGINT/SIGTERM meanwhile must still end it. */
@@ -565,15 +581,64 @@ open_outputs(struct run *r)
 	return 0;
 }
 
+/* What the report says about the run; an[] and src are the caller's. */
+static void
+fill_run_stats(struct run *r, struct run_stats *rs, struct run_count an[CAP_AN_MAX],
+    char *src, size_t srclen)
+{
+	const struct opts *o = r->o;
+	struct cap_stats st;
+	int k;
+
+	cap_stats(r->cap, &st);
+	memset(rs, 0, sizeof(*rs));
+	if (o->cap.nfiles > 0)
+		snprintf(src, srclen, "file%s %s%s", o->cap.nfiles > 1 ? "s" : "",
+		    o->cap.files[0], o->cap.nfiles > 1 ? " ..." : "");
+	else
+		snprintf(src, srclen, "interface %s", o->cap.iface);
+	rs->source = src;
+	rs->first_ts_us = st.first_ts_us;
+	rs->last_ts_us = st.last_ts_us;
+	rs->packets = st.packets;
+	rs->bytes = st.bytes;
+	rs->have_kernel = st.have_kernel;
+	rs->kernel_drops = st.kernel_drop;
+	rs->sessions = st.flows;
+	rs->open_sessions = r->sessions_open;
+	for (k = 0; k < CAP_AN_MAX; k++)
+		if (st.anomalies[k] > 0) {
+			an[rs->nanomalies].name = cap_anomaly_name(k);
+			an[rs->nanomalies++].count = st.anomalies[k];
+		}
+	rs->anomalies = an;
+}
+
+/* The UI's "write report" key (UI thread). */
+static int
+ui_write_report(void *arg, const char *path, char *err, size_t errlen)
+{
+	struct run *r = arg;
+	struct run_stats rs;
+	struct run_count an[CAP_AN_MAX];
+	char src[300];
+	int rc;
+
+	pthread_mutex_lock(&r->mtx);
+	fill_run_stats(r, &rs, an, src, sizeof(src));
+	rc = report_snapshot(r->ui_report, path, &rs, err, errlen);
+	pthread_mutex_unlock(&r->mtx);
+	return rc;
+}
+
 static int
 close_outputs(struct run *r)
 {
 	const struct opts *o = r->o;
-	struct cap_stats st;
 	struct run_stats rs;
 	struct run_count an[CAP_AN_MAX];
 	char err[512], src[300];
-	int k, rc = 0;
+	int rc = 0;
 
 	if (r->json != NULL && r->json != stdout) {
 		struct stat sb;
@@ -588,28 +653,7 @@ close_outputs(struct run *r)
 		out_failed(r, "standard output");
 	r->json = NULL;
 	if (r->report != NULL) {
-		cap_stats(r->cap, &st);
-		memset(&rs, 0, sizeof(rs));
-		if (o->cap.nfiles > 0)
-			snprintf(src, sizeof(src), "file%s %s%s", o->cap.nfiles > 1 ? "s" : "",
-			    o->cap.files[0], o->cap.nfiles > 1 ? " ..." : "");
-		else
-			snprintf(src, sizeof(src), "interface %s", o->cap.iface);
-		rs.source = src;
-		rs.first_ts_us = st.first_ts_us;
-		rs.last_ts_us = st.last_ts_us;
-		rs.packets = st.packets;
-		rs.bytes = st.bytes;
-		rs.have_kernel = st.have_kernel;
-		rs.kernel_drops = st.kernel_drop;
-		rs.sessions = st.flows;
-		rs.open_sessions = r->sessions_open;
-		for (k = 0; k < CAP_AN_MAX; k++)
-			if (st.anomalies[k] > 0) {
-				an[rs.nanomalies].name = cap_anomaly_name(k);
-				an[rs.nanomalies++].count = st.anomalies[k];
-			}
-		rs.anomalies = an;
+		fill_run_stats(r, &rs, an, src, sizeof(src));
 		if (report_write(r->report, &rs, err, sizeof(err)) == -1) {
 			warnx_("--report: %s", err);
 			rc = -1;
@@ -649,6 +693,7 @@ run_capture(struct opts *o)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	pthread_mutex_init(&r.mtx, NULL);
 	want_ui = !o->batch && isatty(STDOUT_FILENO) && o->dump_dir == NULL &&
 	    (o->json == NULL || strcmp(o->json, "-") != 0);
 
@@ -704,12 +749,18 @@ run_capture(struct opts *o)
 		uc.is_file = o->cap.nfiles > 0;
 		uc.speed = o->speed;
 		uc.mono = o->mono;
+		if ((r.ui_report = report_new(NULL, errbuf, sizeof(errbuf))) != NULL) {
+			uc.actions.arg = &r;
+			uc.actions.write_report = ui_write_report;
+		}
 		if ((r.ui = ui_new(&uc, errbuf, sizeof(errbuf))) == NULL ||
 		    ui_start(r.ui, errbuf, sizeof(errbuf)) == -1) {
 			warnx_("%s", errbuf);
 			if (r.ui != NULL)
 				ui_free(r.ui);
 			r.ui = NULL;
+			report_free(r.ui_report);
+			r.ui_report = NULL;
 			want_ui = false;
 		}
 	}
@@ -752,6 +803,9 @@ run_capture(struct opts *o)
 	smtp_ctx_free(r.smtp);
 	if (r.ui != NULL)
 		ui_free(r.ui);
+	if (r.ui_report != NULL)
+		report_free(r.ui_report);
+	pthread_mutex_destroy(&r.mtx);
 	return rc;
 }
 

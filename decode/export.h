@@ -171,6 +171,15 @@ void report_add(struct report *, const struct sess_record *);
  */
 int report_write(struct report *, const struct run_stats *, char *errbuf,
     size_t errlen);
+/*
+ * Write what has been added so far to path (.txt, .md or .json; a CSV
+ * report lists every incident and exists only as report_new's streaming
+ * form), safely as report_write() does; may be called any number of times,
+ * e.g. from the UI's "write report" key.  report_new(NULL, ...) makes an
+ * accumulator for this use only (report_write() then fails).
+ */
+int report_snapshot(struct report *, const char *path, const struct run_stats *,
+    char *errbuf, size_t errlen);
 /* Free; removes the temp file of an unwritten CSV report. */
 void report_free(struct report *);
 

@@ -404,10 +404,10 @@ open_temp(struct report *rp, char *errbuf, size_t errlen)
 	return f;
 }
 
-struct report *
-report_new(const char *path, char *errbuf, size_t errlen)
+/* The format named by path's extension; -1 with a message if none. */
+static int
+format_of(const char *path, enum report_format *fmt, char *errbuf, size_t errlen)
 {
-	struct report *rp;
 	const char *base, *dot;
 	char dir[PATH_MAX];
 	size_t i;
@@ -415,24 +415,47 @@ report_new(const char *path, char *errbuf, size_t errlen)
 	if (path == NULL || !split_path(path, dir, sizeof(dir), &base)) {
 		(void)snprintf(errbuf, errlen, "%s: not a file name",
 		    path != NULL ? path : "(null)");
-		return NULL;
+		return -1;
 	}
 	dot = strrchr(base, '.');
 	for (i = 0; dot != NULL && i < sizeof(formats) / sizeof(formats[0]); i++)
-		if (strcasecmp(dot + 1, formats[i].ext) == 0)
-			break;
-	if (dot == NULL || i == sizeof(formats) / sizeof(formats[0])) {
-		(void)snprintf(errbuf, errlen,
-		    "%s: unknown report format (use .txt, .md, .json or .csv)", path);
-		return NULL;
+		if (strcasecmp(dot + 1, formats[i].ext) == 0) {
+			*fmt = formats[i].fmt;
+			return 0;
+		}
+	(void)snprintf(errbuf, errlen,
+	    "%s: unknown report format (use .txt, .md, .json or .csv)", path);
+	return -1;
+}
+
+struct report *
+report_new(const char *path, char *errbuf, size_t errlen)
+{
+	struct report *rp;
+	enum report_format fmt;
+	const char *base;
+	char dir[PATH_MAX];
+
+	if (path == NULL) {
+		/* An accumulator only, for report_snapshot(). */
+		if ((rp = calloc(1, sizeof(*rp))) == NULL) {
+			(void)snprintf(errbuf, errlen, "out of memory");
+			return NULL;
+		}
+		rp->fmt = REPORT_TXT;
+		RB_INIT(&rp->groups);
+		return rp;
 	}
+	if (format_of(path, &fmt, errbuf, errlen) == -1 ||
+	    !split_path(path, dir, sizeof(dir), &base))
+		return NULL;
 	if (check_target(path, errbuf, errlen) == -1)
 		return NULL;
 	if ((rp = calloc(1, sizeof(*rp))) == NULL) {
 		(void)snprintf(errbuf, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	rp->fmt = formats[i].fmt;
+	rp->fmt = fmt;
 	RB_INIT(&rp->groups);
 	if (strlcpy(rp->path, path, sizeof(rp->path)) >= sizeof(rp->path)) {
 		(void)snprintf(errbuf, errlen, "%s: path too long", path);
@@ -956,6 +979,10 @@ report_write(struct report *rp, const struct run_stats *st, char *errbuf,
 	FILE *f;
 	int rc;
 
+	if (rp->path[0] == '\0') {
+		(void)snprintf(errbuf, errlen, "no report path given");
+		return -1;
+	}
 	if (rp->written) {
 		(void)snprintf(errbuf, errlen, "%s: report already written",
 		    rp->path);
@@ -982,5 +1009,59 @@ report_write(struct report *rp, const struct run_stats *st, char *errbuf,
 		write_text(f, rp, st, rp->fmt == REPORT_MD, v);
 	free(v);
 	rc = commit(rp, f, errbuf, errlen);
+	return rc;
+}
+
+int
+report_snapshot(struct report *rp, const char *path, const struct run_stats *st,
+    char *errbuf, size_t errlen)
+{
+	struct report *view;
+	struct rgroup **v;
+	enum report_format fmt;
+	bool nomem;
+	FILE *f;
+	int rc;
+
+	if (format_of(path, &fmt, errbuf, errlen) == -1)
+		return -1;
+	if (fmt == REPORT_CSV) {
+		(void)snprintf(errbuf, errlen, "%s: a CSV report lists every incident "
+		    "and is written only with --report FILE.csv; use .txt, .md or .json",
+		    path);
+		return -1;
+	}
+	if (check_target(path, errbuf, errlen) == -1)
+		return -1;
+	/* A shallow view of rp with another path and format: the writers only
+	 * read the groups, and the view owns no temp file or stream of rp's. */
+	if ((view = malloc(sizeof(*view))) == NULL) {
+		(void)snprintf(errbuf, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	*view = *rp;
+	view->fmt = fmt;
+	view->csv = NULL;
+	view->tmp[0] = '\0';
+	if (strlcpy(view->path, path, sizeof(view->path)) >= sizeof(view->path)) {
+		(void)snprintf(errbuf, errlen, "%s: path too long", path);
+		free(view);
+		return -1;
+	}
+	v = sorted_groups(view, &nomem);
+	if (nomem || (f = open_temp(view, errbuf, errlen)) == NULL) {
+		if (nomem)
+			(void)snprintf(errbuf, errlen, "%s: out of memory", path);
+		free(v);
+		free(view);
+		return -1;
+	}
+	if (fmt == REPORT_JSON)
+		write_json(f, view, st, v);
+	else
+		write_text(f, view, st, fmt == REPORT_MD, v);
+	free(v);
+	rc = commit(view, f, errbuf, errlen);
+	free(view);
 	return rc;
 }

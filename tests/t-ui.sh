@@ -226,6 +226,20 @@ screen | grep -qE '^!.*8bitmime-abort' || fail "list lost its rows after resize"
 ok "resize to 100x30 ($w1 -> $w2 columns)"
 
 # ---------------------------------------------------------------------------
+# 5b. w writes the report from inside the UI (a snapshot; any number of times).
+# ---------------------------------------------------------------------------
+keys w
+wait_for "Write report to:" || fail "w did not prompt for a report path"
+keys C-u
+text "$tmp/ui-report.md"
+keys Enter
+wait_for "report written to" || fail "the report was not written"
+[ -s "$tmp/ui-report.md" ] || fail "no report file"
+grep -q '8bitmime-abort' "$tmp/ui-report.md" || fail "the report lacks the incident"
+grep -q 'Router/SMTP' "$tmp/ui-report.md" || fail "the report lacks the Domino fix"
+ok "w writes the report"
+
+# ---------------------------------------------------------------------------
 # 6. q quits.
 # ---------------------------------------------------------------------------
 keys q

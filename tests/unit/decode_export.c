@@ -768,6 +768,53 @@ static const char report_csv_py[] =
     "assert rows[3][13] == 'RFC 6152' and rows[3][14] == ''\n"
     "print('ok')\n";
 
+/* The UI's "write report" key: snapshots of an accumulator without a path,
+ * as often as asked, equal to what report_write gives for the same data. */
+static void
+test_report_snapshot(void **state)
+{
+	char *dir = tmpdir(), *full, path[300], path2[300], err[256];
+	struct run_stats st;
+	struct report *rp;
+	char *snap;
+	FILE *f;
+	long n;
+
+	(void)state;
+	full = write_report(dir, "full.txt", NULL);
+	rp = report_new(NULL, err, sizeof(err));
+	assert_non_null(rp);
+	add_sample(rp);
+	fill_stats(&st);
+	snprintf(path, sizeof(path), "%s/snap.txt", dir);
+	assert_int_equal(report_snapshot(rp, path, &st, err, sizeof(err)), 0);
+	/* Again, to another format: allowed any number of times. */
+	snprintf(path2, sizeof(path2), "%s/snap.json", dir);
+	assert_int_equal(report_snapshot(rp, path2, &st, err, sizeof(err)), 0);
+	assert_int_equal(py_check(report_json_py, path2), 0);
+	/* CSV exists only in its streaming form; no path: no report_write. */
+	snprintf(path2, sizeof(path2), "%s/snap.csv", dir);
+	assert_int_equal(report_snapshot(rp, path2, &st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CSV"));
+	assert_int_equal(report_write(rp, &st, err, sizeof(err)), -1);
+	snprintf(path2, sizeof(path2), "/nonexistent-dir/x.txt");
+	assert_int_equal(report_snapshot(rp, path2, &st, err, sizeof(err)), -1);
+	report_free(rp);
+	assert_int_equal(count_entries(dir), 3);	/* full, snap.txt, snap.json */
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	snap = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(snap, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_string_equal(snap, full);
+	free(snap);
+	free(full);
+	rm_dir(dir);
+}
+
 static void
 test_report_csv(void **state)
 {
@@ -914,6 +961,7 @@ main(void)
 		cmocka_unit_test(test_report_md),
 		cmocka_unit_test(test_report_json),
 		cmocka_unit_test(test_report_csv),
+		cmocka_unit_test(test_report_snapshot),
 		cmocka_unit_test(test_report_refusals),
 		cmocka_unit_test(test_report_write_fails),
 		cmocka_unit_test(test_report_caps),
