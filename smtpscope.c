@@ -189,6 +189,8 @@ sink_end(void *arg, const struct sess_record *rec)
 	size_t i;
 
 	r->sessions++;
+	if (rec->ninc > 0)
+		cap_flag_flow(r->cap, rec->flow_id);	/* -w and the UI's pcap key */
 	for (i = 0; i < rec->ninc; i++) {
 		r->incidents++;
 		count_type(r, rec->inc[i].type);
@@ -415,15 +417,19 @@ wall_us(void)
 
 /*
  * After the device is open, a root process gives up root: to -Z USER, or by
- * default to "nobody".  Output files are opened before this, so they keep
- * working; a report is renamed into place at the end, which needs its
- * directory to be writable by that user (the message says so if not).
+ * default to "nobody"; as[] gets the user's name ("" when nothing changed).
+ * The JSON and -w files are opened before this, so they keep working where
+ * only root may write.  A report is written to a temp file and renamed into
+ * place at the end, so it is set up after the drop, as the user who will
+ * write it: a directory that user cannot write is an error at once, not at
+ * the end of a long capture (and the message names the user).
  */
 static int
-drop_privileges(const char *user)
+drop_privileges(const char *user, char *as, size_t aslen)
 {
 	struct passwd *pw;
 
+	as[0] = '\0';
 	if (getuid() != 0 && geteuid() != 0)
 		return 0;
 	if (user != NULL && strcmp(user, "root") == 0)
@@ -439,6 +445,7 @@ drop_privileges(const char *user)
 		warnx_("cannot drop privileges to '%s': %s", pw->pw_name, strerror(errno));
 		return -1;
 	}
+	strlcpy(as, pw->pw_name, aslen);
 	return 0;
 }
 
@@ -562,7 +569,6 @@ static int
 open_outputs(struct run *r)
 {
 	const struct opts *o = r->o;
-	char err[256];
 
 	if (o->json != NULL) {
 		if (strcmp(o->json, "-") == 0)
@@ -572,12 +578,28 @@ open_outputs(struct run *r)
 			return -1;
 		}
 	}
-	if (o->report != NULL && (r->report = report_new(o->report, err, sizeof(err))) == NULL) {
-		warnx_("--report: %s", err);
-		return -1;
-	}
 	if (o->syslog)
 		openlog("smtpscope", LOG_PID, LOG_DAEMON);
+	return 0;
+}
+
+/* After the privilege drop (see drop_privileges); as: the user, or "". */
+static int
+open_report(struct run *r, const char *as)
+{
+	char err[512];
+
+	if (r->o->report == NULL)
+		return 0;
+	if ((r->report = report_new(r->o->report, err, sizeof(err))) == NULL) {
+		if (as[0] != '\0')
+			warnx_("--report: %s (running as '%s' after giving up root; "
+			    "choose a directory '%s' can write, or the user with -Z)",
+			    err, as, as);
+		else
+			warnx_("--report: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -629,6 +651,24 @@ ui_write_report(void *arg, const char *path, char *err, size_t errlen)
 	rc = report_snapshot(r->ui_report, path, &rs, err, errlen);
 	pthread_mutex_unlock(&r->mtx);
 	return rc;
+}
+
+/* The UI's "write pcap" key (UI thread): the flagged sessions so far. */
+static int
+ui_write_pcap(void *arg, const char *path, char *err, size_t errlen)
+{
+	struct run *r = arg;
+	char eb[CAP_ERRBUF_SIZE];
+	int n;
+
+	pthread_mutex_lock(&r->mtx);
+	n = cap_evidence_write(r->cap, path, eb);
+	pthread_mutex_unlock(&r->mtx);
+	if (n == -1) {
+		strlcpy(err, eb, errlen);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -687,7 +727,7 @@ run_capture(struct opts *o)
 	struct ui_config uc;
 	struct capthread ct;
 	pthread_t tid;
-	char errbuf[CAP_ERRBUF_SIZE];
+	char errbuf[CAP_ERRBUF_SIZE], as[64];
 	bool want_ui;
 	int rc = EX_OK_, loop_rc = 0;
 
@@ -725,18 +765,36 @@ run_capture(struct opts *o)
 		return EX_OUTPUT_;
 	}
 	errbuf[0] = '\0';
+	o->cap.evidence_file = o->pcap_out;
+	o->cap.evidence_keep = want_ui;
 	if (cap_open(&r.cap, &o->cap, use, errbuf) == -1) {
-		warnx_("%s", errbuf);
+		bool out = strncmp(errbuf, "cannot create '", 15) == 0 ||
+		    strncmp(errbuf, "cannot write '", 14) == 0;
+
+		warnx_("%s%s", out ? "-w: " : "", errbuf);
 		close_outputs(&r);
 		smtp_ctx_free(r.smtp);
+		if (out)
+			return EX_OUTPUT_;
 		return (strstr(errbuf, "filter") != NULL) ? EX_USAGE_ : EX_INPUT_;
 	}
 	if (errbuf[0] != '\0')
 		warnx_("warning: %s", errbuf);	/* e.g. promiscuous mode not supported */
 	sig_cap = r.cap;
-	if (o->cap.nfiles == 0 && drop_privileges(o->user) == -1) {
+	as[0] = '\0';
+	if (o->cap.nfiles == 0 && drop_privileges(o->user, as, sizeof(as)) == -1) {
+		sig_cap = NULL;
+		close_outputs(&r);
 		cap_close(r.cap);
+		smtp_ctx_free(r.smtp);
 		return EX_INPUT_;
+	}
+	if (open_report(&r, as) == -1) {
+		sig_cap = NULL;
+		close_outputs(&r);
+		cap_close(r.cap);
+		smtp_ctx_free(r.smtp);
+		return EX_OUTPUT_;
 	}
 	if (o->cap.nfiles == 0 && !want_ui)
 		fprintf(stderr, "smtpscope: listening on %s, link-type %s\n", o->cap.iface,
@@ -753,6 +811,8 @@ run_capture(struct opts *o)
 			uc.actions.arg = &r;
 			uc.actions.write_report = ui_write_report;
 		}
+		uc.actions.arg = &r;
+		uc.actions.write_pcap = ui_write_pcap;
 		if ((r.ui = ui_new(&uc, errbuf, sizeof(errbuf))) == NULL ||
 		    ui_start(r.ui, errbuf, sizeof(errbuf)) == -1) {
 			warnx_("%s", errbuf);
@@ -798,6 +858,11 @@ run_capture(struct opts *o)
 		print_stats(&r, stderr, true);
 	if (close_outputs(&r) == -1 && rc == EX_OK_)
 		rc = EX_OUTPUT_;
+	if (cap_evidence_close(r.cap, errbuf) == -1) {
+		warnx_("-w: %s", errbuf);
+		if (rc == EX_OK_)
+			rc = EX_OUTPUT_;
+	}
 	sig_cap = NULL;
 	cap_close(r.cap);
 	smtp_ctx_free(r.smtp);
@@ -820,7 +885,7 @@ run_capture(struct opts *o)
  * traffic, so the result is an ordinary session record (and JSON with
  * --json), and the verdict below reads that record.
  */
-#define PROBE_TIMEOUT_MS 15000
+static int probe_timeout_ms = 15000;	/* --probe-timeout */
 
 static void
 sockaddr_to_peer(const struct sockaddr_storage *ss, uint8_t ip[16], uint16_t *port,
@@ -967,14 +1032,14 @@ probe_connect(const char *host, const char *port, char *err, size_t errlen,
 		if (errno == EINPROGRESS) {
 			pfd.fd = fd;
 			pfd.events = POLLOUT;
-			e = poll(&pfd, 1, PROBE_TIMEOUT_MS);
+			e = poll(&pfd, 1, probe_timeout_ms);
 			sl = sizeof(soerr);
 			if (e == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
 			    soerr == 0)
 				break;
 			if (e == 0)
 				snprintf(err, errlen, "connection to %s port %s timed out after %d s",
-				    addrbuf, port, PROBE_TIMEOUT_MS / 1000);
+				    addrbuf, port, probe_timeout_ms / 1000);
 			else
 				snprintf(err, errlen, "cannot connect to %s port %s: %s", addrbuf,
 				    port, strerror(soerr != 0 ? soerr : errno));
@@ -1007,8 +1072,8 @@ probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, char *err, size_t err
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, PROBE_TIMEOUT_MS) != 1) {
-			snprintf(err, errlen, "no reply within %d s", PROBE_TIMEOUT_MS / 1000);
+		if (poll(&pfd, 1, probe_timeout_ms) != 1) {
+			snprintf(err, errlen, "no reply within %d s", probe_timeout_ms / 1000);
 			return -1;
 		}
 		if ((n = read(fd, buf, sizeof(buf))) <= 0) {
@@ -1081,6 +1146,19 @@ run_probe(struct opts *o)
 	p.o = o;
 	if (probe_split(o->probe, host, sizeof(host), port, sizeof(port)) == -1) {
 		warnx_("--probe: '%s' is not HOST or HOST:PORT", o->probe);
+		return EX_USAGE_;
+	}
+	if (strspn(port, "0123456789") == strlen(port)) {
+		const char *e = NULL;
+
+		(void)strtonum(port, 1, 65535, &e);
+		if (e != NULL) {
+			warnx_("--probe: port '%s' is not from 1 to 65535", port);
+			return EX_USAGE_;
+		}
+	} else if (getservbyname(port, "tcp") == NULL) {
+		warnx_("--probe: '%s' is neither a port number nor a TCP service name",
+		    port);
 		return EX_USAGE_;
 	}
 	if (o->json != NULL) {
@@ -1178,6 +1256,7 @@ usage(FILE *f)
 "  --syslog          also send each incident to syslog\n"
 "  --dump-streams DIR  write each direction of each flow to DIR (as tcpflow)\n"
 "  --probe HOST[:PORT] connect, EHLO, QUIT, and report the capabilities\n"
+"  --probe-timeout SEC  how long the probe waits to connect and per reply (15)\n"
 "  --speed X         UI replay pace: 0 = as fast as possible, 1 = real time\n"
 "  --max-flows N, --max-ooo BYTES, --max-ooo-total BYTES, --idle-timeout SEC,\n"
 "  --max-line BYTES, --max-transcript LINES   memory and time limits\n"
@@ -1188,7 +1267,7 @@ usage(FILE *f)
 enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
-	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS
+	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO
 };
 
 static const struct option longopts[] = {
@@ -1200,6 +1279,7 @@ static const struct option longopts[] = {
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "dump-streams", required_argument, NULL, OPT_DUMP },
 	{ "probe", required_argument, NULL, OPT_PROBE },
+	{ "probe-timeout", required_argument, NULL, OPT_PROBETO },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
 	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
@@ -1335,6 +1415,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_PROBE:
 			o.probe = optarg;
+			break;
+		case OPT_PROBETO:
+			probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
 			break;
 		case OPT_SPEED: {
 			char *end;

@@ -10,6 +10,7 @@
  *   ipfrag.c  bounded fragment reassembly
  *   tcp.c     TCP header
  *   flow.c    flow table, roles, sequence numbers -> offsets, reasm calls
+ *   evidence.c  flagged flows' packets: per-flow buffers, -w, retained store
  * Each stage reports what it found in a small struct of spans into the
  * packet (no copies) and an enum result; only packet.c turns results into
  * anomaly counts, so each packet is counted once at the layer that failed.
@@ -56,6 +57,8 @@
 #define CAP_SEQ_WINDOW		(1L << 30)
 /* Packets per cap_dispatch() call when the caller says "any". */
 #define CAP_DISPATCH_BATCH	4096
+#define CAP_DEF_MAX_EV_FLOW	(1024 * 1024)
+#define CAP_DEF_MAX_EV_TOTAL	(256 * 1024 * 1024)
 
 /* ---------------------------------------------------------------- link.c */
 
@@ -162,6 +165,63 @@ enum tcp_res { TCP_RES_OK, TCP_RES_TRUNC, TCP_RES_MALFORMED };
 enum tcp_res tcp_decode(const uint8_t *, size_t avail, size_t declared,
     struct tcp_seg *);
 
+/* ---------------------------------------------------------------- evidence.c */
+
+/* Packets of one flow, back to back: struct ev_rec, then caplen bytes. */
+struct ev_buf {
+	uint8_t *p;
+	size_t len;		/* bytes used */
+	size_t size;		/* bytes allocated: what counts against the total */
+	uint64_t npkt;
+};
+
+struct ev_kept;
+TAILQ_HEAD(ev_kept_q, ev_kept);
+
+/* Evidence state of one flow (inside struct flow). */
+struct ev_flow {
+	struct ev_buf b;	/* while the flow is open */
+	uint64_t id;
+	uint64_t cut;		/* packets not kept */
+	bool full;		/* a cap was hit: keep nothing more (a prefix) */
+	bool flagged;
+	bool closed;
+	struct ev_kept *kept;	/* closed and retained: its copy, or NULL */
+};
+
+struct evidence {
+	bool on;		/* buffer packets at all */
+	bool keep;		/* retain flagged flows after close */
+	bool mixed;		/* the inputs' link types differ */
+	int dlt, snaplen;	/* of the pcaps we write */
+	size_t max_flow, max_total;
+	size_t total;		/* bytes allocated for buffers and retained flows */
+	struct ev_kept_q kept;	/* retained flows, oldest first */
+	pcap_t *dead;		/* for pcap_dump_fopen */
+	pcap_dumper_t *dump;	/* -w, or NULL */
+	int fd;			/* -w: our descriptor (the dumper has a dup) */
+	bool regular;		/* -w is a regular file: fsync it */
+	int werr;		/* errno of the first -w write error, 0: none */
+	struct ev_flow *closing;	/* in its close() callback now */
+	/* The frame being decoded (packet.c): what a flow records. */
+	const uint8_t *frame;
+	size_t caplen, wirelen;
+	uint64_t ts_us;
+};
+
+void ev_init(struct cap *);
+/* After the sources are open; raw_dlt >= 0 for cap_open_raw(). */
+int ev_open(struct cap *, int raw_dlt, char errbuf[CAP_ERRBUF_SIZE]);
+void ev_free(struct cap *);
+void ev_flow_start(struct cap *, struct ev_flow *, uint64_t id);
+/* The current frame belongs to this open flow / this closed flow. */
+void ev_packet(struct cap *, struct ev_flow *);
+void ev_tail(struct cap *, struct ev_flow *);
+/* After the consumer's close(): write/retain if flagged, else free. */
+void ev_flow_closed(struct cap *, struct ev_flow *);
+/* The flow struct is forgotten or reused: detach and free. */
+void ev_flow_drop(struct cap *, struct ev_flow *);
+
 /* ---------------------------------------------------------------- flow.c */
 
 struct flow;
@@ -187,6 +247,8 @@ void flow_input(struct cap *, const struct ip_pkt *, const struct tcp_seg *,
 void flow_expire(struct cap *, uint64_t now_us);
 void flow_finish(struct cap *, enum cap_close_reason);
 void flow_free(struct cap *);
+/* The evidence state of the open flow with this id, or NULL. */
+struct ev_flow *flow_ev_find(struct cap *, uint64_t id);
 
 /* ---------------------------------------------------------------- source.c */
 
@@ -223,6 +285,7 @@ struct cap {
 	struct ipfrag frag;
 	struct flow_table ft;
 	struct reasm_pool rpool;
+	struct evidence ev;
 };
 
 /* ---------------------------------------------------------------- packet.c */

@@ -138,6 +138,18 @@ struct cap_config {
 	bool promisc;
 	int timeout_ms;			/* live read timeout, 0: 100 */
 	struct cap_limits limits;
+	/*
+	 * Evidence (see cap_flag_flow).  Packets are buffered per flow only
+	 * when evidence_file or evidence_keep is set; otherwise it costs
+	 * nothing.  Every input must have the same link type for -w.
+	 */
+	const char *evidence_file;	/* -w: flagged flows' packets, NULL: none */
+	bool evidence_keep;		/* also retain flagged flows after their end,
+					   for cap_evidence_write() (the UI's key) */
+	size_t max_evidence_flow;	/* packet bytes kept per flow (its first
+					   packets), 0: 1 MiB */
+	size_t max_evidence_total;	/* all buffered and retained packet bytes,
+					   0: 256 MiB */
 };
 
 struct cap_stats {
@@ -153,6 +165,11 @@ struct cap_stats {
 	uint64_t file_bytes_total;	/* sum of the input files' sizes (0 if unknown) */
 	uint64_t file_bytes_read;	/* how far through them we are */
 	uint64_t first_ts_us, last_ts_us;
+	uint64_t evidence_flows;	/* flagged flows whose packets were kept */
+	uint64_t evidence_packets;	/* their packets kept (-w and/or retained) */
+	uint64_t evidence_cut;		/* their packets not kept: a cap was hit */
+	uint64_t evidence_evicted;	/* retained flows dropped to make room */
+	uint64_t evidence_retained;	/* flows retained now (cap_evidence_write) */
 };
 
 struct cap;
@@ -182,6 +199,35 @@ void cap_breakloop(struct cap *);
 void cap_finish(struct cap *, bool interrupted);
 void cap_stats(struct cap *, struct cap_stats *);
 void cap_close(struct cap *);
+
+/*
+ * Evidence: the packets of flows the consumer flags, from each flow's first
+ * packet (its SYN when seen) to its last, as captured by libpcap (for an
+ * IP datagram rebuilt from fragments, the frame that completed it).
+ *
+ * cap_flag_flow() marks a flow (by cap_flow_info.id) as evidence.  Call it
+ * from inside the consumer's callbacks, close() included: after close()
+ * returns, a flagged flow's packets are written to evidence_file (and
+ * flushed) and, with evidence_keep, retained for cap_evidence_write(); an
+ * unflagged flow's are freed.  Flagging a flow that has already ended does
+ * nothing (its packets are gone).  Packets of a flagged flow that arrive
+ * after its close (its last ACKs, within TIME_WAIT) are added too.
+ *
+ * cap_evidence_write() writes every retained flow to a new pcap at path
+ * (merged in time order; a temp file beside it, renamed when complete).
+ * Returns the number of flows written, or -1 with errbuf set.
+ *
+ * cap_evidence_close() finishes the -w file (flush, fsync, close); returns
+ * -1 with errbuf set if any write to it failed, so the caller knows the
+ * file is incomplete.  Call it after cap_finish() and before cap_close()
+ * (which otherwise closes the file without reporting).
+ *
+ * All three, like the rest of this API, must be called from the thread
+ * that drives the capture (cap_dispatch()): UI requests go through it.
+ */
+void cap_flag_flow(struct cap *, uint64_t flow_id);
+int cap_evidence_write(struct cap *, const char *path, char errbuf[CAP_ERRBUF_SIZE]);
+int cap_evidence_close(struct cap *, char errbuf[CAP_ERRBUF_SIZE]);
 
 /* -D: print every capture device, one per line. */
 int cap_list_devices(void (*fn)(void *arg, const char *name, const char *desc),

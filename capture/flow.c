@@ -54,8 +54,12 @@
  * least recently active open flow is closed (reason EVICTED, anomaly
  * flow-limit).  Timeouts are driven by capture time, never by the clock.
  *
+ * Evidence: every packet attributed to a flow (from the one that opened
+ * it, pure ACKs, FIN and RST included, and those reaching it in TIME_WAIT)
+ * is handed to evidence.c, which keeps it only when evidence is on.
+ *
  * Deliberately not here: byte buffering (reasm.c), header parsing (tcp.c),
- * anything about the application protocol.
+ * packet retention (evidence.c), anything about the application protocol.
  */
 #include <sys/socket.h>
 
@@ -102,6 +106,7 @@ struct flow {
 	bool mid_stream;
 	uint64_t last_us;	/* last activity; close time once closed */
 	struct fdir d[2];	/* by enum cap_dir */
+	struct ev_flow ev;	/* its packets, when evidence is on */
 };
 
 /* ---------------------------------------------------------------- table */
@@ -223,8 +228,11 @@ flow_close(struct cap *c, struct flow *f, enum cap_close_reason why,
 	}
 	if (!f->d[CAP_C2S].seen || !f->d[CAP_S2C].seen)
 		cap_anomaly(c, CAP_AN_TCP_ONE_SIDED);
+	c->ev.closing = &f->ev;	/* cap_flag_flow() from close() finds it */
 	if (c->cons.close != NULL)
 		c->cons.close(f->ctx, &end, &pos);
+	c->ev.closing = NULL;
+	ev_flow_closed(c, &f->ev);
 	reasm_free(&f->d[0].r);
 	reasm_free(&f->d[1].r);
 	f->ctx = NULL;
@@ -245,6 +253,7 @@ idle_reason(const struct flow *f, enum cap_close_reason otherwise)
 static void
 flow_forget(struct cap *c, struct flow *f)
 {
+	ev_flow_drop(c, &f->ev);
 	LIST_REMOVE(f, hlink);
 	TAILQ_REMOVE(&c->ft.closed, f, q);
 	c->ft.nflows--;
@@ -272,6 +281,7 @@ flow_alloc(struct cap *c, const struct cap_pos *pos)
 	}
 	if ((f = TAILQ_FIRST(&ft->closed)) == NULL)
 		return NULL;
+	ev_flow_drop(c, &f->ev);
 	LIST_REMOVE(f, hlink);
 	TAILQ_REMOVE(&ft->closed, f, q);
 	memset(f, 0, sizeof(*f));
@@ -310,6 +320,7 @@ flow_start(struct cap *c, struct flow *f, int sidx, const struct tcp_seg *t,
 	f->open = true;
 	f->id = ++c->ft.next_id;
 	f->last_us = pos->ts_us;
+	ev_flow_start(c, &f->ev, f->id);
 	for (i = 0; i < 2; i++) {
 		memset(&f->d[i], 0, sizeof(f->d[i]));
 		f->d[i].f = f;
@@ -482,8 +493,10 @@ flow_input(struct cap *c, const struct ip_pkt *ip, const struct tcp_seg *t,
 			flow_close(c, f, idle_reason(f, CAP_CLOSE_IDLE), pos);
 	}
 	if (f != NULL && !f->open) {
-		if (!syn_only)
-			return;	/* the tail of a closed connection */
+		if (!syn_only) {	/* the tail of a closed connection */
+			ev_tail(c, &f->ev);
+			return;
+		}
 		TAILQ_REMOVE(&ft->closed, f, q);
 		flow_start(c, f, sidx, t, pos);
 	} else if (f == NULL) {
@@ -509,6 +522,7 @@ flow_input(struct cap *c, const struct ip_pkt *ip, const struct tcp_seg *t,
 	x->seen = true;
 	x->packets++;
 	x->bytes += t->len;
+	ev_packet(c, &f->ev);
 
 	if (t->flags & TH_RST) {
 		flow_close(c, f, CAP_CLOSE_RST, pos);
@@ -586,4 +600,17 @@ flow_free(struct cap *c)
 		flow_forget(c, f);
 	free(c->ft.buckets);
 	c->ft.buckets = NULL;
+}
+
+struct ev_flow *
+flow_ev_find(struct cap *c, uint64_t id)
+{
+	struct flow *f;
+
+	/* The flow of the packet being processed is the most recent. */
+	TAILQ_FOREACH_REVERSE(f, &c->ft.active, flow_q, q) {
+		if (f->id == id)
+			return &f->ev;
+	}
+	return NULL;
 }

@@ -13,6 +13,11 @@
  * waits) are driven by packet timestamps, checked once per second of
  * capture time, so replaying a file gives the same result at any speed.
  *
+ * While a packet goes through, the frame as libpcap gave it is noted in
+ * c->ev so that flow.c can hand it to evidence.c once it knows the flow;
+ * for a datagram rebuilt from IP fragments that is the frame that
+ * completed it (earlier fragments are not attributed to any flow).
+ *
  * Deliberately not here: where packets come from (source.c) and what a
  * flow does with a segment (flow.c).
  */
@@ -116,15 +121,13 @@ cap_advance(struct cap *c, uint64_t now_us)
 	flow_expire(c, c->now_us);
 }
 
-void
-cap_input_link(struct cap *c, const struct link_type *lt, uint64_t ts_us,
-    const uint8_t *p, size_t caplen, size_t wirelen)
+static void
+decode_frame(struct cap *c, const struct link_type *lt, uint64_t ts_us,
+    const uint8_t *p, size_t caplen)
 {
 	struct cap_pos pos;
 	struct l3 l;
 
-	(void)wirelen;
-	cap_advance(c, ts_us);
 	memset(&pos, 0, sizeof(pos));
 	pos.ts_us = ts_us;
 	pos.pkt = c->pktno;
@@ -137,6 +140,19 @@ cap_input_link(struct cap *c, const struct link_type *lt, uint64_t ts_us,
 		return;
 	}
 	network(c, &l, &pos);
+}
+
+void
+cap_input_link(struct cap *c, const struct link_type *lt, uint64_t ts_us,
+    const uint8_t *p, size_t caplen, size_t wirelen)
+{
+	cap_advance(c, ts_us);
+	c->ev.frame = p;
+	c->ev.caplen = caplen;
+	c->ev.wirelen = wirelen;
+	c->ev.ts_us = ts_us;
+	decode_frame(c, lt, ts_us, p, caplen);
+	c->ev.frame = NULL;	/* timeouts between packets record nothing */
 }
 
 void

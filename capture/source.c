@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,8 @@ cap_config_init(struct cap_config *cfg)
 	cfg->limits.idle_timeout = CAP_DEF_IDLE_TIMEOUT;
 	cfg->limits.max_frag_bytes = CAP_DEF_MAX_FRAG_BYTES;
 	cfg->limits.frag_timeout = CAP_DEF_FRAG_TIMEOUT;
+	cfg->max_evidence_flow = CAP_DEF_MAX_EV_FLOW;
+	cfg->max_evidence_total = CAP_DEF_MAX_EV_TOTAL;
 }
 
 /* "25,587,2525"; "all" or "0" keeps every TCP port (nports 0). */
@@ -263,6 +266,18 @@ open_live(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 		    pcap_statustostr(rc));
 		return -1;
 	}
+	/*
+	 * Non-blocking, and cap_dispatch() polls with the read timeout: with
+	 * TPACKET_V3, libpcap's own blocking read may wait forever on a quiet
+	 * interface (the kernel retires no empty block), and a signal merely
+	 * restarts it, so idle timeouts, SIGUSR1 and a stop would all wait
+	 * for the next packet.
+	 */
+	if (pcap_setnonblock(s->p, 1, pe) == -1) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot capture on '%s': %s",
+		    c->cfg.iface, pe);
+		return -1;
+	}
 	if (rc > 0)	/* a warning: keep going, leave it for the caller */
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "warning: '%s': %s (%s)",
 		    c->cfg.iface, pcap_statustostr(rc), pcap_geterr(s->p));
@@ -358,6 +373,7 @@ cap_alloc(const struct cap_config *cfg, const struct cap_consumer *cons,
 	for (i = 0; i < c->cfg.nports; i++)
 		c->portmap[c->cfg.ports[i] >> 3] |= (uint8_t)(1u << (c->cfg.ports[i] & 7));
 	c->rpool.max_total = l->max_ooo_total;
+	ev_init(c);
 	ipfrag_init(&c->frag, l->max_frag_bytes, l->frag_timeout, c->st.anomalies);
 	if (flow_init(c, errbuf) == -1) {
 		free(c);
@@ -383,6 +399,10 @@ cap_open_raw(struct cap **cp, const struct cap_config *cfg,
 	if ((c = cap_alloc(cfg, cons, errbuf)) == NULL)
 		return -1;
 	c->link = lt;
+	if (ev_open(c, dlt, errbuf) == -1) {
+		cap_close(c);
+		return -1;
+	}
 	*cp = c;
 	return 0;
 }
@@ -427,6 +447,10 @@ cap_open(struct cap **cp, const struct cap_config *cfg,
 			src_next(&c->src[i]);
 	}
 	c->link = c->src[0].link;
+	if (ev_open(c, -1, errbuf) == -1) {
+		cap_close(c);
+		return -1;
+	}
 	*cp = c;
 	return 0;
 }
@@ -498,6 +522,20 @@ cap_dispatch(struct cap *c, int max, char errbuf[CAP_ERRBUF_SIZE])
 	if (!c->live)
 		return dispatch_files(c, max, errbuf);
 	rc = pcap_dispatch(c->src[0].p, max > 0 ? max : -1, live_cb, (u_char *)c);
+	if (rc == 0 && !c->brk) {
+		/* Nothing waiting: sleep in poll() for at most the read timeout
+		 * (a signal ends it early), then take what came. */
+		struct pollfd pfd;
+
+		pfd.fd = pcap_get_selectable_fd(c->src[0].p);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd == -1 || poll(&pfd, 1, c->cfg.timeout_ms > 0 ?
+		    c->cfg.timeout_ms : CAP_DEF_TIMEOUT_MS) <= 0)
+			return 0;
+		rc = pcap_dispatch(c->src[0].p, max > 0 ? max : -1, live_cb,
+		    (u_char *)c);
+	}
 	if (rc == PCAP_ERROR_BREAK) {
 		c->brk = 0;
 		return 0;
@@ -561,6 +599,7 @@ cap_close(struct cap *c)
 	}
 	free(c->src);
 	flow_free(c);
+	ev_free(c);
 	ipfrag_free(&c->frag);
 	free(c);
 }
