@@ -55,7 +55,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-layers unit demo deps install uninstall clean fuzz
+.PHONY: all check check-layers unit demo deps install uninstall clean bench
 
 all: $(BIN)
 
@@ -91,6 +91,10 @@ check-layers:
 
 check: deps $(BIN) unit check-layers
 	@SMTPSCOPE=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(B) sh tests/run
+
+# Speed and memory against a bare libpcap loop and tshark (not a test).
+bench: $(BIN)
+	sh tests/bench/run.sh
 
 demo: deps $(BIN)
 	./$(BIN) -b -r pcaps/8bitmime-abort.pcap

@@ -359,6 +359,20 @@ print_stats(struct run *r, FILE *f, bool final)
 		if (st.anomalies[k] > 0)
 			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),
 			    (unsigned long long)st.anomalies[k], cap_anomaly_desc(k));
+	if (st.smtps_packets > 0) {
+		fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
+		fprintf(f, "  port 465 (implicit TLS, not decoded): %llu connections, "
+		    "%llu packets, %s of payload\n",
+		    (unsigned long long)st.smtps_connections,
+		    (unsigned long long)st.smtps_packets, b1);
+	}
+	if (st.evidence_flows > 0 || st.evidence_cut > 0 || st.evidence_evicted > 0)
+		fprintf(f, "  evidence: %llu flagged sessions, %llu packets kept, "
+		    "%llu not kept (a cap was hit), %llu evicted\n",
+		    (unsigned long long)st.evidence_flows,
+		    (unsigned long long)st.evidence_packets,
+		    (unsigned long long)st.evidence_cut,
+		    (unsigned long long)st.evidence_evicted);
 	fflush(f);
 }
 
@@ -727,7 +741,7 @@ run_capture(struct opts *o)
 	struct ui_config uc;
 	struct capthread ct;
 	pthread_t tid;
-	char errbuf[CAP_ERRBUF_SIZE], as[64];
+	char errbuf[CAP_ERRBUF_SIZE], as[64], srcname[PATH_MAX + 32];
 	bool want_ui;
 	int rc = EX_OK_, loop_rc = 0;
 
@@ -802,7 +816,12 @@ run_capture(struct opts *o)
 
 	if (want_ui) {
 		memset(&uc, 0, sizeof(uc));
-		uc.source = o->cap.nfiles > 0 ? o->cap.files[0] : o->cap.iface;
+		if (o->cap.nfiles > 1) {
+			snprintf(srcname, sizeof(srcname), "%s +%d more", o->cap.files[0],
+			    o->cap.nfiles - 1);
+			uc.source = srcname;
+		} else
+			uc.source = o->cap.nfiles > 0 ? o->cap.files[0] : o->cap.iface;
 		uc.filter = o->filter;
 		uc.is_file = o->cap.nfiles > 0;
 		uc.speed = o->speed;

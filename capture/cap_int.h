@@ -57,6 +57,8 @@
 #define CAP_SEQ_WINDOW		(1L << 30)
 /* Packets per cap_dispatch() call when the caller says "any". */
 #define CAP_DISPATCH_BATCH	4096
+/* SMTP over implicit TLS (RFC 8314): counted, never decoded. */
+#define CAP_SMTPS_PORT		465
 #define CAP_DEF_MAX_EV_FLOW	(1024 * 1024)
 #define CAP_DEF_MAX_EV_TOTAL	(256 * 1024 * 1024)
 

@@ -170,6 +170,10 @@ struct cap_stats {
 	uint64_t evidence_cut;		/* their packets not kept: a cap was hit */
 	uint64_t evidence_evicted;	/* retained flows dropped to make room */
 	uint64_t evidence_retained;	/* flows retained now (cap_evidence_write) */
+	/* Port 465 (SMTP over implicit TLS, RFC 8314) when not a kept port:
+	 * nothing to decode, so only counted. */
+	uint64_t smtps_packets, smtps_bytes;	/* bytes: TCP payload */
+	uint64_t smtps_connections;		/* SYNs to port 465 */
 };
 
 struct cap;

@@ -49,8 +49,16 @@ transport(struct cap *c, struct ip_pkt *ip, const struct cap_pos *pos)
 		cap_anomaly(c, ip->cut ? CAP_AN_TCP_TRUNC : CAP_AN_TCP_MALFORMED);
 		return;
 	}
-	if (!cap_port_kept(c, t.sport) && !cap_port_kept(c, t.dport))
+	if (!cap_port_kept(c, t.sport) && !cap_port_kept(c, t.dport)) {
+		if (t.sport == CAP_SMTPS_PORT || t.dport == CAP_SMTPS_PORT) {
+			c->st.smtps_packets++;
+			c->st.smtps_bytes += t.len;
+			if ((t.flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+			    t.dport == CAP_SMTPS_PORT)
+				c->st.smtps_connections++;
+		}
 		return;
+	}
 	if (ip->cut)
 		cap_anomaly(c, CAP_AN_TCP_TRUNC);
 	c->st.tcp_packets++;

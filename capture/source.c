@@ -223,6 +223,8 @@ live_filter(const struct cap *c, char *buf, size_t len)
 			    c->cfg.ports[i]);
 			ok = ok && append(buf, len, num);
 		}
+		if (!cap_port_kept(c, CAP_SMTPS_PORT))	/* counted only */
+			ok = ok && append(buf, len, " or port 465");
 		/* Non-first fragments have no ports; packet.c sorts them out. */
 		ok = ok && append(buf, len, ")) or (ip and ip[6:2] & 0x1fff != 0)"
 		    " or (ip6 and ip6[6] = 44))");

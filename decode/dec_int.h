@@ -290,6 +290,7 @@ struct sess_facts {
 	uint32_t gap_seq;
 	uint64_t gap_bytes[2];
 	bool gap_client, gap_server;
+	bool greeting_lost;	/* a server gap before the greeting was seen */
 	uint32_t cut_seq;	/* "[message cut...]" note for reset-mid-data */
 	bool cut_in_content, cut_awaiting_reply;
 	uint32_t content_early_seq;	/* content before the 354 */

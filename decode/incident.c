@@ -1036,7 +1036,8 @@ r_early_talker(struct ictx *x, const struct rule *ru)
 	struct evb e = { .n = 0 };
 	struct incident *inc;
 
-	if (x->f->early_seq == NOSEQ)
+	/* A greeting lost in a capture gap is not a client talking first. */
+	if (x->f->early_seq == NOSEQ || x->f->greeting_lost)
 		return;
 	sb_add(&sum, "Client %s spoke before %s sent its greeting.", x->client,
 	    x->server);

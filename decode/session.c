@@ -757,7 +757,9 @@ check_pipelining(struct smtp_session *s, uint32_t seq, const struct smtp_pos *po
 	if (is_group_terminator(t->cmd)) {
 		if (s->f.pipe_term++ == 0)
 			s->f.pipe_term_seq = seq;
-	} else if (!(s->rec.capflags & CAPF(PIPELINING))) {
+	} else if (s->f.hello_ok && !(s->rec.capflags & CAPF(PIPELINING))) {
+		/* (Only once the offer is known: an EHLO reply lost in a gap
+		 * says nothing about PIPELINING.) */
 		s->rec.anomalies[SAN_PIPELINING_UNOFFERED]++;
 		if (s->f.pipe_unoffered++ == 0)
 			s->f.pipe_unoffered_seq = seq;
@@ -1528,8 +1530,11 @@ smtp_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
 	s->f.gap_bytes[dir] += len;
 	if (dir == XDIR_CLIENT)
 		s->f.gap_client = true;
-	else
+	else {
 		s->f.gap_server = true;
+		if (!s->f.greeting_seen)
+			s->f.greeting_lost = true;
+	}
 	{
 		uint32_t seq = tr_note(s, pos, "[gap: %llu bytes missing from the %s]",
 		    (unsigned long long)len, dir == XDIR_CLIENT ? "client" : "server");

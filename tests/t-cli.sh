@@ -46,4 +46,32 @@ expect demo 0 '8bitmime-abort' -- -b -r pcaps/8bitmime-abort.pcap
 "$SMTPSCOPE" -b -r - <pcaps/8bitmime-abort.pcap >"$tmp/stdin.out" 2>&1
 if [ $? -eq 0 ] && grep -q 8bitmime-abort "$tmp/stdin.out"; then echo "ok stdin"
 else echo "FAIL stdin"; cat "$tmp/stdin.out"; bad=1; fi
+# Port 465 (implicit TLS) is counted, never decoded: one connection to 465
+# (TLS-looking bytes) beside one SMTP session on 25.
+if [ -x /usr/bin/python3 ]; then
+	/usr/bin/python3 - "$tmp/smtps.pcap" <<'PY'
+import os, sys
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "lib"))
+from minipcap import ACK, PSH, Session, write
+a = Session(bytes([192, 0, 2, 1]), 40001, bytes([198, 51, 100, 1]), 465)
+a.handshake()
+a.c2s(PSH | ACK, b"\x16\x03\x01\x00\x05hello")
+a.s2c(PSH | ACK, b"\x16\x03\x03\x00\x02hi")
+a.close()
+b = Session(bytes([192, 0, 2, 2]), 40002, bytes([198, 51, 100, 1]), 25)
+b.handshake()
+b.s2c(PSH | ACK, b"220 mx ESMTP\r\n")
+b.c2s(PSH | ACK, b"QUIT\r\n")
+b.s2c(PSH | ACK, b"221 bye\r\n")
+b.close()
+write(sys.argv[1], [a, b])
+PY
+	"$SMTPSCOPE" -b -r "$tmp/smtps.pcap" >"$tmp/smtps.out" 2>&1
+	if grep -q '^  port 465 (implicit TLS, not decoded): 1 connections, 8 packets, 17B of payload$' "$tmp/smtps.out" &&
+	    grep -q ', 9 SMTP packets, 1 flows$' "$tmp/smtps.out"; then
+		echo "ok smtps-counted"
+	else
+		echo "FAIL smtps-counted"; cat "$tmp/smtps.out"; bad=1
+	fi
+fi
 exit $bad

@@ -107,6 +107,8 @@ if ! wait_for "done 100%" 100; then
 	fail "the binary failed before showing the UI"
 fi
 ok "UI opened, replay done"
+screen | head -n 1 | grep -q 'pcap +3 more  filter: (none)' ||
+    fail "the header does not name the first file and the count of the others"
 
 wait_re '^!.*8bitmime-abort' || fail "no flagged 8bitmime-abort row in the list"
 ok "8bitmime-abort row flagged in the list"
@@ -238,6 +240,29 @@ wait_for "report written to" || fail "the report was not written"
 grep -q '8bitmime-abort' "$tmp/ui-report.md" || fail "the report lacks the incident"
 grep -q 'Router/SMTP' "$tmp/ui-report.md" || fail "the report lacks the Domino fix"
 ok "w writes the report"
+
+# 5c. W writes the flagged sessions' packets: the same packets as a batch
+# run with -w over the same files (compared as tcpdump prints them, sorted).
+keys W
+wait_for "pcap to:" || fail "W did not prompt for a pcap path"
+keys C-u
+text "$tmp/ui-flagged.pcap"
+keys Enter
+wait_for "pcap written to" || fail "the pcap was not written"
+"$SMTPSCOPE" -b -r pcaps/8bitmime-abort.pcap -r pcaps/8bitmime-ok.pcap \
+    -r pcaps/mail-deferred.pcap -r pcaps/probe.pcap -w "$tmp/batch-flagged.pcap" \
+    >/dev/null 2>&1 || fail "batch -w run failed"
+if command -v tcpdump >/dev/null 2>&1; then
+	tcpdump -tt -n -r "$tmp/ui-flagged.pcap" 2>/dev/null | sort >"$tmp/ui-flagged.txt"
+	tcpdump -tt -n -r "$tmp/batch-flagged.pcap" 2>/dev/null | sort >"$tmp/batch-flagged.txt"
+	[ -s "$tmp/ui-flagged.txt" ] || fail "the UI's pcap holds no packets"
+	cmp -s "$tmp/ui-flagged.txt" "$tmp/batch-flagged.txt" ||
+	    fail "the UI's pcap differs from the batch -w pcap"
+	ok "W writes the flagged sessions' pcap ($(wc -l <"$tmp/ui-flagged.txt") packets)"
+else
+	[ -s "$tmp/ui-flagged.pcap" ] || fail "no pcap file"
+	ok "W writes a pcap (tcpdump not installed: contents not compared)"
+fi
 
 # ---------------------------------------------------------------------------
 # 6. q quits.

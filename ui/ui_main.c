@@ -310,8 +310,19 @@ draw_header(struct ui *u)
 	if (x < 0)
 		x = 0;
 	draw_text(&u->theme, 0, x, COLS - x, R_BAR, buf);
-	snprintf(buf, sizeof(buf), " smtpscope  %s %s  filter: %s", u->cfg.is_file ?
-	    "file" : "iface", src, flt);
+	{
+		/* A long source gives way first (its tail is kept: the file
+		 * name and "+N more"), so the filter stays in view. */
+		int fixed = (int)strlen(" smtpscope  file   filter: ") + (int)strlen(flt);
+		int room = x - 1 - fixed, sl = (int)strlen(src);
+
+		if (sl > room && room >= 8)
+			snprintf(buf, sizeof(buf), " smtpscope  %s ~%s  filter: %s",
+			    u->cfg.is_file ? "file" : "iface", src + sl - (room - 1), flt);
+		else
+			snprintf(buf, sizeof(buf), " smtpscope  %s %s  filter: %s",
+			    u->cfg.is_file ? "file" : "iface", src, flt);
+	}
 	if ((int)strlen(buf) > x - 1 && x > 2) {
 		buf[x - 2] = '~';
 		buf[x - 1] = '\0';

@@ -524,6 +524,25 @@ t_early_talker(void **state)
 	RUN(early, SEND_CLOSE, chk_early);
 }
 
+/* Near miss: the greeting was lost in a capture gap (a short snaplen, a
+ * dropped packet); the client did not talk first. */
+static const struct step early_gap[] = {
+	GAPS(27), C(E), S(CAPS_ALL), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_early_gap(const struct sess_record *r)
+{
+	assert_null(find_inc(r, "early-talker"));
+	assert_true(r->flags & SF_GAP);
+}
+
+static void
+t_early_talker_gap(void **state)
+{
+	RUN(early_gap, SEND_CLOSE, chk_early_gap);
+}
+
 static const struct step strip[] = {
 	S(G), C(E), S(CAPS_ALL),
 	C(E), S("250-mx.example.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
@@ -1135,6 +1154,25 @@ t_pipelining_violation(void **state)
 	RUN(pipe_bad, SEND_CLOSE, chk_pipe_bad);
 }
 
+/* Near miss: the EHLO reply was lost in a gap, so whether PIPELINING was
+ * offered is unknown; two commands in one packet prove nothing. */
+static const struct step pipe_blind[] = {
+	S(G), C(E), GAPS(120), C("RSET\r\nQUIT\r\n"), S("250 2.0.0 Ok\r\n" Q_OK),
+};
+
+static void
+chk_pipe_blind(const struct sess_record *r)
+{
+	assert_null(find_inc(r, "pipelining-violation"));
+	assert_int_equal(r->anomalies[SAN_PIPELINING_UNOFFERED], 0);
+}
+
+static void
+t_pipelining_violation_blind(void **state)
+{
+	RUN(pipe_blind, SEND_CLOSE, chk_pipe_blind);
+}
+
 static const struct step mismatch[] = {
 	S(G), C(E), S("250-mx.example.test\r\n251-PIPELINING\r\n250 8BITMIME\r\n"),
 	C("NOOP\r\n"), S("250 Ok\r\n250 Ok again\r\n"),
@@ -1245,6 +1283,7 @@ main(void)
 		cmocka_unit_test(t_greeting_refused),
 		cmocka_unit_test(t_greeting_421),
 		cmocka_unit_test(t_early_talker),
+		cmocka_unit_test(t_early_talker_gap),
 		cmocka_unit_test(t_capability_stripped),
 		cmocka_unit_test(t_starttls_refused),
 		cmocka_unit_test(t_starttls_not_used),
@@ -1273,6 +1312,7 @@ main(void)
 		cmocka_unit_test(t_no_quit),
 		cmocka_unit_test(t_no_quit_not_at_eof),
 		cmocka_unit_test(t_pipelining_violation),
+		cmocka_unit_test(t_pipelining_violation_blind),
 		cmocka_unit_test(t_reply_mismatch),
 		cmocka_unit_test(t_line_too_long),
 		cmocka_unit_test(t_visibility_gap),
