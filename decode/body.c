@@ -22,6 +22,9 @@
  * MIME parts below the top level are not parsed.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dec_int.h"
 
@@ -208,19 +211,46 @@ count_octet(struct body *b, uint8_t c)
 #define HIGHS	0x8080808080808080ULL
 #define HASZERO(v) (((v) - ONES) & ~(v) & HIGHS)
 
-/* Octets of ordinary text that can be skipped at once: no CR, LF, NUL and
- * no octet >= 0x80 (so neither counts nor the offset change). */
+/*
+ * Octets of ordinary text that can be skipped at once: no CR, LF, NUL and
+ * no octet >= 0x80 (so neither counts nor the offset change).  Returns the
+ * offset of the first octet that is not ordinary (or n): the hot loop of
+ * the whole program on mail traffic, 16 octets a step with SSE2, else 8
+ * with the word tricks below.  In either, the lowest flagged octet is
+ * exact (a borrow only ever flags octets above a true match).
+ */
 static size_t
 skip_plain(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
-	uint64_t w;
+	uint64_t w, m;
 
+#if defined(__SSE2__)
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i zero = _mm_setzero_si128();
+
+	while (i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i t = _mm_or_si128(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(t);
+
+		if (bits != 0)
+			return i + (size_t)__builtin_ctz(bits);
+		i += 16;
+	}
+#endif
 	while (i + 8 <= n) {
 		memcpy(&w, p + i, 8);
-		if ((w & HIGHS) != 0 || HASZERO(w) != 0 ||
-		    HASZERO(w ^ (ONES * '\r')) != 0 || HASZERO(w ^ (ONES * '\n')) != 0)
+		m = (w & HIGHS) | HASZERO(w) | HASZERO(w ^ (ONES * '\r')) |
+		    HASZERO(w ^ (ONES * '\n'));
+		if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+#else
 			break;
+#endif
+		}
 		i += 8;
 	}
 	return i;

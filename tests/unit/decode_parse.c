@@ -109,6 +109,64 @@ body_run(const char *s, size_t n, size_t at, struct bres *r)
 	r->end = end;
 }
 
+/*
+ * The plain-text fast path (16 or 8 octets a step) must stop exactly at
+ * each kind of special octet wherever it falls in a long line: the first
+ * 8-bit offset, the NUL flag, bare CRs, the line length and the end must
+ * all be what octet-by-octet reading gives, for both DATA and BDAT.
+ */
+static void
+t_body_fast_path_positions(void **state)
+{
+	static const uint8_t special[] = { 0x80, 0xff, 0x00, '\r' };
+	uint8_t buf[128];
+	size_t pos, k, n, hdr = 4;	/* "\r\n\r\n": no headers */
+	struct body b;
+	bool end;
+
+	(void)state;
+	for (k = 0; k < sizeof(special); k++) {
+		for (pos = 0; pos < 70; pos++) {
+			memcpy(buf, "\r\n\r\n", hdr);
+			memset(buf + hdr, 'x', 72);
+			buf[hdr + pos] = special[k];
+			n = hdr + 72;
+			memcpy(buf + n, "\r\n.\r\n", 5);
+			n += 5;
+			body_start(&b, true);
+			assert_int_equal(body_data(&b, buf, n, &end), n);
+			assert_true(end);
+			assert_int_equal(b.off, n);
+			assert_int_equal(b.eightbit, special[k] >= 0x80 ? 1 : 0);
+			if (special[k] >= 0x80)
+				assert_int_equal(b.first8, hdr + pos);
+			assert_int_equal(b.nul, special[k] == 0);
+			assert_int_equal(b.bare, special[k] == '\r' ? 1 : 0);
+			assert_int_equal(b.long_lines, 0);
+
+			body_start(&b, false);
+			body_bytes(&b, buf, n);
+			assert_int_equal(b.off, n);
+			assert_int_equal(b.eightbit, special[k] >= 0x80 ? 1 : 0);
+			if (special[k] >= 0x80)
+				assert_int_equal(b.first8, hdr + pos);
+			assert_int_equal(b.nul, special[k] == 0);
+		}
+	}
+	/* A line of 999 plain octets is long; of 998 it is not. */
+	for (n = 998; n <= 999; n++) {
+		static uint8_t big[1100];
+
+		memcpy(big, "\r\n\r\n", hdr);
+		memset(big + hdr, 'y', n);
+		memcpy(big + hdr + n, "\r\n.\r\n", 5);
+		body_start(&b, true);
+		(void)body_data(&b, big, hdr + n + 5, &end);
+		assert_true(end);
+		assert_int_equal(b.long_lines, n > 998 ? 1 : 0);
+	}
+}
+
 static void
 t_body_end_and_counts(void **state)
 {
@@ -292,6 +350,7 @@ main(void)
 		cmocka_unit_test(t_line_splits),
 		cmocka_unit_test(t_line_cr_at_cap),
 		cmocka_unit_test(t_body_end_and_counts),
+		cmocka_unit_test(t_body_fast_path_positions),
 		cmocka_unit_test(t_body_empty_message),
 		cmocka_unit_test(t_body_fast_path),
 		cmocka_unit_test(t_cmd_parse),
