@@ -93,6 +93,9 @@ struct run {
 	/* incidents by type, for the summary (types are static strings) */
 	struct { const char *type; uint64_t n; } by_type[64];
 	size_t ntypes;
+	/* the decoder's anomalies and cut lists, summed over sessions */
+	uint64_t san[SAN_MAX];
+	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines, cut_inc;
 };
 
 /* Per flow: the adapter's context (one allocation per flow, not per packet). */
@@ -189,6 +192,13 @@ sink_end(void *arg, const struct sess_record *rec)
 	size_t i;
 
 	r->sessions++;
+	for (i = 0; i < SAN_MAX; i++)
+		r->san[i] += rec->anomalies[i];
+	r->cut_caps += rec->caps_dropped;
+	r->cut_tx += rec->tx_dropped;
+	r->cut_lines += rec->lines_dropped;
+	for (i = 0; i < rec->ntx; i++)
+		r->cut_rcpts += rec->tx[i].rcpts_dropped;
 	if (rec->ninc > 0)
 		cap_flag_flow(r->cap, rec->flow_id);	/* -w and the UI's pcap key */
 	for (i = 0; i < rec->ninc; i++) {
@@ -359,6 +369,32 @@ print_stats(struct run *r, FILE *f, bool final)
 		if (st.anomalies[k] > 0)
 			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),
 			    (unsigned long long)st.anomalies[k], cap_anomaly_desc(k));
+	for (k = 0; k < SAN_MAX; k++)
+		if (r->san[k] > 0)
+			fprintf(f, "  smtp anomaly %-19s %llu  (%s)\n", smtp_anomaly_name(k),
+			    (unsigned long long)r->san[k], smtp_anomaly_desc(k));
+	/* The limits that were hit, each with the option that sets it. */
+	if (st.anomalies[CAP_AN_FLOW_LIMIT] > 0)
+		fprintf(f, "  limit hit: flow table full %llu times (--max-flows)\n",
+		    (unsigned long long)st.anomalies[CAP_AN_FLOW_LIMIT]);
+	if (st.anomalies[CAP_AN_TCP_OOO_LIMIT] > 0)
+		fprintf(f, "  limit hit: out-of-order buffer full %llu times "
+		    "(--max-ooo, --max-ooo-total)\n",
+		    (unsigned long long)st.anomalies[CAP_AN_TCP_OOO_LIMIT]);
+	if (st.anomalies[CAP_AN_FRAG_LIMIT] > 0)
+		fprintf(f, "  limit hit: IP fragment memory full %llu times\n",
+		    (unsigned long long)st.anomalies[CAP_AN_FRAG_LIMIT]);
+	if (r->san[SAN_LINE_CAP] > 0)
+		fprintf(f, "  limit hit: %llu lines cut (--max-line)\n",
+		    (unsigned long long)r->san[SAN_LINE_CAP]);
+	if (r->cut_lines > 0)
+		fprintf(f, "  limit hit: %llu transcript lines not kept (--max-transcript)\n",
+		    (unsigned long long)r->cut_lines);
+	if (r->cut_caps + r->cut_tx + r->cut_rcpts > 0)
+		fprintf(f, "  limit hit: not kept per session: %llu capabilities, "
+		    "%llu transactions, %llu recipients\n",
+		    (unsigned long long)r->cut_caps, (unsigned long long)r->cut_tx,
+		    (unsigned long long)r->cut_rcpts);
 	if (st.smtps_packets > 0) {
 		fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
 		fprintf(f, "  port 465 (implicit TLS, not decoded): %llu connections, "

@@ -263,9 +263,14 @@ open_live(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 	if (rc < 0) {
 		/* libpcap's own text says more than the status, when it has one. */
 		pe_s = pcap_geterr(s->p);
-		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot capture on '%s': %s",
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot capture on '%s': %s%s",
 		    c->cfg.iface, pe_s != NULL && pe_s[0] != '\0' ? pe_s :
-		    pcap_statustostr(rc));
+		    pcap_statustostr(rc),
+		    rc == PCAP_ERROR_PERM_DENIED ? " (capturing needs root, or "
+		    "the capabilities CAP_NET_RAW and CAP_NET_ADMIN: "
+		    "setcap cap_net_raw,cap_net_admin=eip smtpscope)" :
+		    rc == PCAP_ERROR_NO_SUCH_DEVICE ? " (smtpscope -D lists the "
+		    "interfaces)" : "");
 		return -1;
 	}
 	/*

@@ -74,4 +74,20 @@ PY
 		echo "FAIL smtps-counted"; cat "$tmp/smtps.out"; bad=1
 	fi
 fi
+# The limits that were hit are named in the summary, with their options.
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 tests/bench/gen.py "$tmp/many.pcap" 300 50 >/dev/null 2>&1; then
+	"$SMTPSCOPE" -b -r "$tmp/many.pcap" --max-flows 16 --max-transcript 10 >"$tmp/many.out" 2>&1
+	if grep -qE '^  limit hit: flow table full [0-9]+ times \(--max-flows\)$' "$tmp/many.out" &&
+	    grep -qE '^  limit hit: [0-9]+ transcript lines not kept \(--max-transcript\)$' "$tmp/many.out"; then
+		echo "ok limits-in-summary"
+	else
+		echo "FAIL limits-in-summary"; tail -20 "$tmp/many.out"; bad=1
+	fi
+	"$SMTPSCOPE" -b -r "$tmp/many.pcap" >"$tmp/many2.out" 2>&1
+	if grep -q 'limit hit' "$tmp/many2.out"; then
+		echo "FAIL no-limits-by-default"; bad=1
+	else
+		echo "ok no-limits-by-default"
+	fi
+fi
 exit $bad

@@ -181,6 +181,7 @@ t_grep bad-filter-libpcap-message "filter.*'port port port'.*syntax error" "$T/b
 run no-such-iface 1 -b -i nosuchif
 if [ "$(id -u)" -eq 0 ]; then
 	t_grep no-such-iface-message "^smtpscope: .*'nosuchif'.*(No such device|doesn't exist|does not exist)" "$T/no-such-iface.err"
+	t_grep no-such-iface-hint "smtpscope -D lists the interfaces" "$T/no-such-iface.err"
 else	# libpcap reports the missing permission before the missing device
 	t_grep no-such-iface-message "^smtpscope: .*'nosuchif'.*(No such device|does.?n.t exist|not permitted|[Pp]ermission)" "$T/no-such-iface.err"
 fi
@@ -284,6 +285,15 @@ stop sticky-csv 0
 t_check live-csv-report-in-sticky-dir [ -s "$STICKY/live.csv" ]
 left=$(find "$STICKY" -name '.live.csv.*' | wc -l)
 t_eq live-csv-no-temp-left "$left" 0
+
+# Permission denied on the device: exit 1 and the hint (root without the
+# capture capabilities stands in for an unprivileged user).
+if command -v setpriv >/dev/null 2>&1; then
+	setpriv --bounding-set -net_raw,-net_admin "$SMTPSCOPE" -b -i lo \
+	    >"$T/perm.out" 2>"$T/perm.err" </dev/null
+	t_eq perm-denied-exit-1 "$?" 1
+	t_grep perm-denied-hint "cannot capture on 'lo': .*CAP_NET_RAW" "$T/perm.err"
+fi
 
 # A report where only root may write: after the drop to "nobody" it could
 # never be renamed into place, so smtpscope refuses at once (exit 3), and
