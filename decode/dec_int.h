@@ -217,6 +217,7 @@ struct transcript {
 struct pending {
 	enum cmd_id cmd;
 	int tx, rcpt;		/* indexes, -1 when none */
+	int prev_tx;		/* MAIL: the transaction open before it, or -1 */
 	uint32_t seq;		/* transcript line of the command */
 	uint64_t pkt;
 	bool bdat_last;
@@ -232,6 +233,7 @@ struct tx_facts {
 	bool caps_known;	/* an EHLO or HELO reply had been seen */
 	bool via_helo;		/* the session said HELO, not EHLO */
 	bool done;		/* final reply seen, or RSET */
+	bool nested;		/* MAIL refused while another was open (503) */
 	bool rset;		/* ended by RSET */
 	uint32_t mail_seq, mail_reply_seq, mail_reply_last;
 	uint32_t data_seq, data_reply_seq, data_reply_last;
@@ -272,6 +274,11 @@ struct sess_facts {
 	uint32_t inj_client_seq;	/* a command in STARTTLS's flight */
 	uint64_t inj_server_bytes;	/* server octets after 220, before the handshake */
 	uint8_t tls_c_first[2];
+	/* The client's first octet after the STARTTLS 220 was a letter: the
+	 * capture holds cleartext (decrypted after the fact, or no TLS at
+	 * all); decoding went on.  plain_replies: server replies since. */
+	bool plain_after_tls;
+	uint32_t plain_seq, plain_replies;
 	uint64_t tls_c_bytes, tls_s_bytes;
 	/* capabilities */
 	uint32_t masked_seq;	/* a masked keyword line */
@@ -370,6 +377,8 @@ struct smtp_session {
 	bool auth_sasl;		/* AUTH in progress: client lines are SASL */
 	bool srv_tls;		/* server side encrypted */
 	bool tls_client_seen;
+	struct wstr helo_try;	/* the name of the HELO/EHLO awaiting its reply */
+	int helo_prev_tx;	/* the transaction open when it was sent, or -1 */
 	struct transcript tr;
 	struct pending *q;
 	size_t qcap, qhead, qlen;

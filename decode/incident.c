@@ -1036,8 +1036,11 @@ r_early_talker(struct ictx *x, const struct rule *ru)
 	struct evb e = { .n = 0 };
 	struct incident *inc;
 
-	/* A greeting lost in a capture gap is not a client talking first. */
-	if (x->f->early_seq == NOSEQ || x->f->greeting_lost)
+	/* A greeting lost in a capture gap, or a session joined mid-stream
+	 * (known only once the server's first line failed to parse), is not
+	 * a client talking first. */
+	if (x->f->early_seq == NOSEQ || x->f->greeting_lost ||
+	    (x->r->flags & SF_MID_STREAM))
 		return;
 	sb_add(&sum, "Client %s spoke before %s sent its greeting.", x->client,
 	    x->server);
@@ -1219,7 +1222,20 @@ r_starttls_handshake_failed(struct ictx *x, const struct rule *ru)
 
 	if (!(r->flags & SF_TLS))
 		return;
-	if (f->tls_c_bytes >= 2 && !(f->tls_c_first[0] == 0x16 && f->tls_c_first[1] == 0x03)) {
+	if (f->plain_after_tls) {
+		/* Cleartext commands after the 220: when the server answered
+		 * them in cleartext too, the capture was decrypted (or taken
+		 * behind a TLS proxy) and nothing failed; when it did not, the
+		 * client never started TLS. */
+		if (f->plain_replies > 0)
+			return;
+		sb_add(&sum, "Client %s did not start TLS after %s accepted STARTTLS: "
+		    "it sent commands in cleartext.", x->client, x->server);
+		sb_add(&dia, "After 220 the client must send a TLS ClientHello, a "
+		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent SMTP "
+		    "commands in cleartext, which the server did not answer: a client "
+		    "or proxy that does not implement STARTTLS.");
+	} else if (f->tls_c_bytes >= 2 && !(f->tls_c_first[0] == 0x16 && f->tls_c_first[1] == 0x03)) {
 		bool text = f->tls_c_first[0] >= 0x20 && f->tls_c_first[0] < 0x7f;
 
 		sb_add(&sum, "Client %s did not start TLS after %s accepted STARTTLS: "
@@ -1257,6 +1273,8 @@ r_starttls_handshake_failed(struct ictx *x, const struct rule *ru)
 	ev(&e, f->starttls_seq, 5);
 	ev(&e, f->starttls_reply_seq, 5);
 	ev(&e, f->starttls_reply_seq == NOSEQ ? NOSEQ : f->starttls_reply_seq + 1, 4);
+	if (f->plain_after_tls)
+		ev(&e, f->plain_seq + 1, 5);	/* the first cleartext command */
 	ev_commit(x, inc, &e);
 }
 
@@ -1554,8 +1572,10 @@ mail_refused(struct ictx *x, const struct rule *ru, bool perm)
 		const struct tx_facts *tf = &x->s->txf[i];
 		int code = t->mail_reply_code;
 
+		/* A nested MAIL refused (503 while a transaction was open) is
+		 * the client's sequencing, not the sender being refused. */
 		if ((perm ? code < 500 : (code < 400 || code >= 500)) ||
-		    code == 421 || claimed(x, tf->mail_reply_seq))
+		    code == 421 || tf->nested || claimed(x, tf->mail_reply_seq))
 			continue;
 		sb_add(&sum, "Server %s %s MAIL FROM:<%s> from client %s with %d.",
 		    x->server, perm ? "rejected" : "deferred",

@@ -637,7 +637,7 @@ content_end(struct smtp_session *s, const struct smtp_pos *pos, bool marker,
 	memset(&p, 0, sizeof(p));
 	p.cmd = CMD_EOD;
 	p.tx = s->body_tx;
-	p.rcpt = -1;
+	p.rcpt = p.prev_tx = -1;
 	p.seq = s->tr.next_seq - 1;
 	p.pkt = pos->pkt;
 	(void)q_push(s, &p);
@@ -822,16 +822,25 @@ client_command(struct smtp_session *s, const struct cmd *c,
 
 	memset(&p, 0, sizeof(p));
 	p.cmd = c->id;
-	p.tx = p.rcpt = -1;
+	p.tx = p.rcpt = p.prev_tx = -1;
 	p.seq = seq;
 	p.pkt = pos->pkt;
 
 	switch (c->id) {
 	case CMD_HELO:
 	case CMD_EHLO:
-		wstr_set(&r->helo, c->arg.p, c->arg.len, cap);
-		if (s->cur_tx >= 0 && !s->txf[s->cur_tx].done)
-			s->txf[s->cur_tx].done = true;
+		/*
+		 * Accepted, it names the client and resets any transaction
+		 * (RFC 5321 section 4.1.4); refused (501 for a missing name,
+		 * say), it changes nothing.  So the name and the reset wait
+		 * for the reply; the name shows at once only while no HELO or
+		 * EHLO has been accepted.
+		 */
+		wstr_set(&s->helo_try, c->arg.p, c->arg.len, cap);
+		if (!f->hello_ok)
+			wstr_set(&r->helo, c->arg.p, c->arg.len, cap);
+		s->helo_prev_tx = (s->cur_tx >= 0 && !s->txf[s->cur_tx].done) ?
+		    s->cur_tx : -1;
 		s->cur_tx = -1;
 		enter_state(s, SP_HELLO);
 		break;
@@ -859,7 +868,16 @@ client_command(struct smtp_session *s, const struct cmd *c,
 			if (t->dsn_params)
 				tf->dsn_param_seq = seq;
 		}
-		if (s->cur_tx >= 0)
+		/*
+		 * A MAIL while a transaction is open: the server refuses it
+		 * (503, nested MAIL) and the open one goes on, or accepts it
+		 * and the open one is abandoned.  Which, the reply says; until
+		 * then the new one is current.
+		 */
+		if (s->cur_tx >= 0 && !s->txf[s->cur_tx].done &&
+		    r->tx[s->cur_tx].mail_reply_code / 100 == 2)
+			p.prev_tx = s->cur_tx;
+		else if (s->cur_tx >= 0)
 			s->txf[s->cur_tx].done = true;
 		s->cur_tx = ti;
 		p.tx = ti;
@@ -1183,6 +1201,8 @@ reply_end(struct smtp_session *s, const struct span *text,
 	bool ok = rp->code >= 200 && rp->code < 300;
 
 	rp->open = false;
+	if (f->plain_after_tls)
+		f->plain_replies++;
 	r->replies++;
 	r->last_reply_code = rp->code;
 	r->last_enh = rp->enh;
@@ -1202,9 +1222,30 @@ reply_end(struct smtp_session *s, const struct span *text,
 	tf = t != NULL ? &s->txf[pd->tx] : NULL;
 	switch (pd->cmd) {
 	case CMD_EHLO:
+	case CMD_HELO:
 		if (ok) {
+			if (s->helo_try.p != NULL)
+				wstr_set(&r->helo, s->helo_try.p, s->helo_try.len, cap);
+			if (s->helo_prev_tx >= 0)
+				s->txf[s->helo_prev_tx].done = true;
+		} else if (s->helo_prev_tx >= 0 && s->cur_tx < 0 &&
+		    !s->txf[s->helo_prev_tx].done) {
+			/* Refused: the open transaction goes on. */
+			s->cur_tx = s->helo_prev_tx;
+			enter_state(s, SP_MAIL);
+		}
+		s->helo_prev_tx = -1;
+		break;
+	default:
+		break;
+	}
+	switch (pd->cmd) {
+	case CMD_EHLO:
+		if (ok) {
+			/* After TLS, STARTTLS must no longer be offered
+			 * (RFC 3207 section 4.2): not a loss. */
 			uint32_t lost = r->capflags_ever & ~rp->capflags &
-			    (CAPF(STARTTLS) | CAPF(8BITMIME));
+			    (CAPF(8BITMIME) | (f->plain_after_tls ? 0 : CAPF(STARTTLS)));
 
 			if (f->ehlo_ok && lost != 0) {
 				f->stripped_bits |= lost;
@@ -1253,6 +1294,14 @@ reply_end(struct smtp_session *s, const struct span *text,
 		if (!ok) {
 			tf->done = true;
 			s->want_update = true;
+			if (pd->prev_tx >= 0 && !s->txf[pd->prev_tx].done &&
+			    s->cur_tx == pd->tx) {
+				/* Nested MAIL refused: the open one goes on. */
+				tf->nested = true;
+				s->cur_tx = pd->prev_tx;
+			}
+		} else if (pd->prev_tx >= 0) {
+			s->txf[pd->prev_tx].done = true;
 		}
 		break;
 	case CMD_RCPT:
@@ -1427,6 +1476,25 @@ tls_server_bytes(struct smtp_session *s, size_t n)
 		s->f.tls_s_bytes += n;
 }
 
+/*
+ * Cleartext where TLS should be: a capture decrypted after the fact (or
+ * taken behind a TLS proxy), or a client and server that never started
+ * TLS.  Decode on, as after a new greeting (RFC 3207 section 4.2: the
+ * client starts over with EHLO); the rules tell the two apart by whether
+ * the server answers in cleartext too.
+ */
+static void
+plain_after_starttls(struct smtp_session *s, const struct smtp_pos *pos)
+{
+	s->f.plain_after_tls = true;
+	s->f.plain_seq = tr_note(s, pos, "[cleartext after STARTTLS: a decrypted "
+	    "capture, or TLS was never started]");
+	s->srv_tls = false;
+	s->phase = SP_HELLO;	/* past enter_state()'s "once encrypted" */
+	line_reset(&s->lb[XDIR_CLIENT]);
+	line_reset(&s->lb[XDIR_SERVER]);
+}
+
 static void
 client_feed(struct smtp_session *s, const uint8_t *p, size_t n,
     const struct smtp_pos *pos)
@@ -1437,6 +1505,13 @@ client_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 
 		switch (s->phase) {
 		case SP_TLS:
+			/* A TLS record starts 0x16 (SSLv2: 0x80); a letter
+			 * starts a command in cleartext, so one octet decides. */
+			if (s->f.tls_c_bytes == 0 && !s->f.plain_after_tls &&
+			    ((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z')) {
+				plain_after_starttls(s, pos);
+				continue;
+			}
 			tls_client_bytes(s, p, n);
 			return;
 		case SP_CONTENT:
@@ -1625,7 +1700,7 @@ smtp_session_new(struct smtp_ctx *ctx, const struct smtp_peers *peers)
 	s->rec.ts_start_us = s->rec.ts_end_us = peers->ts_us;
 	s->rec.end = SEND_OPEN;
 	s->rec.state = SST_OPEN;
-	s->cur_tx = s->body_tx = -1;
+	s->cur_tx = s->body_tx = s->helo_prev_tx = -1;
 	s->phase = SP_CONNECTED;
 
 	f = &s->f;
@@ -1783,6 +1858,7 @@ session_free(struct smtp_session *s)
 	line_free(&s->lb[0]);
 	line_free(&s->lb[1]);
 	tr_free(&s->tr);
+	free(s->helo_try.p);
 	rec_free(&s->rec);
 	free(s);
 }

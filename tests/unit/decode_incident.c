@@ -629,17 +629,107 @@ chk_hs_fail(const struct sess_record *r)
 	assert_incs(r, "starttls-handshake-failed", NULL);
 	assert_inc(r, "starttls-handshake-failed", SEV_ERROR, CONF_CERTAIN);
 	inc = find_inc(r, "starttls-handshake-failed");
-	assert_true(str_in(inc->summary, "plaintext"));
+	assert_true(str_in(inc->summary, "cleartext"));
 	assert_evidence(inc, "STARTTLS", 4);
 	assert_evidence(inc, "220 2.0.0", 5);
-	/* The plaintext after 220 is not decoded. */
-	assert_int_equal(r->ntx, 0);
+	assert_evidence(inc, "MAIL FROM:<a@example.test>", 6);
+	/* The cleartext after 220 is decoded, and the session stays TLS. */
+	assert_int_equal(r->ntx, 1);
+	assert_true(r->flags & SF_TLS);
 }
 
 static void
 t_starttls_handshake_failed(void **state)
 {
 	RUN(hs_fail, SEND_CLOSE, chk_hs_fail);
+}
+
+/* Near miss: a capture decrypted after the fact (or taken behind a TLS
+ * proxy): cleartext after the 220 from both sides.  Nothing failed, the
+ * rest of the session decodes, and the post-TLS EHLO reply without
+ * STARTTLS is not a stripped capability (RFC 3207 section 4.2). */
+static const struct step decrypted[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C(E), S("250-mx.example.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO), C("Subject: x\r\n\r\nhi\r\n.\r\n"),
+	S("250 2.0.0 queued\r\n"), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_decrypted(const struct sess_record *r)
+{
+	assert_incs(r, NULL);
+	assert_true(r->flags & SF_TLS);
+	assert_int_equal(r->ntx, 1);
+	assert_wstr(&r->tx[0].mail_from, "a@example.test");
+	assert_int_equal(r->tx[0].reply_code, 250);
+	assert_int_equal(r->end, SEND_QUIT);
+}
+
+static void
+t_starttls_decrypted_capture(void **state)
+{
+	RUN(decrypted, SEND_CLOSE, chk_decrypted);
+}
+
+/* A nested MAIL refused with 503 leaves the open transaction going: the
+ * RCPT and the message belong to the first sender, and a sequencing
+ * error is not a rejected sender. */
+static const struct step nested[] = {
+	S(G), C("HELO c.example.test\r\n"), S("250 mx.example.test\r\n"),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("MAIL FROM:<x@example.test>\r\n"), S("503 5.5.1 Error: nested MAIL command\r\n"),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO), C("Subject: x\r\n\r\nhi\r\n.\r\n"),
+	S("250 2.0.0 queued\r\n"), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_nested(const struct sess_record *r)
+{
+	assert_incs(r, NULL);
+	assert_int_equal(r->ntx, 2);
+	assert_wstr(&r->tx[0].mail_from, "a@example.test");
+	assert_int_equal(r->tx[0].nrcpts, 1);
+	assert_wstr(&r->tx[0].rcpts[0].addr, "b@example.test");
+	assert_int_equal(r->tx[0].reply_code, 250);
+	assert_int_equal(r->tx[1].mail_reply_code, 503);
+	assert_int_equal(r->tx[1].nrcpts, 0);
+}
+
+static void
+t_nested_mail_refused(void **state)
+{
+	RUN(nested, SEND_CLOSE, chk_nested);
+}
+
+/* A refused EHLO in the middle of a transaction neither renames the client
+ * nor resets the transaction (RFC 5321 section 4.1.4: only an accepted
+ * one does). */
+static const struct step ehlo_mid[] = {
+	S(G), C("HELO c.example.test\r\n"), S("250 mx.example.test\r\n"),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("EHLO\r\n"), S("501 Syntax: EHLO hostname\r\n"),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("DATA\r\n"), S(GO), C("hi\r\n.\r\n"),
+	S("250 2.0.0 queued\r\n"), C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_ehlo_mid(const struct sess_record *r)
+{
+	assert_wstr(&r->helo, "c.example.test");
+	assert_int_equal(r->ntx, 1);
+	assert_int_equal(r->tx[0].nrcpts, 1);
+	assert_int_equal(r->tx[0].reply_code, 250);
+}
+
+static void
+t_refused_ehlo_keeps_transaction(void **state)
+{
+	RUN(ehlo_mid, SEND_CLOSE, chk_ehlo_mid);
 }
 
 static const struct step inject[] = {
@@ -1289,6 +1379,9 @@ main(void)
 		cmocka_unit_test(t_starttls_not_used),
 		cmocka_unit_test(t_starttls_not_used_loopback),
 		cmocka_unit_test(t_starttls_handshake_failed),
+		cmocka_unit_test(t_starttls_decrypted_capture),
+		cmocka_unit_test(t_nested_mail_refused),
+		cmocka_unit_test(t_refused_ehlo_keeps_transaction),
 		cmocka_unit_test(t_starttls_injection),
 		cmocka_unit_test(t_starttls_injection_server),
 		cmocka_unit_test(t_tls_required),
