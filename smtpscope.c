@@ -318,6 +318,7 @@ ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
 	ei.bytes[XDIR_CLIENT] = fe->bytes[CAP_C2S];
 	ei.bytes[XDIR_SERVER] = fe->bytes[CAP_S2C];
 	ei.kernel_drops = fc->r->kernel_drops_seen;
+	ei.overlap_conflict = fe->conflicts[CAP_C2S] + fe->conflicts[CAP_S2C] > 0;
 	if (fc->r->sessions_open > 0)
 		fc->r->sessions_open--;
 	smtp_end(fc->s, &ei, &pos);

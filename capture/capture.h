@@ -101,6 +101,7 @@ struct cap_flow_end {
 	uint64_t packets[2];	/* indexed by enum cap_dir */
 	uint64_t bytes[2];	/* TCP payload bytes seen, retransmissions included */
 	uint64_t gap_bytes[2];	/* bytes declared missing */
+	uint64_t conflicts[2];	/* overlapping bytes that differed (first copy kept) */
 };
 
 struct cap_consumer {

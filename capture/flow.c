@@ -225,6 +225,7 @@ flow_close(struct cap *c, struct flow *f, enum cap_close_reason why,
 		end.packets[i] = x->packets;
 		end.bytes[i] = x->bytes;
 		end.gap_bytes[i] = x->r.gap_bytes;
+		end.conflicts[i] = x->r.conflicts;
 	}
 	if (!f->d[CAP_C2S].seen || !f->d[CAP_S2C].seen)
 		cap_anomaly(c, CAP_AN_TCP_ONE_SIDED);
