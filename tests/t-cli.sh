@@ -74,6 +74,25 @@ PY
 		echo "FAIL smtps-counted"; cat "$tmp/smtps.out"; bad=1
 	fi
 fi
+# The progress bar: on standard error when it is a terminal (script(1)
+# gives it one), bytes read of total, rate and time left, erased at the end;
+# never when standard error is not a terminal.
+if command -v script >/dev/null 2>&1; then
+	script -q -c "$SMTPSCOPE -b -r pcaps/8bitmime-abort.pcap >/dev/null" "$tmp/tty.txt" >/dev/null 2>&1
+	if grep -aqE '\] 100% 1510B/1510B [0-9.]+[KMG]?B/s 0:00 left' "$tmp/tty.txt" &&
+	    grep -aq "$(printf '\033\\[K')" "$tmp/tty.txt"; then
+		echo "ok progress-bar-on-tty"
+	else
+		echo "FAIL progress-bar-on-tty"; cat -v "$tmp/tty.txt"; bad=1
+	fi
+	"$SMTPSCOPE" -b -r pcaps/8bitmime-abort.pcap >/dev/null 2>"$tmp/notty.err"
+	if grep -q 'left' "$tmp/notty.err"; then
+		echo "FAIL progress-bar-not-on-pipe"; bad=1
+	else
+		echo "ok progress-bar-not-on-pipe"
+	fi
+fi
+
 # The limits that were hit are named in the summary, with their options.
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 tests/bench/gen.py "$tmp/many.pcap" 300 50 >/dev/null 2>&1; then
 	"$SMTPSCOPE" -b -r "$tmp/many.pcap" --max-flows 16 --max-transcript 10 >"$tmp/many.out" 2>&1
