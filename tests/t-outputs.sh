@@ -288,7 +288,8 @@ t_eq live-csv-no-temp-left "$left" 0
 
 # Permission denied on the device: exit 1 and the hint (root without the
 # capture capabilities stands in for an unprivileged user).
-if command -v setpriv >/dev/null 2>&1; then
+if command -v setpriv >/dev/null 2>&1 &&
+    setpriv --bounding-set -net_raw,-net_admin true 2>/dev/null; then
 	setpriv --bounding-set -net_raw,-net_admin "$SMTPSCOPE" -b -i lo \
 	    >"$T/perm.out" 2>"$T/perm.err" </dev/null
 	t_eq perm-denied-exit-1 "$?" 1
