@@ -21,9 +21,20 @@ CFLAGS	?= -O2 -g
 XCFLAGS	= -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
 	  -D_GNU_SOURCE -MMD -MP -I.
+# The flags come from pkg-config when this Makefile is read.  On a fresh
+# machine the packages that provide them (and pkg-config itself) are not
+# there yet, so `demo` and `check` first run `deps`, then a second make that
+# reads the flags anew (demo-run, check-run).  Any other target without them
+# stops at once and says how to get them, instead of failing in the compiler.
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+NO_DEPS_GOALS = deps demo check clean uninstall
+ifeq ($(PKG_LIBS),)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error pkg-config finds no $(PKGS): run 'make deps' first (or 'make demo' / 'make check', which run it))
+endif
+endif
 LDLIBS	= $(PKG_LIBS) -lpthread
 
 ifeq ($(SANITIZE),1)
@@ -55,7 +66,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-layers unit demo deps install uninstall clean bench
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench
 
 all: $(BIN)
 
@@ -89,14 +100,18 @@ unit: $(UNIT_BIN)
 check-layers:
 	@sh tests/check-layers.sh
 
-check: deps $(BIN) unit check-layers
+check: deps
+	@$(MAKE) --no-print-directory check-run
+check-run: $(BIN) unit check-layers
 	@SMTPSCOPE=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(B) sh tests/run
 
 # Speed and memory against a bare libpcap loop and tshark (not a test).
 bench: $(BIN)
 	sh tests/bench/run.sh
 
-demo: deps $(BIN)
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+demo-run: $(BIN)
 	./$(BIN) -b -r pcaps/8bitmime-abort.pcap
 
 deps:
