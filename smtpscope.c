@@ -57,14 +57,26 @@ enum {
 	EX_PROBE_ = 4		/* --probe: connection refused, timed out or failed */
 };
 
+#define MAX_REPORTS 8	/* --report may be given this many times */
+
 struct opts {
 	struct cap_config cap;
 	struct smtp_limits smtp;
 	char *filter;
-	const char *json, *report, *pcap_out, *dump_dir, *probe, *user;
-	bool batch, syslog, mono, no_progress;
+	const char *json, *pcap_out, *dump_dir, *probe, *user, *filter_file;
+	const char *reports[MAX_REPORTS];
+	int nreports;
+	bool batch, syslog, mono, no_progress, line_buffered;
+	int verbose;		/* -q: -1, -v: 1, -vv: 2 */
+	char ports_text[64];	/* the kept ports as given, for messages */
+	int tstamp;		/* how many -t */
 	double speed;
 	uint64_t count;
+};
+
+struct type_count {
+	const char *type;
+	uint64_t n;
 };
 
 /* One run: everything the adapters and sinks share.  Lives on main's stack. */
@@ -73,7 +85,7 @@ struct run {
 	struct cap *cap;
 	struct smtp_ctx *smtp;
 	struct dumpflow *dump;
-	struct report *report;
+	struct report *reports[MAX_REPORTS];	/* --report, in order */
 	struct ui *ui;
 	struct report *ui_report;	/* UI mode: for the "write report" key */
 	/*
@@ -85,13 +97,14 @@ struct run {
 	pthread_mutex_t mtx;
 	FILE *json;
 	FILE *batch;		/* batch lines, or NULL */
-	bool color;
+	struct batch_opts bo;	/* how they are printed (-q, -v, -t) */
+	bool started;		/* the capture is open and being read */
 	bool kernel_drops_seen;
 	uint64_t sessions, sessions_open, incidents;
 	int out_errors;		/* writes that failed */
 	char out_err[256];	/* the first failure */
 	/* incidents by type, for the summary (types are static strings) */
-	struct { const char *type; uint64_t n; } by_type[64];
+	struct type_count by_type[64];
 	size_t ntypes;
 	/* the decoder's anomalies and cut lists, summed over sessions */
 	uint64_t san[SAN_MAX];
@@ -103,6 +116,9 @@ struct flowctx {
 	struct run *r;
 	struct smtp_session *s;
 };
+
+static void filter_hint(const struct opts *);
+static enum batch_ts batch_ts_of(int);
 
 static volatile sig_atomic_t got_stop, got_usr1;
 static struct cap *sig_cap;	/* read by the signal handler only */
@@ -210,14 +226,16 @@ sink_end(void *arg, const struct sess_record *rec)
 			out_failed(r, r->o->json);
 	}
 	if (r->batch != NULL) {
-		export_batch_line(r->batch, rec, r->color);
-		for (i = 0; i < rec->ninc; i++)
-			export_batch_incident(r->batch, rec, &rec->inc[i], r->color);
-		if (fflush(r->batch) == EOF && errno != EPIPE)
+		export_batch_session(r->batch, rec, &r->bo);
+		/* Live, each session is news: out at once.  A file's replay
+		 * lets stdio fill its buffer, unless -l asks for lines. */
+		if ((r->o->line_buffered || r->o->cap.nfiles == 0) &&
+		    fflush(r->batch) == EOF && errno != EPIPE)
 			out_failed(r, "standard output");
 	}
-	if (r->report != NULL)
-		report_add(r->report, rec);
+	for (i = 0; i < (size_t)r->o->nreports; i++)
+		if (r->reports[i] != NULL)
+			report_add(r->reports[i], rec);
 	if (r->ui_report != NULL)
 		report_add(r->ui_report, rec);
 	if (r->o->syslog && rec->ninc > 0) {
@@ -329,24 +347,61 @@ ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
  * statistics, progress and the end-of-run summary
  * ------------------------------------------------------------------ */
 
+/*
+ * "17 B", "1.2 KiB", "85 KiB", "118 MiB": powers of 1024, named as such
+ * (IEC), as du -h and ls -lh count.  humanize_number() scales only as far
+ * as needed to fit its buffer; 8 bytes keep at most three digits.
+ */
 static void
 fmt_bytes(char *buf, size_t len, uint64_t n)
 {
-	/* humanize_number() scales only as far as needed to fit the buffer:
-	 * give it 7 bytes so "123456789" becomes "123MB", not "123456789B". */
-	char tmp[7];
+	char tmp[8];
 
 	if (humanize_number(tmp, sizeof(tmp), (int64_t)n, "B", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_NOSPACE) == -1)
+	    HN_DECIMAL | HN_IEC_PREFIXES) == -1)
 		snprintf(tmp, sizeof(tmp), "?");
 	strlcpy(buf, tmp, len);
+}
+
+/* Incident types by count, most first (then by name): the summary's order. */
+static int
+by_count(const void *a, const void *b)
+{
+	const struct type_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->type, y->type);
+}
+
+/*
+ * A file with TCP traffic but none on the kept ports: say so, and where the
+ * traffic was, with the option that would keep it.
+ */
+static void
+print_other_ports(struct run *r, FILE *f, const struct cap_stats *st)
+{
+	uint16_t ports[5];
+	uint64_t counts[5];
+	size_t i, n;
+
+	if (st->tcp_packets > 0 || st->other_tcp_packets == 0)
+		return;
+	n = cap_other_ports(r->cap, ports, counts, 5);
+	fprintf(f, "  no TCP traffic on the selected ports (%s); %llu TCP packets "
+	    "on other ports", r->o->ports_text, (unsigned long long)st->other_tcp_packets);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%u (%llu)", i == 0 ? ", the busiest: " : ", ", ports[i],
+		    (unsigned long long)counts[i]);
+	fprintf(f, "\n  try -P %u, or -P all for every TCP port\n", n > 0 ? ports[0] : 25);
 }
 
 static void
 print_stats(struct run *r, FILE *f, bool final)
 {
 	struct cap_stats st;
-	char b1[16];
+	struct type_count types[sizeof(r->by_type) / sizeof(r->by_type[0])];
+	char b1[16], t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE], zone[64];
 	size_t i;
 	int k;
 
@@ -356,6 +411,13 @@ print_stats(struct run *r, FILE *f, bool final)
 	    final ? "\nsummary: " : "stats: ",
 	    (unsigned long long)st.packets, b1,
 	    (unsigned long long)st.tcp_packets, (unsigned long long)st.flows);
+	if (st.first_ts_us > 0) {
+		fprintf(f, "  time: %s to %s, local time %s\n",
+		    export_fmt_time(t1, sizeof(t1), st.first_ts_us, TS_LOCAL_MILLI),
+		    export_fmt_time(t2, sizeof(t2), st.last_ts_us, TS_LOCAL_MILLI),
+		    export_fmt_zone(zone, sizeof(zone), st.first_ts_us));
+	}
+	print_other_ports(r, f, &st);
 	if (st.have_kernel)
 		fprintf(f, "  kernel: %llu received, %llu dropped, %llu dropped by the interface\n",
 		    (unsigned long long)st.kernel_recv, (unsigned long long)st.kernel_drop,
@@ -363,9 +425,11 @@ print_stats(struct run *r, FILE *f, bool final)
 	fprintf(f, "  sessions: %llu finished, %llu open; incidents: %llu\n",
 	    (unsigned long long)r->sessions, (unsigned long long)r->sessions_open,
 	    (unsigned long long)r->incidents);
+	memcpy(types, r->by_type, r->ntypes * sizeof(types[0]));
+	qsort(types, r->ntypes, sizeof(types[0]), by_count);
 	for (i = 0; i < r->ntypes; i++)
-		fprintf(f, "    %-28s %llu\n", r->by_type[i].type,
-		    (unsigned long long)r->by_type[i].n);
+		fprintf(f, "    %-28s %llu\n", types[i].type,
+		    (unsigned long long)types[i].n);
 	for (k = 0; k < CAP_AN_MAX; k++)
 		if (st.anomalies[k] > 0)
 			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),
@@ -469,14 +533,15 @@ wall_us(void)
 /*
  * After the device is open, a root process gives up root: to -Z USER, or by
  * default to "nobody"; as[] gets the user's name ("" when nothing changed).
- * The JSON and -w files are opened before this, so they keep working where
- * only root may write.  A report is written to a temp file and renamed into
- * place at the end, so it is set up after the drop, as the user who will
- * write it: a directory that user cannot write is an error at once, not at
- * the end of a long capture (and the message names the user).
+ * Every output named on the command line (--json, --report, -w) is opened
+ * before this, so each keeps working where only root may write, and a path
+ * that cannot be written fails before the first packet is read.  Only
+ * --dump-streams creates files later, as the user we become: a directory
+ * smtpscope made itself (mydir) is given to that user first, and the caller
+ * proves the directory writable right after the drop.
  */
 static int
-drop_privileges(const char *user, char *as, size_t aslen)
+drop_privileges(const char *user, const char *mydir, char *as, size_t aslen)
 {
 	struct passwd *pw;
 
@@ -489,6 +554,11 @@ drop_privileges(const char *user, char *as, size_t aslen)
 		if (user == NULL)
 			return 0;	/* no such default user: keep going as root */
 		warnx_("-Z: no such user '%s'", user);
+		return -1;
+	}
+	if (mydir != NULL && chown(mydir, pw->pw_uid, pw->pw_gid) == -1) {
+		warnx_("--dump-streams: cannot give '%s' to '%s': %s", mydir, pw->pw_name,
+		    strerror(errno));
 		return -1;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
@@ -620,6 +690,8 @@ static int
 open_outputs(struct run *r)
 {
 	const struct opts *o = r->o;
+	char err[512];
+	int i;
 
 	if (o->json != NULL) {
 		if (strcmp(o->json, "-") == 0)
@@ -629,28 +701,13 @@ open_outputs(struct run *r)
 			return -1;
 		}
 	}
+	for (i = 0; i < o->nreports; i++)
+		if ((r->reports[i] = report_new(o->reports[i], err, sizeof(err))) == NULL) {
+			warnx_("--report: %s", err);
+			return -1;
+		}
 	if (o->syslog)
 		openlog("smtpscope", LOG_PID, LOG_DAEMON);
-	return 0;
-}
-
-/* After the privilege drop (see drop_privileges); as: the user, or "". */
-static int
-open_report(struct run *r, const char *as)
-{
-	char err[512];
-
-	if (r->o->report == NULL)
-		return 0;
-	if ((r->report = report_new(r->o->report, err, sizeof(err))) == NULL) {
-		if (as[0] != '\0')
-			warnx_("--report: %s (running as '%s' after giving up root; "
-			    "choose a directory '%s' can write, or the user with -Z)",
-			    err, as, as);
-		else
-			warnx_("--report: %s", err);
-		return -1;
-	}
 	return 0;
 }
 
@@ -729,7 +786,7 @@ close_outputs(struct run *r)
 	struct run_stats rs;
 	struct run_count an[CAP_AN_MAX];
 	char err[512], src[300];
-	int rc = 0;
+	int i, rc = 0;
 
 	if (r->json != NULL && r->json != stdout) {
 		struct stat sb;
@@ -743,14 +800,20 @@ close_outputs(struct run *r)
 	} else if (r->json == stdout && fflush(stdout) == EOF)
 		out_failed(r, "standard output");
 	r->json = NULL;
-	if (r->report != NULL) {
+	/* Only a run that got as far as reading writes its reports; one that
+	 * failed to start leaves no empty report behind (report_free). */
+	if (r->started)
 		fill_run_stats(r, &rs, an, src, sizeof(src));
-		if (report_write(r->report, &rs, err, sizeof(err)) == -1) {
+	for (i = 0; i < o->nreports; i++) {
+		if (r->reports[i] == NULL)
+			continue;
+		if (r->started &&
+		    report_write(r->reports[i], &rs, err, sizeof(err)) == -1) {
 			warnx_("--report: %s", err);
 			rc = -1;
 		}
-		report_free(r->report);
-		r->report = NULL;
+		report_free(r->reports[i]);
+		r->reports[i] = NULL;
 	}
 	if (r->dump != NULL) {
 		if (dumpflow_close(r->dump, err) == -1) {
@@ -779,7 +842,8 @@ run_capture(struct opts *o)
 	struct capthread ct;
 	pthread_t tid;
 	char errbuf[CAP_ERRBUF_SIZE], as[64], srcname[PATH_MAX + 32];
-	bool want_ui;
+	struct stat sb;
+	bool want_ui, made_dir = false;
 	int rc = EX_OK_, loop_rc = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -803,6 +867,7 @@ run_capture(struct opts *o)
 	dec.gap = ad_gap;
 	dec.close = ad_close;
 	if (o->dump_dir != NULL) {
+		made_dir = stat(o->dump_dir, &sb) == -1;
 		if (dumpflow_open(&r.dump, o->dump_dir, errbuf) == -1) {
 			warnx_("--dump-streams: %s", errbuf);
 			smtp_ctx_free(r.smtp);
@@ -812,8 +877,8 @@ run_capture(struct opts *o)
 		use = &dumped;
 	}
 	if (open_outputs(&r) == -1) {
-		smtp_ctx_free(r.smtp);
-		return EX_OUTPUT_;
+		rc = EX_OUTPUT_;
+		goto fail;
 	}
 	errbuf[0] = '\0';
 	o->cap.evidence_file = o->pcap_out;
@@ -823,30 +888,31 @@ run_capture(struct opts *o)
 		    strncmp(errbuf, "cannot write '", 14) == 0;
 
 		warnx_("%s%s", out ? "-w: " : "", errbuf);
-		close_outputs(&r);
-		smtp_ctx_free(r.smtp);
-		if (out)
-			return EX_OUTPUT_;
-		return (strstr(errbuf, "filter") != NULL) ? EX_USAGE_ : EX_INPUT_;
+		filter_hint(o);
+		rc = out ? EX_OUTPUT_ : strstr(errbuf, "filter") != NULL ? EX_USAGE_ :
+		    EX_INPUT_;
+		goto fail;
 	}
 	if (errbuf[0] != '\0')
 		warnx_("warning: %s", errbuf);	/* e.g. promiscuous mode not supported */
 	sig_cap = r.cap;
 	as[0] = '\0';
-	if (o->cap.nfiles == 0 && drop_privileges(o->user, as, sizeof(as)) == -1) {
-		sig_cap = NULL;
-		close_outputs(&r);
-		cap_close(r.cap);
-		smtp_ctx_free(r.smtp);
-		return EX_INPUT_;
+	if (o->cap.nfiles == 0 && drop_privileges(o->user, made_dir ? o->dump_dir : NULL,
+	    as, sizeof(as)) == -1) {
+		rc = EX_INPUT_;
+		goto fail;
 	}
-	if (open_report(&r, as) == -1) {
-		sig_cap = NULL;
-		close_outputs(&r);
-		cap_close(r.cap);
-		smtp_ctx_free(r.smtp);
-		return EX_OUTPUT_;
+	if (r.dump != NULL && dumpflow_check(r.dump, errbuf) == -1) {
+		if (as[0] != '\0')
+			warnx_("--dump-streams: %s (running as '%s' after giving up root; "
+			    "make the directory writable for '%s', or keep root with -Z root)",
+			    errbuf, as, as);
+		else
+			warnx_("--dump-streams: %s", errbuf);
+		rc = EX_OUTPUT_;
+		goto fail;
 	}
+	r.started = true;
 	if (o->cap.nfiles == 0 && !want_ui)
 		fprintf(stderr, "smtpscope: listening on %s, link-type %s\n", o->cap.iface,
 		    cap_linktype(r.cap));
@@ -883,7 +949,10 @@ run_capture(struct opts *o)
 	if (!want_ui) {
 		if (o->json == NULL || strcmp(o->json, "-") != 0)
 			r.batch = stdout;
-		r.color = r.batch != NULL && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+		r.bo.color = r.batch != NULL && isatty(STDOUT_FILENO) &&
+		    getenv("NO_COLOR") == NULL;
+		r.bo.verbose = o->verbose;
+		r.bo.ts = batch_ts_of(o->tstamp);
 		loop_rc = capture_loop(&r, errbuf);
 		cap_finish(r.cap, got_stop != 0);
 	} else {
@@ -926,6 +995,14 @@ run_capture(struct opts *o)
 		ui_free(r.ui);
 	if (r.ui_report != NULL)
 		report_free(r.ui_report);
+	pthread_mutex_destroy(&r.mtx);
+	return rc;
+
+fail:	/* before the first packet: nothing was read, nothing is written */
+	sig_cap = NULL;
+	close_outputs(&r);
+	cap_close(r.cap);
+	smtp_ctx_free(r.smtp);
 	pthread_mutex_destroy(&r.mtx);
 	return rc;
 }
@@ -1290,46 +1367,61 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: smtpscope [-bDh] [-c count] [-i interface] [-p ports] [-r file]...\n"
-"                 [-s snaplen] [-B buffer_size] [-w file] [-Z user]\n"
-"                 [--json file] [--report file.{txt,md,json,csv}] [--syslog]\n"
-"                 [--dump-streams dir] [--probe host[:port]] [expression]\n"
+"usage: smtpscope [-bDhlnpqUv] [-c count] [-F file] [-i interface] [-P ports]\n"
+"                 [-r file]... [-s snaplen] [-B buffer_size] [-t[ttt]]\n"
+"                 [-w file] [-Z user] [--json file] [--report file]...\n"
+"                 [--syslog] [--dump-streams dir] [--probe host[:port]]\n"
+"                 [expression]\n"
 "\n"
 "  -i IFACE          capture live on IFACE (-D lists interfaces)\n"
 "  -r FILE           read a pcap or pcapng file ('-' for stdin); repeat to\n"
 "                    merge several files in time order\n"
-"  -p PORTS          SMTP ports to keep (default 25,587,2525; 'all' for every\n"
+"  -P, --ports PORTS SMTP ports to keep (default 25,587,2525; 'all' for every\n"
 "                    TCP port)\n"
+"  -p                do not put the interface into promiscuous mode\n"
 "  -b                batch mode: one line per session, no UI (the default\n"
 "                    when standard output is not a terminal)\n"
+"  -q                batch: one line per incident, no session lines\n"
+"  -v, -vv           batch: also the transcript of flagged (-v) or of every\n"
+"                    (-vv) session\n"
+"  -t                batch: no timestamps; -tt epoch seconds; -ttt since the\n"
+"                    previous session; -tttt date and local time (default);\n"
+"                    -ttttt since the first session.  TZ sets the zone\n"
+"  -n                accepted for tcpdump's sake: smtpscope never resolves names\n"
+"  -l, -U            flush standard output after every session\n"
 "  -c COUNT          stop after COUNT packets\n"
+"  -F FILE           read the filter expression from FILE\n"
 "  -s SNAPLEN        live capture snapshot length (default 262144)\n"
 "  -B KIB            live capture kernel buffer size, in KiB\n"
 "  -Z USER           drop privileges to USER after opening the device\n"
+"                    (default nobody; -Z root keeps root)\n"
 "  -w FILE           write the packets of flagged sessions to a pcap\n"
 "  --json FILE       session records as JSON Lines ('-' for stdout)\n"
-"  --report FILE     incident report; format from the extension\n"
+"  --report FILE     incident report, format from the extension (.txt, .md,\n"
+"                    .json, .csv); repeat for several\n"
 "  --syslog          also send each incident to syslog\n"
 "  --dump-streams DIR  write each direction of each flow to DIR (as tcpflow)\n"
 "  --probe HOST[:PORT] connect, EHLO, QUIT, and report the capabilities\n"
 "  --probe-timeout SEC  how long the probe waits to connect and per reply (15)\n"
 "  --speed X         UI replay pace: 0 = as fast as possible, 1 = real time\n"
+"  --mono            UI without colours;  --no-progress  no progress bar\n"
 "  --max-flows N, --max-ooo BYTES, --max-ooo-total BYTES, --idle-timeout SEC,\n"
 "  --max-line BYTES, --max-transcript LINES   memory and time limits\n"
-"  -h, --help        this text;  --version  the version\n"
+"  -h, --help        this text;  --version  the versions\n"
 "  expression        a BPF filter (pcap-filter(7)), ANDed with the port filter\n");
 }
 
 enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
-	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO
+	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_MAX_
 };
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "batch", no_argument, NULL, 'b' },
+	{ "ports", required_argument, NULL, 'P' },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
@@ -1347,6 +1439,60 @@ static const struct option longopts[] = {
 	{ "no-progress", no_argument, NULL, OPT_NOPROGRESS },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* Options that take a list or a count and may be given again. */
+static bool
+repeatable(int ch)
+{
+	return ch == 'r' || ch == OPT_REPORT || ch == 'v' || ch == 't' || ch == 'n' ||
+	    ch == 'b' || ch == 'q' || ch == 'l' || ch == 'U' || ch == 'p' ||
+	    ch == OPT_SYSLOG || ch == OPT_MONO || ch == OPT_NOPROGRESS;
+}
+
+/*
+ * tcpdump options smtpscope does not have, each with the nearest thing it
+ * does have: a tcpdump user's habit gets one line that points somewhere.
+ */
+static const struct {
+	char opt;
+	const char *what, *instead;
+} tcpdump_only[] = {
+	{ 'A', "prints packet payloads", "-vv prints each session's SMTP dialogue; "
+	    "--dump-streams DIR writes its bytes" },
+	{ 'X', "prints packets in hex", "--dump-streams DIR writes each flow's bytes; "
+	    "-w FILE keeps flagged sessions' packets for tshark" },
+	{ 'x', "prints packets in hex", "--dump-streams DIR writes each flow's bytes" },
+	{ 'e', "prints link-level headers", "smtpscope works on TCP streams; -w FILE "
+	    "keeps flagged sessions' packets for tshark -e" },
+	{ 'S', "prints absolute TCP sequence numbers", "-w FILE and tshark show them" },
+	{ 'C', "rotates -w files by size", "-w writes one file of flagged sessions" },
+	{ 'G', "rotates -w files by time", "-w writes one file of flagged sessions" },
+	{ 'W', "limits rotated files", "-w writes one file of flagged sessions" },
+	{ 'L', "lists link types", "-D lists interfaces; the link type is the "
+	    "interface's own" },
+	{ 'y', "sets the link type", "the link type is the interface's own" },
+	{ 'I', "sets monitor mode", "capture on the wired side of the mail server" },
+	{ 'K', "skips checksum checks", "smtpscope never drops a packet for its "
+	    "checksum (bad ones are counted)" },
+	{ 'Q', "selects a direction", "a BPF expression, e.g. 'dst port 25'" },
+	{ 'N', "shortens host names", "smtpscope never resolves names" },
+	{ 'E', "decrypts IPsec", "nothing" },
+	{ 'T', "forces a protocol", "-P PORTS keeps SMTP on other ports" },
+};
+
+static bool
+tcpdump_letter(int ch)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tcpdump_only) / sizeof(tcpdump_only[0]); i++)
+		if (tcpdump_only[i].opt == ch) {
+			warnx_("-%c is tcpdump's (it %s), not an smtpscope option: %s", ch,
+			    tcpdump_only[i].what, tcpdump_only[i].instead);
+			return true;
+		}
+	return false;
+}
 
 static long long
 num_arg(const char *opt, const char *s, long long lo, long long hi)
@@ -1385,6 +1531,68 @@ join_args(int argc, char **argv)
 	return s;
 }
 
+/* -F FILE: the expression from a file (at most 64 KiB), as tcpdump -F. */
+static char *
+read_filter_file(const char *path)
+{
+	FILE *f;
+	char *buf;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		warnx_("-F: cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(65537)) == NULL) {
+		fclose(f);
+		warnx_("out of memory");
+		return NULL;
+	}
+	n = fread(buf, 1, 65536, f);
+	if (ferror(f) || !feof(f)) {
+		warnx_("-F: '%s': %s", path, ferror(f) ? strerror(errno) :
+		    "longer than 64 KiB");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * A failed filter that looks like a port list ("2525", "25,587", "all")
+ * was probably meant for -P: -p takes no value (no promiscuous mode, as in
+ * tcpdump), so "-p 2525" leaves "2525" as the expression.
+ */
+static void
+filter_hint(const struct opts *o)
+{
+	const char *p = o->filter;
+
+	if (p == NULL || *p == '\0')
+		return;
+	if (strcmp(p, "all") != 0 && strspn(p, "0123456789,") != strlen(p))
+		return;
+	warnx_("did you mean -P %s? -p takes no value: it turns promiscuous mode "
+	    "off, as in tcpdump", p);
+}
+
+/* -t counted, as tcpdump counts it. */
+static enum batch_ts
+batch_ts_of(int n)
+{
+	switch (n) {
+	case 0:	return BATCH_TS_LOCAL;
+	case 1:	return BATCH_TS_NONE;
+	case 2:	return BATCH_TS_EPOCH;
+	case 3:	return BATCH_TS_DELTA;
+	case 4:	return BATCH_TS_LOCAL;
+	default: return BATCH_TS_SINCE_FIRST;
+	}
+}
+
 static void
 print_device(void *arg, const char *name, const char *desc)
 {
@@ -1396,81 +1604,153 @@ print_device(void *arg, const char *name, const char *desc)
 	putchar('\n');
 }
 
-int
-main(int argc, char **argv)
+/* The option as the user typed it, for messages. */
+static const char *
+opt_name(int ch, char *buf, size_t len)
 {
-	struct opts o;
-	char errbuf[CAP_ERRBUF_SIZE];
+	size_t i;
+
+	for (i = 0; longopts[i].name != NULL; i++)
+		if (longopts[i].val == ch && ch >= 256) {
+			snprintf(buf, len, "--%s", longopts[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "-%c", ch);
+	return buf;
+}
+
+/* Parse the command line into *o; returns -1 to exit with *rc. */
+static int
+parse_options(int argc, char **argv, struct opts *o, int *rc)
+{
+	char errbuf[CAP_ERRBUF_SIZE], nm[32];
+	unsigned char seen[OPT_MAX_] = { 0 };
+	const char *bad;
 	int ch, n;
 
-	memset(&o, 0, sizeof(o));
-	cap_config_init(&o.cap);
-	smtp_limits_init(&o.smtp);
-	o.speed = 0;
-
-	while ((ch = getopt_long(argc, argv, "bB:c:Dhi:p:r:s:w:Z:", longopts, NULL)) != -1) {
+	opterr = 0;	/* our own one-line messages */
+	while ((ch = getopt_long(argc, argv, ":bB:c:DF:hi:lnpP:qr:s:tUvw:Z:AXxeSCGWLyIKQNET",
+	    longopts, NULL)) != -1) {
+		*rc = EX_USAGE_;
+		if (ch == '?') {
+			bad = argv[optind - 1];
+			if (optopt != 0 && !tcpdump_letter(optopt))
+				warnx_("unknown option '-%c' (smtpscope -h lists the options)",
+				    optopt);
+			else if (optopt == 0)
+				warnx_("unknown option '%s' (smtpscope -h lists the options)", bad);
+			return -1;
+		}
+		if (ch == ':') {
+			warnx_("%s needs a value (smtpscope -h lists the options)",
+			    optopt != 0 ? opt_name(optopt, nm, sizeof(nm)) : argv[optind - 1]);
+			return -1;
+		}
+		if (tcpdump_letter(ch))
+			return -1;
+		if (ch > 0 && ch < OPT_MAX_ && !repeatable(ch) && seen[ch]++) {
+			warnx_("%s given twice: it takes one value", opt_name(ch, nm, sizeof(nm)));
+			return -1;
+		}
 		switch (ch) {
 		case 'b':
-			o.batch = true;
+			o->batch = true;
 			break;
 		case 'B':
-			o.cap.bufsize = (int)num_arg("-B", optarg, 1, INT_MAX / 1024) * 1024;
+			o->cap.bufsize = (int)num_arg("-B", optarg, 1, INT_MAX / 1024) * 1024;
 			break;
 		case 'c':
-			o.count = (uint64_t)num_arg("-c", optarg, 1, LLONG_MAX);
+			o->count = (uint64_t)num_arg("-c", optarg, 1, LLONG_MAX);
 			break;
 		case 'D':
 			n = 0;
 			if (cap_list_devices(print_device, &n, errbuf) == -1) {
 				warnx_("%s", errbuf);
-				return EX_INPUT_;
+				*rc = EX_INPUT_;
+				return -1;
 			}
-			return EX_OK_;
+			*rc = EX_OK_;
+			return -1;
+		case 'F':
+			o->filter_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
-			return EX_OK_;
+			*rc = EX_OK_;
+			return -1;
 		case 'i':
-			o.cap.iface = optarg;
+			o->cap.iface = optarg;
 			break;
+		case 'l':
+		case 'U':
+			o->line_buffered = true;
+			break;
+		case 'n':
+			break;	/* names are never resolved */
 		case 'p':
-			if (cap_parse_ports(&o.cap, optarg, errbuf) == -1) {
-				warnx_("-p: %s", errbuf);
-				return EX_USAGE_;
+			o->cap.promisc = false;
+			break;
+		case 'P':
+			if (cap_parse_ports(&o->cap, optarg, errbuf) == -1) {
+				warnx_("-P: %s", errbuf);
+				return -1;
 			}
+			strlcpy(o->ports_text, optarg, sizeof(o->ports_text));
+			break;
+		case 'q':
+			o->verbose = -1;
 			break;
 		case 'r':
-			if (o.cap.nfiles >= CAP_MAX_FILES) {
+			if (o->cap.nfiles >= CAP_MAX_FILES) {
 				warnx_("-r: at most %d files", CAP_MAX_FILES);
-				return EX_USAGE_;
+				return -1;
 			}
-			o.cap.files[o.cap.nfiles++] = optarg;
+			o->cap.files[o->cap.nfiles++] = optarg;
 			break;
 		case 's':
-			o.cap.snaplen = (int)num_arg("-s", optarg, 64, 262144);
+			o->cap.snaplen = (int)num_arg("-s", optarg, 64, 262144);
+			break;
+		case 't':
+			o->tstamp++;
+			break;
+		case 'v':
+			if (o->verbose < 2)
+				o->verbose = o->verbose < 0 ? 1 : o->verbose + 1;
 			break;
 		case 'w':
-			o.pcap_out = optarg;
+			o->pcap_out = optarg;
 			break;
 		case 'Z':
-			o.user = optarg;
+			o->user = optarg;
 			break;
 		case OPT_VERSION:
-			printf("smtpscope %s\n", SMTPSCOPE_VERSION);
-			return EX_OK_;
+			printf("smtpscope %s\n%s\n%s\n", SMTPSCOPE_VERSION, cap_lib_version(),
+			    ui_lib_version());
+			*rc = EX_OK_;
+			return -1;
 		case OPT_JSON:
-			o.json = optarg;
+			o->json = optarg;
 			break;
 		case OPT_REPORT:
-			o.report = optarg;
+			if (o->nreports >= MAX_REPORTS) {
+				warnx_("--report: at most %d reports", MAX_REPORTS);
+				return -1;
+			}
+			for (n = 0; n < o->nreports; n++)
+				if (strcmp(o->reports[n], optarg) == 0) {
+					warnx_("--report: '%s' given twice", optarg);
+					return -1;
+				}
+			o->reports[o->nreports++] = optarg;
 			break;
 		case OPT_SYSLOG:
-			o.syslog = true;
+			o->syslog = true;
 			break;
 		case OPT_DUMP:
-			o.dump_dir = optarg;
+			o->dump_dir = optarg;
 			break;
 		case OPT_PROBE:
-			o.probe = optarg;
+			o->probe = optarg;
 			break;
 		case OPT_PROBETO:
 			probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
@@ -1478,58 +1758,91 @@ main(int argc, char **argv)
 		case OPT_SPEED: {
 			char *end;
 			errno = 0;
-			o.speed = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || o.speed < 0 || o.speed > 1000) {
+			o->speed = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || o->speed < 0 || o->speed > 1000) {
 				warnx_("--speed: '%s' is not a number from 0 to 1000", optarg);
-				return EX_USAGE_;
+				return -1;
 			}
 			break;
 		}
 		case OPT_MAXFLOWS:
-			o.cap.limits.max_flows = (size_t)num_arg("--max-flows", optarg, 16, 100000000);
+			o->cap.limits.max_flows = (size_t)num_arg("--max-flows", optarg, 16, 100000000);
 			break;
 		case OPT_MAXOOO:
-			o.cap.limits.max_ooo_flow = (size_t)num_arg("--max-ooo", optarg, 1024, 1LL << 32);
+			o->cap.limits.max_ooo_flow = (size_t)num_arg("--max-ooo", optarg, 1024, 1LL << 32);
 			break;
 		case OPT_MAXOOOT:
-			o.cap.limits.max_ooo_total = (size_t)num_arg("--max-ooo-total", optarg, 1024, 1LL << 40);
+			o->cap.limits.max_ooo_total = (size_t)num_arg("--max-ooo-total", optarg, 1024, 1LL << 40);
 			break;
 		case OPT_IDLE:
-			o.cap.limits.idle_timeout = (unsigned)num_arg("--idle-timeout", optarg, 1, 86400);
+			o->cap.limits.idle_timeout = (unsigned)num_arg("--idle-timeout", optarg, 1, 86400);
 			break;
 		case OPT_MAXLINE:
-			o.smtp.max_line = (size_t)num_arg("--max-line", optarg, 512, 1 << 20);
+			o->smtp.max_line = (size_t)num_arg("--max-line", optarg, 512, 1 << 20);
 			break;
 		case OPT_MAXLINES:
-			o.smtp.max_lines = (size_t)num_arg("--max-transcript", optarg, 4, 100000);
+			o->smtp.max_lines = (size_t)num_arg("--max-transcript", optarg, 4, 100000);
 			break;
 		case OPT_MONO:
-			o.mono = true;
+			o->mono = true;
 			break;
 		case OPT_NOPROGRESS:
-			o.no_progress = true;
+			o->no_progress = true;
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			warnx_("unknown option (smtpscope -h lists the options)");
+			return -1;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	o.cap.filter = o.filter = join_args(argc, argv);
-
-	if (o.probe != NULL)
-		return run_probe(&o);
-	if (o.cap.nfiles == 0 && o.cap.iface == NULL) {
+	*rc = EX_USAGE_;
+	if (o->filter_file != NULL) {
+		if (argc > 0) {
+			warnx_("-F and an expression on the command line: give one of them");
+			return -1;
+		}
+		if ((o->filter = read_filter_file(o->filter_file)) == NULL)
+			return -1;
+	} else
+		o->filter = join_args(argc, argv);
+	o->cap.filter = o->filter;
+	if (o->probe != NULL)
+		return 0;
+	if (o->cap.nfiles == 0 && o->cap.iface == NULL) {
 		warnx_("nothing to read: give -r FILE or -i INTERFACE (-h for help)");
-		return EX_USAGE_;
+		return -1;
 	}
-	if (o.cap.nfiles > 0 && o.cap.iface != NULL) {
+	if (o->cap.nfiles > 0 && o->cap.iface != NULL) {
 		warnx_("-r and -i cannot be used together");
-		return EX_USAGE_;
+		return -1;
 	}
-	install_signals();
-	n = run_capture(&o);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	int rc = EX_OK_;
+
+	memset(&o, 0, sizeof(o));
+	cap_config_init(&o.cap);
+	smtp_limits_init(&o.smtp);
+	strlcpy(o.ports_text, "25,587,2525", sizeof(o.ports_text));
+	tzset();
+	if (parse_options(argc, argv, &o, &rc) == -1) {
+		free(o.filter);
+		return rc;
+	}
+	if (o.line_buffered)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.probe != NULL)
+		rc = run_probe(&o);
+	else {
+		install_signals();
+		rc = run_capture(&o);
+	}
 	free(o.filter);
-	return n;
+	return rc;
 }

@@ -277,6 +277,8 @@ struct cap {
 	bool live;
 	const struct link_type *link;	/* of the first source */
 	uint8_t portmap[65536 / 8];	/* kept ports; all when nports == 0 */
+	uint32_t *other_ports;	/* TCP packets per port not kept (saturating);
+				   allocated when the first such packet comes */
 
 	uint64_t pktno;		/* last packet number handed out */
 	uint64_t now_us;	/* capture time: newest packet or tick */

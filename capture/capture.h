@@ -136,7 +136,7 @@ struct cap_config {
 	int nports;			/* 0: every TCP port */
 	int snaplen;			/* 0: 262144 */
 	int bufsize;			/* kernel buffer in bytes, 0: libpcap default */
-	bool promisc;
+	bool promisc;			/* promiscuous mode (default on; -p clears) */
 	int timeout_ms;			/* live read timeout, 0: 100 */
 	struct cap_limits limits;
 	/*
@@ -175,6 +175,9 @@ struct cap_stats {
 	 * nothing to decode, so only counted. */
 	uint64_t smtps_packets, smtps_bytes;	/* bytes: TCP payload */
 	uint64_t smtps_connections;		/* SYNs to port 465 */
+	/* TCP packets on no kept port (files only: a live capture's kernel
+	 * filter never passes them); cap_other_ports() says which. */
+	uint64_t other_tcp_packets;
 };
 
 struct cap;
@@ -235,6 +238,14 @@ int cap_evidence_write(struct cap *, const char *path, char errbuf[CAP_ERRBUF_SI
 int cap_evidence_close(struct cap *, char errbuf[CAP_ERRBUF_SIZE]);
 
 /* -D: print every capture device, one per line. */
+/*
+ * The n ports with the most packets among those counted in
+ * other_tcp_packets, most first, into ports[] and counts[]; returns how
+ * many were filled.
+ */
+size_t cap_other_ports(const struct cap *, uint16_t *ports, uint64_t *counts, size_t n);
+/* libpcap's version line, for --version. */
+const char *cap_lib_version(void);
 int cap_list_devices(void (*fn)(void *arg, const char *name, const char *desc),
     void *arg, char errbuf[CAP_ERRBUF_SIZE]);
 
@@ -246,6 +257,9 @@ int cap_list_devices(void (*fn)(void *arg, const char *name, const char *desc),
  */
 struct dumpflow;
 int dumpflow_open(struct dumpflow **, const char *dir, char errbuf[CAP_ERRBUF_SIZE]);
+/* Prove that this process (as the user it now runs as) can create files in
+ * the directory: create and remove one.  0, or -1 with errbuf. */
+int dumpflow_check(struct dumpflow *, char errbuf[CAP_ERRBUF_SIZE]);
 /* A consumer that writes to d; chain calls to next (may be NULL). */
 void dumpflow_consumer(struct dumpflow *d, const struct cap_consumer *next,
     struct cap_consumer *out);

@@ -124,6 +124,24 @@ dumpflow_open(struct dumpflow **dp, const char *dir, char errbuf[CAP_ERRBUF_SIZE
 	return 0;
 }
 
+int
+dumpflow_check(struct dumpflow *d, char errbuf[CAP_ERRBUF_SIZE])
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), ".smtpscope-check.%ld", (long)getpid());
+	fd = openat(d->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot create files in '%s': %s",
+		    d->dir, strerror(errno));
+		return -1;
+	}
+	(void)close(fd);
+	(void)unlinkat(d->dirfd, name, 0);
+	return 0;
+}
+
 static void
 addr_text(int family, const uint8_t *ip, char *buf, size_t len)
 {

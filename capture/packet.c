@@ -23,9 +23,58 @@
  */
 #include <sys/socket.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture/cap_int.h"
+
+/*
+ * A TCP packet on no kept port: counted by its likely server port (the
+ * SYN's destination, the SYN-ACK's source, else the lower port), so the
+ * summary can say where the traffic was when none was on the kept ports.
+ * One increment; the table (256 KiB) exists only once such a packet came.
+ */
+static void
+count_other_port(struct cap *c, const struct tcp_seg *t)
+{
+	uint16_t port;
+
+	c->st.other_tcp_packets++;
+	if (c->other_ports == NULL &&
+	    (c->other_ports = calloc(65536, sizeof(*c->other_ports))) == NULL)
+		return;
+	if ((t->flags & (TH_SYN | TH_ACK)) == TH_SYN)
+		port = t->dport;
+	else if ((t->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+		port = t->sport;
+	else
+		port = t->sport < t->dport ? t->sport : t->dport;
+	if (c->other_ports[port] < UINT32_MAX)
+		c->other_ports[port]++;
+}
+
+size_t
+cap_other_ports(const struct cap *c, uint16_t *ports, uint64_t *counts, size_t n)
+{
+	size_t k = 0, i, j;
+	uint32_t v;
+
+	if (c->other_ports == NULL || n == 0)
+		return 0;
+	/* Insertion into a short sorted list: n is a handful. */
+	for (i = 0; i < 65536; i++) {
+		if ((v = c->other_ports[i]) == 0 || (k == n && v <= counts[k - 1]))
+			continue;
+		j = k < n ? k++ : n - 1;
+		for (; j > 0 && counts[j - 1] < v; j--) {
+			counts[j] = counts[j - 1];
+			ports[j] = ports[j - 1];
+		}
+		counts[j] = v;
+		ports[j] = (uint16_t)i;
+	}
+	return k;
+}
 
 static void
 transport(struct cap *c, struct ip_pkt *ip, const struct cap_pos *pos)
@@ -56,7 +105,8 @@ transport(struct cap *c, struct ip_pkt *ip, const struct cap_pos *pos)
 			if ((t.flags & (TH_SYN | TH_ACK)) == TH_SYN &&
 			    t.dport == CAP_SMTPS_PORT)
 				c->st.smtps_connections++;
-		}
+		} else
+			count_other_port(c, &t);
 		return;
 	}
 	if (ip->cut)

@@ -57,6 +57,7 @@ cap_config_init(struct cap_config *cfg)
 	cfg->limits.frag_timeout = CAP_DEF_FRAG_TIMEOUT;
 	cfg->max_evidence_flow = CAP_DEF_MAX_EV_FLOW;
 	cfg->max_evidence_total = CAP_DEF_MAX_EV_TOTAL;
+	cfg->promisc = true;	/* as tcpdump: -p turns it off */
 }
 
 /* "25,587,2525"; "all" or "0" keeps every TCP port (nports 0). */
@@ -608,7 +609,14 @@ cap_close(struct cap *c)
 	flow_free(c);
 	ev_free(c);
 	ipfrag_free(&c->frag);
+	free(c->other_ports);
 	free(c);
+}
+
+const char *
+cap_lib_version(void)
+{
+	return pcap_lib_version();
 }
 
 int

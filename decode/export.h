@@ -10,9 +10,9 @@
  *
  * Times: JSON carries epoch seconds as a number with exactly six decimals
  * (1795860001.123456), as Zeek does, printed from the integer microseconds
- * so no float rounding touches them.  Readable outputs (batch lines,
- * reports, the CSV ts column) print UTC: "2026-11-28 10:00:01.123" in batch
- * lines, "2026-11-28T10:00:01.123456Z" in CSV; reports say "UTC".
+ * so no float rounding touches them.  Reports and the CSV ts column print
+ * UTC and say so ("2026-11-28T10:00:01.123456Z" in CSV); batch text prints
+ * local time, as tcpdump does (TZ applies), and its summary names the zone.
  *
  * JSON Lines schema (export_json_session), one object per session, keys in
  * this order; absent strings are null, codes that were never seen are null:
@@ -56,14 +56,47 @@
 int export_json_session(FILE *, const struct sess_record *);
 
 /*
+ * How batch text shows times, as tcpdump's -t options do.  Batch text is in
+ * local time (TZ applies); the summary names the zone.
+ */
+enum batch_ts {
+	BATCH_TS_LOCAL,		/* default and -tttt: "2026-11-28 10:00:01.123" */
+	BATCH_TS_NONE,		/* -t: no time */
+	BATCH_TS_EPOCH,		/* -tt: "1795860001.123456" */
+	BATCH_TS_DELTA,		/* -ttt: "+0.004210" since the previous session */
+	BATCH_TS_SINCE_FIRST	/* -ttttt: "+12.004210" since the first session */
+};
+
+/*
+ * Batch text options.  verbose: -1 (-q) one line per incident and no
+ * session lines; 0 the session line and a block per incident; 1 (-v) also
+ * the transcript of sessions with incidents; 2 (-vv) the transcript of
+ * every session.  first_us and prev_us are the writer's own state for the
+ * relative time styles: start them at 0.
+ */
+struct batch_opts {
+	bool color;		/* ANSI colours by severity */
+	enum batch_ts ts;
+	int verbose;
+	uint64_t first_us, prev_us;
+};
+
+/*
+ * Everything batch mode prints for one finished session, by o->verbose:
+ * export_batch_line(), export_batch_incident() per incident (or one line
+ * each with -q) and the transcript.  o may not be NULL (it holds state).
+ */
+int export_batch_session(FILE *, const struct sess_record *, struct batch_opts *o);
+
+/*
  * One readable line per finished session (batch mode, -b), e.g.
  * 2026-11-28 10:00:01.123 127.0.0.10:37331 -> 127.0.0.31:25 \
  *   helo=iis-smtp.contoso.test ehlo caps=9 (no 8BITMIME) tx=0 end=quit \
  *   last=221 state=aborted [8bitmime-abort]
  * Wire strings are text-escaped with spaces escaped too, so every token is
- * one word.  color adds ANSI colours to incident ids (by severity).
+ * one word.  o NULL: no colour, local time.
  */
-int export_batch_line(FILE *, const struct sess_record *, bool color);
+int export_batch_line(FILE *, const struct sess_record *, const struct batch_opts *o);
 
 /*
  * A readable block for one incident: a header line (severity, type,
@@ -72,7 +105,7 @@ int export_batch_line(FILE *, const struct sess_record *, bool color);
  * escaped, then an empty line.
  */
 int export_batch_incident(FILE *, const struct sess_record *,
-    const struct incident *, bool color);
+    const struct incident *, const struct batch_opts *o);
 
 /* One incident as a JSON object (no newline): the element of "incidents". */
 int export_json_incident(FILE *, const struct incident *);
@@ -95,12 +128,16 @@ int export_csv_incidents(FILE *, const struct sess_record *);
 enum ts_style {
 	TS_EPOCH,	/* "1795860001.123456" */
 	TS_ISO,		/* "2026-11-28T10:00:01.123456Z" */
-	TS_READABLE,	/* "2026-11-28 10:00:01.123456" */
-	TS_MILLI	/* "2026-11-28 10:00:01.123" */
+	TS_READABLE,	/* "2026-11-28 10:00:01.123456" (UTC) */
+	TS_MILLI,	/* "2026-11-28 10:00:01.123" (UTC) */
+	TS_LOCAL,	/* "2026-11-28 11:00:01.123456" (local time, TZ) */
+	TS_LOCAL_MILLI	/* "2026-11-28 11:00:01.123" (local time, TZ) */
 };
 #define EXPORT_TS_SIZE 40
-/* Format microseconds since the epoch, in UTC.  Returns dst. */
+/* Format microseconds since the epoch, in UTC or local time.  Returns dst. */
 char *export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style);
+/* The local zone at ts_us, for labels: "UTC+01:00 (CET)".  Returns dst. */
+char *export_fmt_zone(char *dst, size_t size, uint64_t ts_us);
 
 #define EXPORT_ADDR_SIZE 56	/* "[v6 address]:port" */
 /* "192.0.2.1" (port 0 omitted: -1) or "192.0.2.1:25" / "[2001:db8::1]:25".
@@ -153,34 +190,37 @@ struct report;
 
 /*
  * Start a report to be written to path; the format comes from the
- * extension: .txt, .md, .json, .csv (case-insensitive).  A CSV report
- * streams one row per incident into a temp file in path's directory as
- * sessions are added, so its memory stays flat.  NULL on error (unknown
- * extension, directory not writable, no memory) with a message in errbuf.
+ * extension: .txt, .md, .json, .csv (case-insensitive).  The file is
+ * opened (created, or emptied) now, so call this before giving up
+ * privileges: the rest goes through the open descriptor.  A CSV report
+ * streams one row per incident into it as sessions are added, so its
+ * memory stays flat.  NULL on error (unknown extension, cannot create, not
+ * a regular file, no memory) with a message in errbuf.
  */
 struct report *report_new(const char *path, char *errbuf, size_t errlen);
 enum report_format report_format(const struct report *);
 /* Take what the report needs from a finished session. */
 void report_add(struct report *, const struct sess_record *);
 /*
- * Write the report: into a temp file in the same directory, flushed,
- * fsync'ed and closed with every step checked, then renamed over path, so
- * a full disk or a crash never leaves a truncated report.  On error returns
- * -1 with a message in errbuf, and no temp file is left.  A report is
- * written once; it is still to be freed.  stats may be NULL.
+ * Write the report into the file report_new() opened, then flush, fsync
+ * and close it, every step checked.  On error returns -1 with a message in
+ * errbuf, and the file is emptied (removed if report_new created it).  A report is written once; it is
+ * still to be freed.  stats may be NULL.
  */
 int report_write(struct report *, const struct run_stats *, char *errbuf,
     size_t errlen);
 /*
  * Write what has been added so far to path (.txt, .md or .json; a CSV
  * report lists every incident and exists only as report_new's streaming
- * form), safely as report_write() does; may be called any number of times,
- * e.g. from the UI's "write report" key.  report_new(NULL, ...) makes an
+ * form) through a temp file renamed into place, so a reader never sees half
+ * of one; may be called any number of times, e.g. from the UI's "write
+ * report" key.  report_new(NULL, ...) makes an
  * accumulator for this use only (report_write() then fails).
  */
 int report_snapshot(struct report *, const char *path, const struct run_stats *,
     char *errbuf, size_t errlen);
-/* Free; removes the temp file of an unwritten CSV report. */
+/* Free; removes the file of a report that report_new() created and that
+ * was never written (a run that failed to start leaves nothing behind). */
 void report_free(struct report *);
 
 #endif

@@ -9,12 +9,22 @@
  * capped (REPORT_MAX_GROUPS, REPORT_MAX_TYPES) and evidence lines are cut
  * at REPORT_MAX_LINE bytes, so memory is bounded whatever the run's length;
  * what the caps cut is counted and printed.  A CSV report keeps no groups:
- * its rows go straight into the temp file as sessions end.
+ * its rows go straight into the file as sessions end.
  *
- * Writing goes to a temp file made with mkstemp(3) beside the target,
- * then fflush, fsync and fclose (each checked), then rename(2): a reader
- * sees the old report or the whole new one, never half of one, and on any
- * error the temp file is removed.  A target that exists and is not a
+ * Files.  report_new() opens (and empties) the report file at once, so a
+ * path that cannot be written fails before the first packet is read, and
+ * it does so while smtpscope still runs as the user who started it: a live
+ * capture gives up root later, and a report in a directory only root may
+ * write (root's home, say) still works because the descriptor is already
+ * open.  report_write() writes the whole report into that descriptor, then
+ * fflush, fsync and fclose, each checked; on a failure the file is emptied
+ * (and removed if smtpscope created it), so nobody reads half a report, and
+ * the caller reports it (exit 3).  A file created but never written (a run
+ * that failed to start) is removed too.  The UI's
+ * snapshots (report_snapshot) name new files while smtpscope runs, as the
+ * user it runs as then: those go to a temp file made with mkstemp(3)
+ * beside the target and are renamed into place, so a reader sees the old
+ * snapshot or the whole new one.  A target that exists and is not a
  * regular file (a device, a directory) is refused rather than replaced.
  * The file mode is 0644, whatever the umask (reading the umask is not
  * thread-safe).
@@ -24,6 +34,7 @@
  * struct run_stats).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -71,8 +82,10 @@ RB_HEAD(rgroup_tree, rgroup);
 struct report {
 	enum report_format fmt;
 	char path[PATH_MAX];
-	char tmp[PATH_MAX];	/* "" when no temp file exists */
-	FILE *csv;		/* CSV: the temp file, open from report_new */
+	char tmp[PATH_MAX];	/* snapshots: the temp file, "" when none */
+	int fd;			/* the report file, open from report_new; -1 */
+	FILE *csv;		/* CSV: the report file as a stream (on a dup of fd) */
+	bool created;		/* report_new made the file (removed if unwritten) */
 	bool written;
 
 	struct rgroup_tree groups;
@@ -428,52 +441,97 @@ format_of(const char *path, enum report_format *fmt, char *errbuf, size_t errlen
 	return -1;
 }
 
+/* Open (create or empty) the report file; -1 with a message. */
+static int
+open_target(struct report *rp, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	int e;
+
+	rp->created = true;
+	rp->fd = open(rp->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+	if (rp->fd == -1 && errno == EEXIST) {
+		if (check_target(rp->path, errbuf, errlen) == -1)
+			return -1;
+		rp->created = false;
+		rp->fd = open(rp->path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	}
+	if (rp->fd == -1) {
+		(void)snprintf(errbuf, errlen, "%s: cannot create: %s", rp->path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(rp->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		(void)snprintf(errbuf, errlen, "%s: exists and is not a regular file",
+		    rp->path);
+		goto fail;
+	}
+	if ((rp->created && fchmod(rp->fd, 0644) == -1) || ftruncate(rp->fd, 0) == -1 ||
+	    fcntl(rp->fd, F_SETFL, 0) == -1) {
+		(void)snprintf(errbuf, errlen, "%s: %s", rp->path, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	e = errno;
+	(void)close(rp->fd);
+	rp->fd = -1;
+	if (rp->created)
+		(void)unlink(rp->path);
+	errno = e;
+	return -1;
+}
+
+/* A stream on a copy of the descriptor: rp->fd stays, to empty the file
+ * if writing fails. */
+static FILE *
+stream_of(struct report *rp)
+{
+	FILE *f;
+	int fd;
+
+	if ((fd = dup(rp->fd)) == -1)
+		return NULL;
+	if ((f = fdopen(fd, "w")) == NULL)
+		(void)close(fd);
+	return f;
+}
+
 struct report *
 report_new(const char *path, char *errbuf, size_t errlen)
 {
 	struct report *rp;
-	enum report_format fmt;
-	const char *base;
-	char dir[PATH_MAX];
+	enum report_format fmt = REPORT_TXT;
 
-	if (path == NULL) {
-		/* An accumulator only, for report_snapshot(). */
-		if ((rp = calloc(1, sizeof(*rp))) == NULL) {
-			(void)snprintf(errbuf, errlen, "out of memory");
-			return NULL;
-		}
-		rp->fmt = REPORT_TXT;
-		RB_INIT(&rp->groups);
-		return rp;
-	}
-	if (format_of(path, &fmt, errbuf, errlen) == -1 ||
-	    !split_path(path, dir, sizeof(dir), &base))
-		return NULL;
-	if (check_target(path, errbuf, errlen) == -1)
+	if (path != NULL && format_of(path, &fmt, errbuf, errlen) == -1)
 		return NULL;
 	if ((rp = calloc(1, sizeof(*rp))) == NULL) {
-		(void)snprintf(errbuf, errlen, "%s: out of memory", path);
+		(void)snprintf(errbuf, errlen, "%s: out of memory",
+		    path != NULL ? path : "report");
 		return NULL;
 	}
 	rp->fmt = fmt;
+	rp->fd = -1;
 	RB_INIT(&rp->groups);
+	if (path == NULL)
+		return rp;	/* an accumulator only, for report_snapshot() */
 	if (strlcpy(rp->path, path, sizeof(rp->path)) >= sizeof(rp->path)) {
 		(void)snprintf(errbuf, errlen, "%s: path too long", path);
 		free(rp);
 		return NULL;
 	}
+	if (open_target(rp, errbuf, errlen) == -1) {
+		free(rp);
+		return NULL;
+	}
 	if (rp->fmt == REPORT_CSV) {
-		/* Stream rows from the start; this also proves the directory. */
-		if ((rp->csv = open_temp(rp, errbuf, errlen)) == NULL) {
-			free(rp);
+		/* Stream rows from the start. */
+		if ((rp->csv = stream_of(rp)) == NULL) {
+			(void)snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+			report_free(rp);
 			return NULL;
 		}
 		(void)export_csv_header(rp->csv);
-	} else if (access(dir, W_OK | X_OK) == -1) {
-		(void)snprintf(errbuf, errlen, "%s: cannot write in %s: %s", path,
-		    dir, strerror(errno));
-		free(rp);
-		return NULL;
 	}
 	return rp;
 }
@@ -494,6 +552,10 @@ report_free(struct report *rp)
 		return;
 	if (rp->csv != NULL)
 		(void)fclose(rp->csv);
+	if (rp->fd != -1)
+		(void)close(rp->fd);
+	if (rp->created && !rp->written)
+		(void)unlink(rp->path);
 	if (rp->tmp[0] != '\0')
 		(void)unlink(rp->tmp);
 	RB_FOREACH_SAFE(g, rgroup_tree, &rp->groups, next) {
@@ -939,19 +1001,51 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
  * Writing safely
  * --------------------------------------------------------------------- */
 
-/* Flush, sync, close and rename; on failure remove the temp file. */
-static int
-commit(struct report *rp, FILE *f, char *errbuf, size_t errlen)
+/* Flush, sync and close f, each checked; the failed step or NULL. */
+static const char *
+finish(FILE *f, int *e)
 {
 	const char *what = NULL;
-	int e = 0;
+	struct stat st;
 
+	*e = 0;
 	if (fflush(f) == EOF || ferror(f))
-		what = "write", e = errno;
-	else if (fsync(fileno(f)) == -1)
-		what = "fsync", e = errno;
+		what = "write", *e = errno;
+	else if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+	    fsync(fileno(f)) == -1)
+		what = "fsync", *e = errno;
 	if (fclose(f) == EOF && what == NULL)
-		what = "close", e = errno;
+		what = "close", *e = errno;
+	return what;
+}
+
+/* The report file itself (report_new's descriptor). */
+static int
+commit_in_place(struct report *rp, FILE *f, char *errbuf, size_t errlen)
+{
+	const char *what;
+	int e;
+
+	if ((what = finish(f, &e)) != NULL) {
+		/* No half report: empty the file, and remove it if it is ours. */
+		(void)ftruncate(rp->fd, 0);
+		if (rp->created)
+			(void)unlink(rp->path);
+		(void)snprintf(errbuf, errlen, "%s: %s failed: %s; nothing written",
+		    rp->path, what, e != 0 ? strerror(e) : "stream error");
+		return -1;
+	}
+	return 0;
+}
+
+/* A snapshot: finish the temp file and rename it; on failure remove it. */
+static int
+commit_rename(struct report *rp, FILE *f, char *errbuf, size_t errlen)
+{
+	const char *what;
+	int e;
+
+	what = finish(f, &e);
 	if (what == NULL && check_target(rp->path, errbuf, errlen) == -1) {
 		(void)unlink(rp->tmp);
 		rp->tmp[0] = '\0';
@@ -992,14 +1086,15 @@ report_write(struct report *rp, const struct run_stats *st, char *errbuf,
 	if (rp->fmt == REPORT_CSV) {
 		f = rp->csv;
 		rp->csv = NULL;
-		return commit(rp, f, errbuf, errlen);
+		return commit_in_place(rp, f, errbuf, errlen);
 	}
 	v = sorted_groups(rp, &nomem);
 	if (nomem) {
 		(void)snprintf(errbuf, errlen, "%s: out of memory", rp->path);
 		return -1;
 	}
-	if ((f = open_temp(rp, errbuf, errlen)) == NULL) {
+	if ((f = stream_of(rp)) == NULL) {
+		(void)snprintf(errbuf, errlen, "%s: %s", rp->path, strerror(errno));
 		free(v);
 		return -1;
 	}
@@ -1008,7 +1103,7 @@ report_write(struct report *rp, const struct run_stats *st, char *errbuf,
 	else
 		write_text(f, rp, st, rp->fmt == REPORT_MD, v);
 	free(v);
-	rc = commit(rp, f, errbuf, errlen);
+	rc = commit_in_place(rp, f, errbuf, errlen);
 	return rc;
 }
 
@@ -1042,6 +1137,7 @@ report_snapshot(struct report *rp, const char *path, const struct run_stats *st,
 	*view = *rp;
 	view->fmt = fmt;
 	view->csv = NULL;
+	view->fd = -1;
 	view->tmp[0] = '\0';
 	if (strlcpy(view->path, path, sizeof(view->path)) >= sizeof(view->path)) {
 		(void)snprintf(errbuf, errlen, "%s: path too long", path);
@@ -1061,7 +1157,7 @@ report_snapshot(struct report *rp, const char *path, const struct run_stats *st,
 	else
 		write_text(f, view, st, fmt == REPORT_MD, v);
 	free(v);
-	rc = commit(view, f, errbuf, errlen);
+	rc = commit_rename(view, f, errbuf, errlen);
 	free(view);
 	return rc;
 }

@@ -40,7 +40,10 @@ export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style style)
 
 	if (size == 0)
 		return dst;
-	if (style == TS_EPOCH || (uint64_t)t != sec || gmtime_r(&t, &tm) == NULL ||
+	bool local = style == TS_LOCAL || style == TS_LOCAL_MILLI;
+
+	if (style == TS_EPOCH || (uint64_t)t != sec ||
+	    (local ? localtime_r(&t, &tm) : gmtime_r(&t, &tm)) == NULL ||
 	    strftime(date, sizeof(date), style == TS_ISO ? "%Y-%m-%dT%H:%M:%S" :
 	    "%Y-%m-%d %H:%M:%S", &tm) == 0) {
 		(void)snprintf(dst, size, "%" PRIu64 ".%06" PRIu64, sec, frac);
@@ -51,12 +54,36 @@ export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style style)
 		(void)snprintf(dst, size, "%s.%06" PRIu64 "Z", date, frac);
 		break;
 	case TS_MILLI:
+	case TS_LOCAL_MILLI:
 		(void)snprintf(dst, size, "%s.%03" PRIu64, date, frac / 1000);
 		break;
 	default:
 		(void)snprintf(dst, size, "%s.%06" PRIu64, date, frac);
 		break;
 	}
+	return dst;
+}
+
+char *
+export_fmt_zone(char *dst, size_t size, uint64_t ts_us)
+{
+	time_t t = (time_t)(ts_us / 1000000);
+	struct tm tm;
+	char name[16];
+	long off;
+
+	if (size == 0)
+		return dst;
+	if (localtime_r(&t, &tm) == NULL) {
+		(void)strlcpy(dst, "local time", size);
+		return dst;
+	}
+	off = tm.tm_gmtoff / 60;
+	if (strftime(name, sizeof(name), "%Z", &tm) == 0)
+		name[0] = '\0';
+	(void)snprintf(dst, size, "UTC%c%02ld:%02ld%s%s%s", off < 0 ? '-' : '+',
+	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60,
+	    name[0] != '\0' ? " (" : "", name, name[0] != '\0' ? ")" : "");
 	return dst;
 }
 
@@ -134,15 +161,52 @@ static const struct {
 	{ SF_OVERLAP, "overlap-conflict" },
 };
 
-int
-export_batch_line(FILE *f, const struct sess_record *r, bool color)
+static const struct batch_opts batch_defaults;
+
+/*
+ * The time that starts a batch line ("" for -t), with its trailing space.
+ * The relative styles count from first_us / prev_us, which the caller
+ * (export_batch_session) advances.
+ */
+static void
+print_batch_time(FILE *f, const struct batch_opts *o, uint64_t ts_us, bool milli)
 {
 	char t[EXPORT_TS_SIZE];
+	uint64_t base, d;
+
+	switch (o->ts) {
+	case BATCH_TS_NONE:
+		return;
+	case BATCH_TS_EPOCH:
+		(void)fprintf(f, "%s ", export_fmt_time(t, sizeof(t), ts_us, TS_EPOCH));
+		return;
+	case BATCH_TS_DELTA:
+	case BATCH_TS_SINCE_FIRST:
+		base = o->ts == BATCH_TS_DELTA ? o->prev_us : o->first_us;
+		if (base == 0)
+			base = ts_us;
+		d = ts_us >= base ? ts_us - base : base - ts_us;
+		(void)fprintf(f, "%c%" PRIu64 ".%06" PRIu64 " ", ts_us >= base ? '+' : '-',
+		    d / 1000000, d % 1000000);
+		return;
+	case BATCH_TS_LOCAL:
+		break;
+	}
+	(void)fprintf(f, "%s ", export_fmt_time(t, sizeof(t), ts_us,
+	    milli ? TS_LOCAL_MILLI : TS_LOCAL));
+}
+
+int
+export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts *o)
+{
 	const char *sep = " limited=";
+	bool color;
 	size_t i;
 
-	(void)fprintf(f, "%s ", export_fmt_time(t, sizeof(t), r->ts_start_us,
-	    TS_MILLI));
+	if (o == NULL)
+		o = &batch_defaults;
+	color = o->color;
+	print_batch_time(f, o, r->ts_start_us, true);
 	print_hosts(f, r);
 	if (r->banner_code > 0 && r->banner_code != 220)
 		(void)fprintf(f, " greeting=%d", r->banner_code);
@@ -196,18 +260,44 @@ print_field(FILE *f, const char *label, const char *s)
 	(void)fputc('\n', f);
 }
 
-int
-export_batch_incident(FILE *f, const struct sess_record *r,
-    const struct incident *inc, bool color)
+/* One transcript or evidence line: "    <time> #4 S: 250-8BITMIME". */
+static void
+print_xline(FILE *f, const struct batch_opts *o, const struct xline *x)
 {
-	char t[EXPORT_TS_SIZE];
-	size_t i, n;
+	struct batch_opts abs = *o;
 
+	/* Relative styles make sense between sessions; lines keep clock time. */
+	if (abs.ts == BATCH_TS_DELTA || abs.ts == BATCH_TS_SINCE_FIRST)
+		abs.ts = BATCH_TS_LOCAL;
+	(void)fputs("    ", f);
+	print_batch_time(f, &abs, x->ts_us, false);
+	(void)fprintf(f, "#%" PRIu64 " %s ", x->pkt,
+	    x->dir == XDIR_CLIENT ? "C:" : x->dir == XDIR_SERVER ? "S:" : "--");
+	(void)esc_text_fput(f, x->text.p, x->text.len, 0);
+	if (x->flags & XL_TRUNCATED)
+		(void)fputs(" [truncated]", f);
+	(void)fputc('\n', f);
+}
+
+static void
+print_severity(FILE *f, const struct incident *inc, bool color)
+{
 	if (color)
 		(void)fprintf(f, "%s%s%s", sev_color(inc->severity),
 		    nn(severity_name(inc->severity)), C_RESET);
 	else
 		(void)fputs(nn(severity_name(inc->severity)), f);
+}
+
+int
+export_batch_incident(FILE *f, const struct sess_record *r,
+    const struct incident *inc, const struct batch_opts *o)
+{
+	size_t i, n;
+
+	if (o == NULL)
+		o = &batch_defaults;
+	print_severity(f, inc, o->color);
 	(void)fprintf(f, " %s (%s) %.*s ", inc->type != NULL ? inc->type : "?",
 	    nn(confidence_name(inc->confidence)), (int)sizeof(r->uid), r->uid);
 	print_hosts(f, r);
@@ -220,18 +310,51 @@ export_batch_incident(FILE *f, const struct sess_record *r,
 	n = inc->nevidence < INC_MAX_EVIDENCE ? inc->nevidence : INC_MAX_EVIDENCE;
 	if (n > 0)
 		(void)fputs("  evidence:\n", f);
-	for (i = 0; i < n; i++) {
-		const struct xline *x = &inc->evidence[i];
+	for (i = 0; i < n; i++)
+		print_xline(f, o, &inc->evidence[i]);
+	(void)fputc('\n', f);
+	return ferror(f) ? -1 : 0;
+}
 
-		(void)fprintf(f, "    %s #%" PRIu64 " %s ",
-		    export_fmt_time(t, sizeof(t), x->ts_us, TS_READABLE), x->pkt,
-		    x->dir == XDIR_CLIENT ? "C:" : x->dir == XDIR_SERVER ? "S:" :
-		    "--");
-		(void)esc_text_fput(f, x->text.p, x->text.len, 0);
-		if (x->flags & XL_TRUNCATED)
-			(void)fputs(" [truncated]", f);
-		(void)fputc('\n', f);
+/* -q: "error 8bitmime-abort (probable) S... 10.0.0.1:4000 -> 10.0.0.2:25: summary" */
+static void
+print_incident_line(FILE *f, const struct sess_record *r, const struct incident *inc,
+    const struct batch_opts *o)
+{
+	print_batch_time(f, o, r->ts_start_us, true);
+	print_severity(f, inc, o->color);
+	(void)fprintf(f, " %s (%s) %.*s ", inc->type != NULL ? inc->type : "?",
+	    nn(confidence_name(inc->confidence)), (int)sizeof(r->uid), r->uid);
+	print_hosts(f, r);
+	if (inc->summary != NULL) {
+		(void)fputs(": ", f);
+		(void)esc_text_fput(f, inc->summary, strlen(inc->summary), 0);
 	}
 	(void)fputc('\n', f);
+}
+
+int
+export_batch_session(FILE *f, const struct sess_record *r, struct batch_opts *o)
+{
+	size_t i;
+
+	if (o->first_us == 0)
+		o->first_us = r->ts_start_us;
+	if (o->verbose < 0) {
+		for (i = 0; i < r->ninc; i++)
+			print_incident_line(f, r, &r->inc[i], o);
+	} else {
+		(void)export_batch_line(f, r, o);
+		for (i = 0; i < r->ninc; i++)
+			(void)export_batch_incident(f, r, &r->inc[i], o);
+		if (o->verbose >= 2 || (o->verbose == 1 && r->ninc > 0)) {
+			(void)fprintf(f, "  transcript (%zu lines%s):\n", r->nlines,
+			    r->lines_dropped > 0 ? ", the middle not kept" : "");
+			for (i = 0; i < r->nlines; i++)
+				print_xline(f, o, &r->lines[i]);
+			(void)fputc('\n', f);
+		}
+	}
+	o->prev_us = r->ts_start_us;
 	return ferror(f) ? -1 : 0;
 }

@@ -29,7 +29,7 @@ equal); Suricata's rcpt_to[i] checks name some recipients, so those must
 be among ours.  Everything else is compared exactly.  A record is matched
 to our session by client address and port when the output gives them.
 
-smtpscope runs with -p 25,587,2525 plus any server port the expected
+smtpscope runs with -P 25,587,2525 plus any server port the expected
 output names (a capture on port 1224, say), so every session the other
 project decoded is ours to decode too.
 
@@ -225,7 +225,7 @@ def run_smtpscope(binary, cap, ports):
             with gzip.open(cap) as f, open(src, "wb") as g:
                 g.write(f.read())
         js = os.path.join(td, "s.jsonl")
-        p = subprocess.run([binary, "-b", "-r", src, "-p", ",".join(sorted(ports, key=int)),
+        p = subprocess.run([binary, "-b", "-r", src, "-P", ",".join(sorted(ports, key=int)),
                             "--json", js], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, timeout=120)
         sess = []

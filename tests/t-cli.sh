@@ -23,9 +23,9 @@ expect() {
 expect help 0 '^usage: smtpscope' -- -h
 expect version 0 '^smtpscope [0-9]+\.[0-9]+' -- --version
 expect no-input 2 'nothing to read' --
-expect bad-option 2 'usage' -- --no-such-option
+expect bad-option 2 "^smtpscope: unknown option '--no-such-option' \\(smtpscope -h lists the options\\)\$" -- --no-such-option
 expect bad-count 2 '-c: .* is invalid' -- -c abc -r pcaps/8bitmime-abort.pcap
-expect bad-ports 2 '-p: ' -- -p 25,notaport -r pcaps/8bitmime-abort.pcap
+expect bad-ports 2 '-P: ' -- -P 25,notaport -r pcaps/8bitmime-abort.pcap
 expect missing-file 1 "nosuch\.pcap.*(No such file|not found)" -- -b -r "$tmp/nosuch.pcap"
 printf 'This is not a capture file, just text.\n' >"$tmp/text.pcap"
 expect not-a-capture 1 "text\.pcap.*not a pcap" -- -b -r "$tmp/text.pcap"
@@ -67,7 +67,7 @@ b.close()
 write(sys.argv[1], [a, b])
 PY
 	"$SMTPSCOPE" -b -r "$tmp/smtps.pcap" >"$tmp/smtps.out" 2>&1
-	if grep -q '^  port 465 (implicit TLS, not decoded): 1 connections, 8 packets, 17B of payload$' "$tmp/smtps.out" &&
+	if grep -q '^  port 465 (implicit TLS, not decoded): 1 connections, 8 packets, 17 B of payload$' "$tmp/smtps.out" &&
 	    grep -q ', 9 SMTP packets, 1 flows$' "$tmp/smtps.out"; then
 		echo "ok smtps-counted"
 	else
@@ -79,7 +79,7 @@ fi
 # never when standard error is not a terminal.
 if command -v script >/dev/null 2>&1; then
 	script -q -c "$SMTPSCOPE -b -r pcaps/8bitmime-abort.pcap >/dev/null" "$tmp/tty.txt" >/dev/null 2>&1
-	if grep -aqE '\] 100% 1510B/1510B [0-9.]+[KMG]?B/s 0:00 left' "$tmp/tty.txt" &&
+	if grep -aqE '\] 100% 1.5 KiB/1.5 KiB [0-9.]+ ([KMG]i)?B/s 0:00 left' "$tmp/tty.txt" &&
 	    grep -aq "$(printf '\033\\[K')" "$tmp/tty.txt"; then
 		echo "ok progress-bar-on-tty"
 	else

@@ -3,7 +3,7 @@
 #
 # For every capture in pcaps/ and, when it exists, in ../shared/corpus
 # (outside the repository; skipped with a message when absent), run
-#   $SMTPSCOPE -r F -p all --dump-streams D1
+#   $SMTPSCOPE -r F -P all --dump-streams D1
 #   tcpflow -r F -o D2
 # and compare the two directories file by file.  Every difference must be
 # explained by an entry in the KNOWN list below, which names the capture,
@@ -150,7 +150,7 @@ check_one() {	# file key
 	entry=$(known "$key")
 	checks=${entry%%:*}
 	why=${entry#*:}
-	"$SMTPSCOPE" -r "$f" -p all --dump-streams "$tmp/a" >"$tmp/out" 2>&1
+	"$SMTPSCOPE" -r "$f" -P all --dump-streams "$tmp/a" >"$tmp/out" 2>&1
 	rc=$?
 	tcpflow -r "$f" -o "$tmp/b" >/dev/null 2>&1
 	rm -f "$tmp/b/report.xml"

@@ -25,7 +25,7 @@ for exp in tests/golden/*.jsonl; do
 		bad=$((bad + 1)); continue
 	fi
 	n=$((n + 1))
-	"$SMTPSCOPE" -r "$cap" -p all --json "$tmp/$name.jsonl" -b >/dev/null 2>"$tmp/$name.err"
+	"$SMTPSCOPE" -r "$cap" -P all --json "$tmp/$name.jsonl" -b >/dev/null 2>"$tmp/$name.err"
 	rc=$?
 	want_rc=0
 	[ -e "tests/golden/$name.rc" ] && want_rc=$(cat "tests/golden/$name.rc")

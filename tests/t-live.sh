@@ -83,7 +83,7 @@ syslog_has() {	# FIXED-TEXT
 scope() {
 	_n=$1
 	shift
-	t_bg SP "$SMTPSCOPE" -i lo -b -p "$PORT" "$@" "$FILTER" \
+	t_bg SP "$SMTPSCOPE" -i lo -b -P "$PORT" "$@" "$FILTER" \
 	    >"$T/$_n.out" 2>"$T/$_n.err" </dev/null
 	if ! t_poll 200 grep -q "listening on" "$T/$_n.err"; then
 		t_fail "$_n-start" "smtpscope did not start listening" "$T/$_n.err"

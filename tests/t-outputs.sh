@@ -21,7 +21,9 @@
 #             expression after the options narrows the sessions; -D lists lo.
 #   live      (root only) SIGUSR1 to a running -i lo prints "stats:"; a
 #             report in a sticky world-writable directory (as /tmp) after
-#             the default drop to "nobody".
+#             the default drop to "nobody"; reports, -w and --json in a
+#             directory only root may write; an unwritable --report fails
+#             before the first packet; --dump-streams as "nobody".
 #
 # Every wait is a bounded poll.  Skips (77) without /usr/bin/python3; the
 # live part is skipped, with a note, when not root.
@@ -227,7 +229,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 # A port and address nothing serves: these runs see no traffic but the
 # two packets the SIGUSR1 check sends.
-LIVE="-i lo -b -p 2548 host 127.0.0.49"
+LIVE="-i lo -b -P 2548 host 127.0.0.49"
 
 # live NAME ARGS...: start, wait for "listening on", pid in $SP.
 live() {
@@ -247,6 +249,18 @@ stop() {
 	else t_fail "$1-exit-$2" "exit $_rc" "$T/$1.err"; fi
 }
 
+# poke NAME: two packets that pass $LIVE's filter (a connection to a closed
+# port: SYN, RST).
+poke() {
+	"$PY" -c 'import socket, sys
+s = socket.socket()
+try:
+    s.connect(("127.0.0.49", 2548))
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit("127.0.0.49:2548 unexpectedly accepted")' || t_fail "$1" "could not poke lo"
+}
+
 STICKY=$T/sticky	# like /tmp: world-writable with the sticky bit
 mkdir "$STICKY" && chmod 1777 "$STICKY"
 
@@ -261,13 +275,7 @@ else t_fail sigusr1-stats-idle "no 'stats:' on stderr after SIGUSR1 on an idle i
 # With traffic: signal first, then two packets that pass the filter (a
 # connection to a closed port: SYN, RST).
 kill -USR1 "$SP"
-"$PY" -c 'import socket, sys
-s = socket.socket()
-try:
-    s.connect(("127.0.0.49", 2548))
-except ConnectionRefusedError:
-    sys.exit(0)
-sys.exit("127.0.0.49:2548 unexpectedly accepted")' || t_fail sigusr1-poke "could not poke lo"
+poke sigusr1-poke
 if t_poll 200 grep -q '^stats: [0-9]* packets' "$T/usr1.err"; then t_ok sigusr1-stats
 else t_fail sigusr1-stats "no 'stats:' on stderr after SIGUSR1" "$T/usr1.err"; fi
 t_grep sigusr1-stats-sessions '^  sessions: [0-9]+ finished, [0-9]+ open; incidents: 0$' "$T/usr1.err"
@@ -296,20 +304,45 @@ if command -v setpriv >/dev/null 2>&1 &&
 	t_grep perm-denied-hint "cannot capture on 'lo': .*CAP_NET_RAW" "$T/perm.err"
 fi
 
-# A report where only root may write: after the drop to "nobody" it could
-# never be renamed into place, so smtpscope refuses at once (exit 3), and
-# says which user it runs as, rather than failing at the end of a capture.
+# Outputs where only root may write (root's home, say): every file named on
+# the command line is opened before the drop to "nobody", so the README's
+# live example works there.  Two reports in one run are both written.
 ROOTONLY=$T/rootonly
 mkdir "$ROOTONLY" && chmod 700 "$ROOTONLY"
+live rootonly --report "$ROOTONLY/r.md" --report "$ROOTONLY/r.csv" -w "$ROOTONLY/f.pcap" \
+    --json "$ROOTONLY/s.jsonl"
+stop rootonly 0
+t_check rootonly-md-report [ -s "$ROOTONLY/r.md" ]
+t_grep rootonly-md-is-markdown '^# ' "$ROOTONLY/r.md"
+t_check rootonly-csv-report [ -s "$ROOTONLY/r.csv" ]
+t_grep rootonly-csv-header '^ts,uid,type' "$ROOTONLY/r.csv"
+t_check rootonly-pcap [ -s "$ROOTONLY/f.pcap" ]
+t_eq rootonly-no-temp-left "$(find "$ROOTONLY" -name '.*' -type f | wc -l)" 0
+# A report that cannot be created fails before the first packet (exit 3,
+# at once, not at the end of the capture), and leaves nothing behind.
 # shellcheck disable=SC2086
-timeout 20 "$SMTPSCOPE" $LIVE --report "$ROOTONLY/r.md" >"$T/rootonly.out" 2>"$T/rootonly.err" </dev/null
-_rc=$?
-t_eq rootonly-report-exit-3 "$_rc" 3
-t_grep rootonly-report-names-user "running as 'nobody'" "$T/rootonly.err"
-t_eq rootonly-report-nothing-left "$(find "$ROOTONLY" -type f | wc -l)" 0
-# -Z root keeps root: the same report is written.
-live rootonly-z-root -Z root --report "$ROOTONLY/r.md"
+timeout 20 "$SMTPSCOPE" $LIVE --report "$ROOTONLY/r2.md" --report "$T/nosuchdir/r.md" \
+    >"$T/badreport.out" 2>"$T/badreport.err" </dev/null
+t_eq bad-report-exit-3 "$?" 3
+t_grep bad-report-names-path "nosuchdir/r.md: cannot create" "$T/badreport.err"
+t_nogrep bad-report-before-listening "listening on" "$T/badreport.err"
+t_check bad-report-nothing-left [ ! -e "$ROOTONLY/r2.md" ]
+# --dump-streams writes files during the run, as "nobody": a directory it
+# makes itself is given to that user; an existing one that user cannot
+# write fails at once (exit 3) and names the user.
+live dumpmade --dump-streams "$ROOTONLY/flows"
+poke dumpmade-poke
+stop dumpmade 0
+t_eq dumpmade-owner "$(stat -c %U "$ROOTONLY/flows")" nobody
+t_eq dumpmade-no-errors "$(grep -c 'cannot' "$T/dumpmade.err")" 0
+mkdir "$ROOTONLY/rootflows"
+# shellcheck disable=SC2086
+timeout 20 "$SMTPSCOPE" $LIVE --dump-streams "$ROOTONLY/rootflows" \
+    >"$T/rootdump.out" 2>"$T/rootdump.err" </dev/null
+t_eq rootonly-dump-exit-3 "$?" 3
+t_grep rootonly-dump-names-user "running as 'nobody'" "$T/rootdump.err"
+# -Z root keeps root: the same directory is written.
+live rootonly-z-root -Z root --dump-streams "$ROOTONLY/rootflows"
 stop rootonly-z-root 0
-t_check rootonly-z-root-report [ -s "$ROOTONLY/r.md" ]
 
 t_done

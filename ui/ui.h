@@ -77,5 +77,7 @@ int ui_run(struct ui *);
 void ui_request_quit(struct ui *);
 void ui_stop(struct ui *);	/* endwin */
 void ui_free(struct ui *);
+/* The curses library's version ("ncurses 6.4.20221231"), for --version. */
+const char *ui_lib_version(void);
 
 #endif

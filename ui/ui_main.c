@@ -54,6 +54,12 @@ ui_now_ms(void)
  * Life cycle
  * --------------------------------------------------------------------- */
 
+const char *
+ui_lib_version(void)
+{
+	return curses_version();
+}
+
 struct ui *
 ui_new(const struct ui_config *cfg, char *err, size_t errlen)
 {

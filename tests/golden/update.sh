@@ -11,7 +11,7 @@ for name in $names; do
 	cap=pcaps/$name.pcap
 	[ -e "$cap" ] || cap=pcaps/$name.pcapng
 	set +e
-	"$SMTPSCOPE" -r "$cap" -p all --json - -b 2>/dev/null |
+	"$SMTPSCOPE" -r "$cap" -P all --json - -b 2>/dev/null |
 	    /usr/bin/python3 -c 'import json,sys
 for l in sys.stdin:
     d=json.loads(l)
