@@ -56,7 +56,8 @@ UI_SRC      = $(wildcard ui/*.c)
 CAPTURE_OBJ = $(CAPTURE_SRC:%.c=$(B)/%.o)
 DECODE_OBJ  = $(DECODE_SRC:%.c=$(B)/%.o)
 UI_OBJ      = $(UI_SRC:%.c=$(B)/%.o)
-MAIN_OBJ    = $(B)/smtpscope.o
+CLI_SRC     = $(wildcard cli/*.c)
+MAIN_OBJ    = $(B)/smtpscope.o $(CLI_SRC:%.c=$(B)/%.o)
 LIBCAPTURE  = $(B)/libcapture.a
 LIBDECODE   = $(B)/libdecode.a
 LIBUI       = $(B)/libui.a

@@ -13,19 +13,12 @@
  * as "interrupted" and run through the incident rules before exit.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
-#include <netdb.h>
-#include <poll.h>
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,9 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
-#include <libutil.h>
 
 #include "capture/capture.h"
+#include "cli/cli.h"
 #include "decode/escape.h"
 #include "decode/export.h"
 #include "decode/smtp.h"
@@ -47,15 +40,6 @@
 #ifndef SMTPSCOPE_VERSION
 #define SMTPSCOPE_VERSION "0.1.0"
 #endif
-
-/* Exit codes (documented in smtpscope.1). */
-enum {
-	EX_OK_ = 0,		/* success, including a clean stop on SIGINT/SIGTERM */
-	EX_INPUT_ = 1,		/* capture could not be opened or read */
-	EX_USAGE_ = 2,		/* bad command line or filter */
-	EX_OUTPUT_ = 3,		/* an output could not be written completely */
-	EX_PROBE_ = 4		/* --probe: connection refused, timed out or failed */
-};
 
 #define MAX_REPORTS 8	/* --report may be given this many times */
 
@@ -70,6 +54,7 @@ struct opts {
 	int verbose;		/* -q: -1, -v: 1, -vv: 2 */
 	char ports_text[64];	/* the kept ports as given, for messages */
 	int tstamp;		/* how many -t */
+	int probe_timeout_ms;	/* --probe-timeout */
 	double speed;
 	uint64_t count;
 };
@@ -150,18 +135,6 @@ install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static void
-warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("smtpscope: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 out_failed(struct run *r, const char *what)
@@ -347,21 +320,6 @@ ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
  * statistics, progress and the end-of-run summary
  * ------------------------------------------------------------------ */
 
-/*
- * "17 B", "1.2 KiB", "85 KiB", "118 MiB": powers of 1024, named as such
- * (IEC), as du -h and ls -lh count.  humanize_number() scales only as far
- * as needed to fit its buffer; 8 bytes keep at most three digits.
- */
-static void
-fmt_bytes(char *buf, size_t len, uint64_t n)
-{
-	char tmp[8];
-
-	if (humanize_number(tmp, sizeof(tmp), (int64_t)n, "B", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_IEC_PREFIXES) == -1)
-		snprintf(tmp, sizeof(tmp), "?");
-	strlcpy(buf, tmp, len);
-}
 
 /* Incident types by count, most first (then by name): the summary's order. */
 static int
@@ -406,7 +364,7 @@ print_stats(struct run *r, FILE *f, bool final)
 	int k;
 
 	cap_stats(r->cap, &st);
-	fmt_bytes(b1, sizeof(b1), st.bytes);
+	cli_fmt_bytes(b1, sizeof(b1), st.bytes);
 	fprintf(f, "%s%llu packets (%s), %llu SMTP packets, %llu flows\n",
 	    final ? "\nsummary: " : "stats: ",
 	    (unsigned long long)st.packets, b1,
@@ -461,7 +419,7 @@ print_stats(struct run *r, FILE *f, bool final)
 		    (unsigned long long)r->cut_caps, (unsigned long long)r->cut_tx,
 		    (unsigned long long)r->cut_rcpts);
 	if (st.smtps_packets > 0) {
-		fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
+		cli_fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
 		fprintf(f, "  port 465 (implicit TLS, not decoded): %llu connections, "
 		    "%llu packets, %s of payload\n",
 		    (unsigned long long)st.smtps_connections,
@@ -494,9 +452,9 @@ progress(struct run *r, uint64_t now_us, uint64_t start_us, bool done)
 		frac = 1;
 	rate = now_us > start_us ? st.file_bytes_read / ((now_us - start_us) / 1e6) : 0;
 	left = rate > 0 ? (st.file_bytes_total - st.file_bytes_read) / rate : 0;
-	fmt_bytes(a, sizeof(a), st.file_bytes_read);
-	fmt_bytes(b, sizeof(b), st.file_bytes_total);
-	fmt_bytes(c, sizeof(c), (uint64_t)rate);
+	cli_fmt_bytes(a, sizeof(a), st.file_bytes_read);
+	cli_fmt_bytes(b, sizeof(b), st.file_bytes_total);
+	cli_fmt_bytes(c, sizeof(c), (uint64_t)rate);
 	fill = (int)(frac * 30);
 	fputs("\r[", stderr);
 	for (i = 0; i < 30; i++)
@@ -508,67 +466,7 @@ progress(struct run *r, uint64_t now_us, uint64_t start_us, bool done)
 	fflush(stderr);
 }
 
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* ---------------------------------------------------------------------
- * privileges
- * ------------------------------------------------------------------ */
-
-/*
- * After the device is open, a root process gives up root: to -Z USER, or by
- * default to "nobody"; as[] gets the user's name ("" when nothing changed).
- * Every output named on the command line (--json, --report, -w) is opened
- * before this, so each keeps working where only root may write, and a path
- * that cannot be written fails before the first packet is read.  Only
- * --dump-streams creates files later, as the user we become: a directory
- * smtpscope made itself (mydir) is given to that user first, and the caller
- * proves the directory writable right after the drop.
- */
-static int
-drop_privileges(const char *user, const char *mydir, char *as, size_t aslen)
-{
-	struct passwd *pw;
-
-	as[0] = '\0';
-	if (getuid() != 0 && geteuid() != 0)
-		return 0;
-	if (user != NULL && strcmp(user, "root") == 0)
-		return 0;
-	if ((pw = getpwnam(user != NULL ? user : "nobody")) == NULL) {
-		if (user == NULL)
-			return 0;	/* no such default user: keep going as root */
-		warnx_("-Z: no such user '%s'", user);
-		return -1;
-	}
-	if (mydir != NULL && chown(mydir, pw->pw_uid, pw->pw_gid) == -1) {
-		warnx_("--dump-streams: cannot give '%s' to '%s': %s", mydir, pw->pw_name,
-		    strerror(errno));
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		warnx_("cannot drop privileges to '%s': %s", pw->pw_name, strerror(errno));
-		return -1;
-	}
-	strlcpy(as, pw->pw_name, aslen);
-	return 0;
-}
 
 /* ---------------------------------------------------------------------
  * the capture loop (the main thread in batch mode, a thread under the UI)
@@ -606,7 +504,7 @@ capture_loop(struct run *r, char *errbuf)
 	bool show_progress, live = o->cap.nfiles == 0;
 	int n, max;
 
-	t0 = mono_us();
+	t0 = cli_mono_us();
 	show_progress = !o->no_progress && !live && r->ui == NULL && isatty(STDERR_FILENO);
 	for (;;) {
 		if (got_stop || (r->ui != NULL && ui_quit_requested(r->ui)))
@@ -626,11 +524,11 @@ capture_loop(struct run *r, char *errbuf)
 			break;
 		if (n == -1)
 			return -1;
-		now = mono_us();
+		now = cli_mono_us();
 		if (live && now - last_tick >= 100000) {
 			last_tick = now;
 			pthread_mutex_lock(&r->mtx);
-			cap_tick(r->cap, wall_us());
+			cap_tick(r->cap, cli_wall_us());
 			pthread_mutex_unlock(&r->mtx);
 			cap_stats(r->cap, &st);
 			if (st.kernel_drop > 0)
@@ -655,7 +553,7 @@ capture_loop(struct run *r, char *errbuf)
 		}
 	}
 	if (show_progress)
-		progress(r, mono_us(), t0, true);
+		progress(r, cli_mono_us(), t0, true);
 	return 0;
 }
 
@@ -697,13 +595,13 @@ open_outputs(struct run *r)
 		if (strcmp(o->json, "-") == 0)
 			r->json = stdout;
 		else if ((r->json = fopen(o->json, "w")) == NULL) {
-			warnx_("--json: cannot create '%s': %s", o->json, strerror(errno));
+			cli_warn("--json: cannot create '%s': %s", o->json, strerror(errno));
 			return -1;
 		}
 	}
 	for (i = 0; i < o->nreports; i++)
 		if ((r->reports[i] = report_new(o->reports[i], err, sizeof(err))) == NULL) {
-			warnx_("--report: %s", err);
+			cli_warn("--report: %s", err);
 			return -1;
 		}
 	if (o->syslog)
@@ -809,7 +707,7 @@ close_outputs(struct run *r)
 			continue;
 		if (r->started &&
 		    report_write(r->reports[i], &rs, err, sizeof(err)) == -1) {
-			warnx_("--report: %s", err);
+			cli_warn("--report: %s", err);
 			rc = -1;
 		}
 		report_free(r->reports[i]);
@@ -817,13 +715,13 @@ close_outputs(struct run *r)
 	}
 	if (r->dump != NULL) {
 		if (dumpflow_close(r->dump, err) == -1) {
-			warnx_("--dump-streams: %s", err);
+			cli_warn("--dump-streams: %s", err);
 			rc = -1;
 		}
 		r->dump = NULL;
 	}
 	if (r->out_errors > 0) {
-		warnx_("output incomplete: %s", r->out_err);
+		cli_warn("output incomplete: %s", r->out_err);
 		rc = -1;
 	}
 	if (o->syslog)
@@ -857,7 +755,7 @@ run_capture(struct opts *o)
 	sink.session_update = want_ui ? sink_update : NULL;
 	sink.session_end = sink_end;
 	if ((r.smtp = smtp_ctx_new(&o->smtp, &sink)) == NULL) {
-		warnx_("out of memory");
+		cli_warn("out of memory");
 		return EX_INPUT_;
 	}
 	memset(&dec, 0, sizeof(dec));
@@ -869,7 +767,7 @@ run_capture(struct opts *o)
 	if (o->dump_dir != NULL) {
 		made_dir = stat(o->dump_dir, &sb) == -1;
 		if (dumpflow_open(&r.dump, o->dump_dir, errbuf) == -1) {
-			warnx_("--dump-streams: %s", errbuf);
+			cli_warn("--dump-streams: %s", errbuf);
 			smtp_ctx_free(r.smtp);
 			return EX_OUTPUT_;
 		}
@@ -887,28 +785,28 @@ run_capture(struct opts *o)
 		bool out = strncmp(errbuf, "cannot create '", 15) == 0 ||
 		    strncmp(errbuf, "cannot write '", 14) == 0;
 
-		warnx_("%s%s", out ? "-w: " : "", errbuf);
+		cli_warn("%s%s", out ? "-w: " : "", errbuf);
 		filter_hint(o);
 		rc = out ? EX_OUTPUT_ : strstr(errbuf, "filter") != NULL ? EX_USAGE_ :
 		    EX_INPUT_;
 		goto fail;
 	}
 	if (errbuf[0] != '\0')
-		warnx_("warning: %s", errbuf);	/* e.g. promiscuous mode not supported */
+		cli_warn("warning: %s", errbuf);	/* e.g. promiscuous mode not supported */
 	sig_cap = r.cap;
 	as[0] = '\0';
-	if (o->cap.nfiles == 0 && drop_privileges(o->user, made_dir ? o->dump_dir : NULL,
+	if (o->cap.nfiles == 0 && cli_drop_privileges(o->user, made_dir ? o->dump_dir : NULL,
 	    as, sizeof(as)) == -1) {
 		rc = EX_INPUT_;
 		goto fail;
 	}
 	if (r.dump != NULL && dumpflow_check(r.dump, errbuf) == -1) {
 		if (as[0] != '\0')
-			warnx_("--dump-streams: %s (running as '%s' after giving up root; "
+			cli_warn("--dump-streams: %s (running as '%s' after giving up root; "
 			    "make the directory writable for '%s', or keep root with -Z root)",
 			    errbuf, as, as);
 		else
-			warnx_("--dump-streams: %s", errbuf);
+			cli_warn("--dump-streams: %s", errbuf);
 		rc = EX_OUTPUT_;
 		goto fail;
 	}
@@ -937,7 +835,7 @@ run_capture(struct opts *o)
 		uc.actions.write_pcap = ui_write_pcap;
 		if ((r.ui = ui_new(&uc, errbuf, sizeof(errbuf))) == NULL ||
 		    ui_start(r.ui, errbuf, sizeof(errbuf)) == -1) {
-			warnx_("%s", errbuf);
+			cli_warn("%s", errbuf);
 			if (r.ui != NULL)
 				ui_free(r.ui);
 			r.ui = NULL;
@@ -960,7 +858,7 @@ run_capture(struct opts *o)
 		ct.r = &r;
 		if (pthread_create(&tid, NULL, capture_thread, &ct) != 0) {
 			ui_stop(r.ui);
-			warnx_("cannot start the capture thread");
+			cli_warn("cannot start the capture thread");
 			cap_close(r.cap);
 			return EX_INPUT_;
 		}
@@ -974,7 +872,7 @@ run_capture(struct opts *o)
 			strlcpy(errbuf, ct.errbuf, sizeof(errbuf));
 	}
 	if (loop_rc == -1) {
-		warnx_("%s", errbuf);
+		cli_warn("%s", errbuf);
 		rc = EX_INPUT_;
 	}
 	if (r.batch != NULL)
@@ -984,7 +882,7 @@ run_capture(struct opts *o)
 	if (close_outputs(&r) == -1 && rc == EX_OK_)
 		rc = EX_OUTPUT_;
 	if (cap_evidence_close(r.cap, errbuf) == -1) {
-		warnx_("-w: %s", errbuf);
+		cli_warn("-w: %s", errbuf);
 		if (rc == EX_OK_)
 			rc = EX_OUTPUT_;
 	}
@@ -1005,358 +903,6 @@ fail:	/* before the first packet: nothing was read, nothing is written */
 	smtp_ctx_free(r.smtp);
 	pthread_mutex_destroy(&r.mtx);
 	return rc;
-}
-
-/* ---------------------------------------------------------------------
- * --probe HOST[:PORT]
- * ------------------------------------------------------------------ */
-
-/*
- * The admin's own check after a fix is to telnet to port 25 and type EHLO.
- * --probe does that: connect, read the greeting, EHLO, QUIT, nothing that
- * could deliver mail.  The bytes go through the same decoder as captured
- * traffic, so the result is an ordinary session record (and JSON with
- * --json), and the verdict below reads that record.
- */
-static int probe_timeout_ms = 15000;	/* --probe-timeout */
-
-static void
-sockaddr_to_peer(const struct sockaddr_storage *ss, uint8_t ip[16], uint16_t *port,
-    int *family)
-{
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-	memset(ip, 0, 16);
-	if (ss->ss_family == AF_INET) {
-		memcpy(ip, &s4->sin_addr, 4);
-		*port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		memcpy(ip, &s6->sin6_addr, 16);
-		*port = ntohs(s6->sin6_port);
-	}
-	*family = ss->ss_family;
-}
-
-struct probe {
-	struct opts *o;
-	const char *host;
-	FILE *json;
-	int rc;
-	bool done;
-};
-
-static void
-probe_verdict_line(const struct sess_record *rec, const char *kw, unsigned bit,
-    const char *yes, const char *no)
-{
-	bool on = (rec->capflags & (1u << bit)) != 0;
-
-	printf("  %-9s %-12s %s\n", kw, on ? "offered" : "NOT offered", on ? yes : no);
-}
-
-static void
-probe_sink_end(void *arg, const struct sess_record *rec)
-{
-	struct probe *p = arg;
-	char buf[1024], sz[16];
-	size_t i;
-
-	p->done = true;
-	if (p->json != NULL && (export_json_session(p->json, rec) == -1 ||
-	    fflush(p->json) == EOF)) {
-		warnx_("--json: %s", strerror(errno));
-		p->rc = EX_OUTPUT_;
-	}
-	if (p->json == stdout)
-		return;
-	esc_text_wstr(buf, sizeof(buf), &rec->banner, 0);
-	printf("greeting: %d %s\n", rec->banner_code, buf);
-	if (!rec->ehlo) {
-		printf("EHLO was not accepted (last reply %d): the server offers no "
-		    "extensions at all, so 8-bit, SMTPUTF8 and STARTTLS are unavailable.\n",
-		    rec->last_reply_code);
-		return;
-	}
-	printf("capabilities (%zu):\n", rec->ncaps);
-	for (i = 0; i < rec->ncaps; i++) {
-		esc_text_wstr(buf, sizeof(buf), &rec->caps[i], 0);
-		printf("  %s\n", buf);
-	}
-	printf("verdict:\n");
-	probe_verdict_line(rec, "8BITMIME", CAPB_8BITMIME,
-	    "8-bit MIME mail is accepted as it is (RFC 6152).",
-	    "senders holding 8-bit MIME mail must convert it to 7-bit or bounce it "
-	    "(the KB295734 failure); enable the 8BITMIME extension on this server.");
-	probe_verdict_line(rec, "SMTPUTF8", CAPB_SMTPUTF8,
-	    "UTF-8 addresses are accepted (RFC 6531).",
-	    "mail to or from UTF-8 addresses will be refused or bounced.");
-	probe_verdict_line(rec, "CHUNKING", CAPB_CHUNKING,
-	    "BDAT may be used (RFC 3030).", "senders must use DATA.");
-	probe_verdict_line(rec, "STARTTLS", CAPB_STARTTLS,
-	    "mail can be encrypted in transit (RFC 3207).",
-	    "mail to this server travels in clear text.");
-	if (rec->capflags & CAPF(SIZE)) {
-		if (rec->size_limit > 0) {
-			fmt_bytes(sz, sizeof(sz), rec->size_limit);
-			printf("  %-9s %-12s messages up to %llu bytes (%s).\n", "SIZE",
-			    "offered", (unsigned long long)rec->size_limit, sz);
-		} else
-			printf("  %-9s %-12s no fixed limit announced.\n", "SIZE", "offered");
-	} else
-		printf("  %-9s %-12s senders learn the size limit only when refused.\n",
-		    "SIZE", "NOT offered");
-}
-
-static int
-probe_split(const char *arg, char *host, size_t hlen, char *port, size_t plen)
-{
-	const char *c;
-
-	if (arg[0] == '[') {
-		if ((c = strchr(arg, ']')) == NULL || (size_t)(c - arg) > hlen)
-			return -1;
-		strlcpy(host, arg + 1, (size_t)(c - arg));
-		c++;
-		if (*c == ':')
-			strlcpy(port, c + 1, plen);
-		else if (*c == '\0')
-			strlcpy(port, "25", plen);
-		else
-			return -1;
-	} else if ((c = strchr(arg, ':')) != NULL && strchr(c + 1, ':') == NULL) {
-		if ((size_t)(c - arg) >= hlen)
-			return -1;
-		strlcpy(host, arg, (size_t)(c - arg) + 1);
-		strlcpy(port, c + 1, plen);
-	} else {
-		strlcpy(host, arg, hlen);
-		strlcpy(port, "25", plen);
-	}
-	return host[0] != '\0' && port[0] != '\0' ? 0 : -1;
-}
-
-/* Connect with a timeout; returns the socket or -1 with a message. */
-static int
-probe_connect(const char *host, const char *port, char *err, size_t errlen,
-    char *addrbuf, size_t addrlen)
-{
-	struct addrinfo hints, *res, *ai;
-	struct pollfd pfd;
-	socklen_t sl;
-	int fd = -1, e, soerr = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "cannot resolve '%s' port '%s': %s", host, port,
-		    gai_strerror(e));
-		return -1;
-	}
-	snprintf(err, errlen, "no address for '%s'", host);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK,
-		    ai->ai_protocol)) == -1)
-			continue;
-		getnameinfo(ai->ai_addr, ai->ai_addrlen, addrbuf, addrlen, NULL, 0,
-		    NI_NUMERICHOST);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			e = poll(&pfd, 1, probe_timeout_ms);
-			sl = sizeof(soerr);
-			if (e == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-			    soerr == 0)
-				break;
-			if (e == 0)
-				snprintf(err, errlen, "connection to %s port %s timed out after %d s",
-				    addrbuf, port, probe_timeout_ms / 1000);
-			else
-				snprintf(err, errlen, "cannot connect to %s port %s: %s", addrbuf,
-				    port, strerror(soerr != 0 ? soerr : errno));
-		} else
-			snprintf(err, errlen, "cannot connect to %s port %s: %s", addrbuf, port,
-			    strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/*
- * Read one complete reply (the last line is "NNN " or "NNN" alone), feeding
- * every byte to the decoder.  Returns the reply code, or -1 with a message.
- */
-static int
-probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, char *err, size_t errlen)
-{
-	char buf[4096], line[8];
-	struct pollfd pfd;
-	struct smtp_pos pos;
-	size_t ll = 0;
-	ssize_t n;
-	ssize_t i;
-	int code = -1;
-	bool at_bol = true, last = false;
-
-	for (;;) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, probe_timeout_ms) != 1) {
-			snprintf(err, errlen, "no reply within %d s", probe_timeout_ms / 1000);
-			return -1;
-		}
-		if ((n = read(fd, buf, sizeof(buf))) <= 0) {
-			snprintf(err, errlen, "connection closed by the server%s%s",
-			    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
-			return -1;
-		}
-		pos.ts_us = wall_us();
-		pos.pkt = ++*pkt;
-		smtp_feed(s, XDIR_SERVER, (const uint8_t *)buf, (size_t)n, &pos);
-		/* Find the end of the reply: a line whose 4th byte is not '-'. */
-		for (i = 0; i < n; i++) {
-			if (at_bol) {
-				ll = 0;
-				at_bol = false;
-			}
-			if (buf[i] == '\n') {
-				if (ll >= 3 && line[0] >= '0' && line[0] <= '9' &&
-				    line[1] >= '0' && line[1] <= '9' && line[2] >= '0' &&
-				    line[2] <= '9') {
-					code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-					    (line[2] - '0');
-					last = ll == 3 || line[3] != '-';
-				} else {
-					snprintf(err, errlen, "the server does not speak SMTP");
-					return -1;
-				}
-				at_bol = true;
-				if (last)
-					return code;
-				continue;
-			}
-			if (ll < sizeof(line))
-				line[ll] = buf[i];
-			ll++;
-		}
-	}
-}
-
-static int
-probe_send(int fd, struct smtp_session *s, uint64_t *pkt, const char *cmd)
-{
-	struct smtp_pos pos;
-	size_t len = strlen(cmd);
-
-	pos.ts_us = wall_us();
-	pos.pkt = ++*pkt;
-	smtp_feed(s, XDIR_CLIENT, (const uint8_t *)cmd, len, &pos);
-	return write(fd, cmd, len) == (ssize_t)len ? 0 : -1;
-}
-
-static int
-run_probe(struct opts *o)
-{
-	struct probe p;
-	struct smtp_sink sink;
-	struct smtp_ctx *ctx;
-	struct smtp_session *s;
-	struct smtp_peers peers;
-	struct smtp_end_info ei;
-	struct smtp_pos pos;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char host[256], port[32], addr[INET6_ADDRSTRLEN + 8], err[512];
-	char me[256], cmd[300];
-	uint64_t pkt = 0;
-	int fd, code;
-
-	memset(&p, 0, sizeof(p));
-	p.o = o;
-	if (probe_split(o->probe, host, sizeof(host), port, sizeof(port)) == -1) {
-		warnx_("--probe: '%s' is not HOST or HOST:PORT", o->probe);
-		return EX_USAGE_;
-	}
-	if (strspn(port, "0123456789") == strlen(port)) {
-		const char *e = NULL;
-
-		(void)strtonum(port, 1, 65535, &e);
-		if (e != NULL) {
-			warnx_("--probe: port '%s' is not from 1 to 65535", port);
-			return EX_USAGE_;
-		}
-	} else if (getservbyname(port, "tcp") == NULL) {
-		warnx_("--probe: '%s' is neither a port number nor a TCP service name",
-		    port);
-		return EX_USAGE_;
-	}
-	if (o->json != NULL) {
-		if (strcmp(o->json, "-") == 0)
-			p.json = stdout;
-		else if ((p.json = fopen(o->json, "w")) == NULL) {
-			warnx_("--json: cannot create '%s': %s", o->json, strerror(errno));
-			return EX_OUTPUT_;
-		}
-	}
-	addr[0] = '\0';
-	if ((fd = probe_connect(host, port, err, sizeof(err), addr, sizeof(addr))) == -1) {
-		warnx_("--probe: %s", err);
-		if (p.json != NULL && p.json != stdout)
-			fclose(p.json);
-		return EX_PROBE_;
-	}
-	if (p.json != stdout)
-		printf("probing %s (%s) port %s\n", host, addr, port);
-
-	memset(&sink, 0, sizeof(sink));
-	sink.arg = &p;
-	sink.session_end = probe_sink_end;
-	ctx = smtp_ctx_new(&o->smtp, &sink);
-	memset(&peers, 0, sizeof(peers));
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		sockaddr_to_peer(&ss, peers.client_ip, &peers.client_port, &peers.family);
-	sl = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-		sockaddr_to_peer(&ss, peers.server_ip, &peers.server_port, &peers.family);
-	peers.ts_us = wall_us();
-	s = ctx != NULL ? smtp_session_new(ctx, &peers) : NULL;
-	if (s == NULL) {
-		warnx_("out of memory");
-		close(fd);
-		return EX_PROBE_;
-	}
-	if (gethostname(me, sizeof(me)) == -1 || me[0] == '\0' || strchr(me, '.') == NULL)
-		strlcpy(me, "smtpscope-probe.invalid", sizeof(me));
-	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", me);
-	p.rc = EX_OK_;
-	if ((code = probe_reply(fd, s, &pkt, err, sizeof(err))) == -1 ||
-	    (code / 100 == 2 && (probe_send(fd, s, &pkt, cmd) == -1 ||
-	    probe_reply(fd, s, &pkt, err, sizeof(err)) == -1))) {
-		warnx_("--probe: %s:%s: %s", host, port, err);
-		p.rc = EX_PROBE_;
-	} else {
-		if (code / 100 != 2)
-			warnx_("--probe: the server refused the connection with %d", code);
-		if (probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
-			(void)probe_reply(fd, s, &pkt, err, sizeof(err));
-	}
-	close(fd);
-	memset(&ei, 0, sizeof(ei));
-	ei.reason = SEND_CLOSE;
-	pos.ts_us = wall_us();
-	pos.pkt = pkt;
-	smtp_end(s, &ei, &pos);
-	smtp_ctx_free(ctx);
-	if (p.json != NULL && p.json != stdout && fclose(p.json) == EOF) {
-		warnx_("--json: %s", strerror(errno));
-		p.rc = EX_OUTPUT_;
-	}
-	return p.rc;
 }
 
 /* ---------------------------------------------------------------------
@@ -1487,7 +1033,7 @@ tcpdump_letter(int ch)
 
 	for (i = 0; i < sizeof(tcpdump_only) / sizeof(tcpdump_only[0]); i++)
 		if (tcpdump_only[i].opt == ch) {
-			warnx_("-%c is tcpdump's (it %s), not an smtpscope option: %s", ch,
+			cli_warn("-%c is tcpdump's (it %s), not an smtpscope option: %s", ch,
 			    tcpdump_only[i].what, tcpdump_only[i].instead);
 			return true;
 		}
@@ -1502,7 +1048,7 @@ num_arg(const char *opt, const char *s, long long lo, long long hi)
 
 	v = strtonum(s, lo, hi, &err);
 	if (err != NULL) {
-		warnx_("%s: '%s' is %s (expected %lld to %lld)", opt, s, err, lo, hi);
+		cli_warn("%s: '%s' is %s (expected %lld to %lld)", opt, s, err, lo, hi);
 		exit(EX_USAGE_);
 	}
 	return v;
@@ -1540,17 +1086,17 @@ read_filter_file(const char *path)
 	size_t n;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		warnx_("-F: cannot open '%s': %s", path, strerror(errno));
+		cli_warn("-F: cannot open '%s': %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((buf = malloc(65537)) == NULL) {
 		fclose(f);
-		warnx_("out of memory");
+		cli_warn("out of memory");
 		return NULL;
 	}
 	n = fread(buf, 1, 65536, f);
 	if (ferror(f) || !feof(f)) {
-		warnx_("-F: '%s': %s", path, ferror(f) ? strerror(errno) :
+		cli_warn("-F: '%s': %s", path, ferror(f) ? strerror(errno) :
 		    "longer than 64 KiB");
 		fclose(f);
 		free(buf);
@@ -1575,7 +1121,7 @@ filter_hint(const struct opts *o)
 		return;
 	if (strcmp(p, "all") != 0 && strspn(p, "0123456789,") != strlen(p))
 		return;
-	warnx_("did you mean -P %s? -p takes no value: it turns promiscuous mode "
+	cli_warn("did you mean -P %s? -p takes no value: it turns promiscuous mode "
 	    "off, as in tcpdump", p);
 }
 
@@ -1635,21 +1181,21 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 		if (ch == '?') {
 			bad = argv[optind - 1];
 			if (optopt != 0 && !tcpdump_letter(optopt))
-				warnx_("unknown option '-%c' (smtpscope -h lists the options)",
+				cli_warn("unknown option '-%c' (smtpscope -h lists the options)",
 				    optopt);
 			else if (optopt == 0)
-				warnx_("unknown option '%s' (smtpscope -h lists the options)", bad);
+				cli_warn("unknown option '%s' (smtpscope -h lists the options)", bad);
 			return -1;
 		}
 		if (ch == ':') {
-			warnx_("%s needs a value (smtpscope -h lists the options)",
+			cli_warn("%s needs a value (smtpscope -h lists the options)",
 			    optopt != 0 ? opt_name(optopt, nm, sizeof(nm)) : argv[optind - 1]);
 			return -1;
 		}
 		if (tcpdump_letter(ch))
 			return -1;
 		if (ch > 0 && ch < OPT_MAX_ && !repeatable(ch) && seen[ch]++) {
-			warnx_("%s given twice: it takes one value", opt_name(ch, nm, sizeof(nm)));
+			cli_warn("%s given twice: it takes one value", opt_name(ch, nm, sizeof(nm)));
 			return -1;
 		}
 		switch (ch) {
@@ -1665,7 +1211,7 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 		case 'D':
 			n = 0;
 			if (cap_list_devices(print_device, &n, errbuf) == -1) {
-				warnx_("%s", errbuf);
+				cli_warn("%s", errbuf);
 				*rc = EX_INPUT_;
 				return -1;
 			}
@@ -1692,7 +1238,7 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 			break;
 		case 'P':
 			if (cap_parse_ports(&o->cap, optarg, errbuf) == -1) {
-				warnx_("-P: %s", errbuf);
+				cli_warn("-P: %s", errbuf);
 				return -1;
 			}
 			strlcpy(o->ports_text, optarg, sizeof(o->ports_text));
@@ -1702,7 +1248,7 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 			break;
 		case 'r':
 			if (o->cap.nfiles >= CAP_MAX_FILES) {
-				warnx_("-r: at most %d files", CAP_MAX_FILES);
+				cli_warn("-r: at most %d files", CAP_MAX_FILES);
 				return -1;
 			}
 			o->cap.files[o->cap.nfiles++] = optarg;
@@ -1733,12 +1279,12 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 			break;
 		case OPT_REPORT:
 			if (o->nreports >= MAX_REPORTS) {
-				warnx_("--report: at most %d reports", MAX_REPORTS);
+				cli_warn("--report: at most %d reports", MAX_REPORTS);
 				return -1;
 			}
 			for (n = 0; n < o->nreports; n++)
 				if (strcmp(o->reports[n], optarg) == 0) {
-					warnx_("--report: '%s' given twice", optarg);
+					cli_warn("--report: '%s' given twice", optarg);
 					return -1;
 				}
 			o->reports[o->nreports++] = optarg;
@@ -1753,14 +1299,14 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 			o->probe = optarg;
 			break;
 		case OPT_PROBETO:
-			probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
+			o->probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
 			break;
 		case OPT_SPEED: {
 			char *end;
 			errno = 0;
 			o->speed = strtod(optarg, &end);
 			if (errno != 0 || *end != '\0' || o->speed < 0 || o->speed > 1000) {
-				warnx_("--speed: '%s' is not a number from 0 to 1000", optarg);
+				cli_warn("--speed: '%s' is not a number from 0 to 1000", optarg);
 				return -1;
 			}
 			break;
@@ -1790,7 +1336,7 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 			o->no_progress = true;
 			break;
 		default:
-			warnx_("unknown option (smtpscope -h lists the options)");
+			cli_warn("unknown option (smtpscope -h lists the options)");
 			return -1;
 		}
 	}
@@ -1799,7 +1345,7 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 	*rc = EX_USAGE_;
 	if (o->filter_file != NULL) {
 		if (argc > 0) {
-			warnx_("-F and an expression on the command line: give one of them");
+			cli_warn("-F and an expression on the command line: give one of them");
 			return -1;
 		}
 		if ((o->filter = read_filter_file(o->filter_file)) == NULL)
@@ -1810,11 +1356,11 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 	if (o->probe != NULL)
 		return 0;
 	if (o->cap.nfiles == 0 && o->cap.iface == NULL) {
-		warnx_("nothing to read: give -r FILE or -i INTERFACE (-h for help)");
+		cli_warn("nothing to read: give -r FILE or -i INTERFACE (-h for help)");
 		return -1;
 	}
 	if (o->cap.nfiles > 0 && o->cap.iface != NULL) {
-		warnx_("-r and -i cannot be used together");
+		cli_warn("-r and -i cannot be used together");
 		return -1;
 	}
 	return 0;
@@ -1830,6 +1376,7 @@ main(int argc, char **argv)
 	cap_config_init(&o.cap);
 	smtp_limits_init(&o.smtp);
 	strlcpy(o.ports_text, "25,587,2525", sizeof(o.ports_text));
+	o.probe_timeout_ms = 15000;
 	tzset();
 	if (parse_options(argc, argv, &o, &rc) == -1) {
 		free(o.filter);
@@ -1837,8 +1384,11 @@ main(int argc, char **argv)
 	}
 	if (o.line_buffered)
 		setvbuf(stdout, NULL, _IOLBF, 0);
-	if (o.probe != NULL)
-		rc = run_probe(&o);
+	if (o.probe != NULL) {
+		struct probe_opts po = { o.probe, o.probe_timeout_ms, o.json, &o.smtp };
+
+		rc = probe_run(&po);
+	}
 	else {
 		install_signals();
 		rc = run_capture(&o);

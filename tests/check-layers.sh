@@ -19,8 +19,16 @@ for f in ui/*.[ch]; do
 	grep -nE '#include *"(\.\./)?decode/(smtp|dec_int)\.h"' "$f" && fail "$f includes the decoder"
 	grep -nE '#include *<pcap' "$f" && fail "$f includes pcap"
 done
-if [ -e smtpscope.c ]; then
-	grep -nE '#include *"capture/(cap_int|reasm|cursor)' smtpscope.c && fail "smtpscope.c includes a private capture header"
-	grep -nE '#include *<(pcap|n?curses)' smtpscope.c && fail "smtpscope.c includes pcap or curses"
-fi
+# main and cli/ (its helpers) wire the layers: public headers only.
+for f in smtpscope.c cli/*.[ch]; do
+	[ -e "$f" ] || continue
+	grep -nE '#include *"(\.\./)?capture/(cap_int|reasm|cursor)' "$f" && fail "$f includes a private capture header"
+	grep -nE '#include *"(\.\./)?decode/dec_int' "$f" && fail "$f includes a private decode header"
+	grep -nE '#include *"(\.\./)?ui/ui_int' "$f" && fail "$f includes a private ui header"
+	grep -nE '#include *<(pcap|n?curses)' "$f" && fail "$f includes pcap or curses"
+done
+# ... and no library includes cli/.
+for f in capture/*.[ch] decode/*.[ch] ui/*.[ch]; do
+	grep -nE '#include *"(\.\./)?cli/' "$f" && fail "$f includes cli/"
+done
 exit $bad

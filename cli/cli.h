@@ -1,0 +1,57 @@
+/*
+ * cli.h - what main (smtpscope.c) shares with the files that do its
+ * user-facing jobs: the exit codes, the one way to print a message, the
+ * clocks, and the entry points of --probe (probe.c), the statistics and
+ * summary printer (summary.c) and the privilege drop (privs.c).
+ *
+ * cli/ is the program's own layer above the three libraries: like
+ * smtpscope.c, its files may include capture/capture.h, decode/smtp.h,
+ * decode/export.h and ui/ui.h, never a private header (make check-layers).
+ * They print and pick exit codes; the libraries never do.
+ */
+#ifndef SMTPSCOPE_CLI_H
+#define SMTPSCOPE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (documented in smtpscope.1). */
+enum {
+	EX_OK_ = 0,		/* success, including a clean stop on SIGINT/SIGTERM */
+	EX_INPUT_ = 1,		/* capture could not be opened or read */
+	EX_USAGE_ = 2,		/* bad command line or filter */
+	EX_OUTPUT_ = 3,		/* an output could not be written completely */
+	EX_PROBE_ = 4		/* --probe: connection refused, timed out or failed */
+};
+
+/* "smtpscope: <message>" on standard error, after flushing stdout. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Microseconds: monotonic (for durations), and since the epoch. */
+uint64_t cli_mono_us(void);
+uint64_t cli_wall_us(void);
+/* "17 B", "1.2 KiB", "118 MiB" (powers of 1024, so named). */
+void cli_fmt_bytes(char *buf, size_t len, uint64_t n);
+
+/* ------------------------------------------------------------- privs.c */
+
+/*
+ * As root: become -Z user (NULL: "nobody"; "root": stay), giving mydir
+ * (a directory smtpscope made, or NULL) to that user first.  as[] gets the
+ * user's name, "" when nothing changed.  0, or -1 after a message.
+ */
+int cli_drop_privileges(const char *user, const char *mydir, char *as, size_t aslen);
+
+/* ------------------------------------------------------------- probe.c */
+
+struct smtp_limits;
+struct probe_opts {
+	const char *target;		/* "host", "host:port", "[v6]:port" */
+	int timeout_ms;			/* connect, and each reply */
+	const char *json;		/* --json path, "-" or NULL */
+	const struct smtp_limits *limits;
+};
+/* Connect, EHLO, QUIT, print the verdict; returns the exit code. */
+int probe_run(const struct probe_opts *);
+
+#endif
