@@ -50,7 +50,7 @@ struct opts {
 	const char *json, *pcap_out, *dump_dir, *probe, *user, *filter_file;
 	const char *reports[MAX_REPORTS];
 	int nreports;
-	bool batch, syslog, mono, no_progress, line_buffered;
+	bool batch, syslog, mono, no_progress, line_buffered, trace_states;
 	int verbose;		/* -q: -1, -v: 1, -vv: 2 */
 	char ports_text[64];	/* the kept ports as given, for messages */
 	int tstamp;		/* how many -t */
@@ -171,6 +171,15 @@ sink_update(void *arg, const struct sess_record *rec)
 
 	if (r->ui != NULL)
 		ui_post_session(r->ui, rec, false);
+}
+
+/* --trace-states: every move of a session's state machine, and why. */
+static void
+sink_state(void *arg, const struct sess_record *rec, const char *from,
+    const char *to, const char *why)
+{
+	(void)arg;
+	fprintf(stderr, "trace %s: %s -> %s (%s)\n", rec->uid, from, to, why);
 }
 
 static void
@@ -754,6 +763,9 @@ run_capture(struct opts *o)
 	sink.arg = &r;
 	sink.session_update = want_ui ? sink_update : NULL;
 	sink.session_end = sink_end;
+	/* Not over the live view's screen: only to a redirected stderr. */
+	if (o->trace_states && (!want_ui || !isatty(STDERR_FILENO)))
+		sink.state_change = sink_state;
 	if ((r.smtp = smtp_ctx_new(&o->smtp, &sink)) == NULL) {
 		cli_warn("out of memory");
 		return EX_INPUT_;
@@ -917,7 +929,7 @@ usage(FILE *f)
 "                 [-r file]... [-s snaplen] [-B buffer_size] [-t[ttt]]\n"
 "                 [-w file] [-Z user] [--json file] [--report file]...\n"
 "                 [--syslog] [--dump-streams dir] [--probe host[:port]]\n"
-"                 [expression]\n"
+"                 [--trace-states] [expression]\n"
 "\n"
 "  -i IFACE          capture live on IFACE (-D lists interfaces)\n"
 "  -r FILE           read a pcap or pcapng file ('-' for stdin); repeat to\n"
@@ -953,6 +965,7 @@ usage(FILE *f)
 "  --mono            UI without colours;  --no-progress  no progress bar\n"
 "  --max-flows N, --max-ooo BYTES, --max-ooo-total BYTES, --idle-timeout SEC,\n"
 "  --max-line BYTES, --max-transcript LINES   memory and time limits\n"
+"  --trace-states    print each session state change to standard error\n"
 "  -h, --help        this text;  --version  the versions\n"
 "  expression        a BPF filter (pcap-filter(7)), ANDed with the port filter\n");
 }
@@ -960,7 +973,7 @@ usage(FILE *f)
 enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
-	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_MAX_
+	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -983,6 +996,7 @@ static const struct option longopts[] = {
 	{ "max-transcript", required_argument, NULL, OPT_MAXLINES },
 	{ "mono", no_argument, NULL, OPT_MONO },
 	{ "no-progress", no_argument, NULL, OPT_NOPROGRESS },
+	{ "trace-states", no_argument, NULL, OPT_TRACE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -992,7 +1006,8 @@ repeatable(int ch)
 {
 	return ch == 'r' || ch == OPT_REPORT || ch == 'v' || ch == 't' || ch == 'n' ||
 	    ch == 'b' || ch == 'q' || ch == 'l' || ch == 'U' || ch == 'p' ||
-	    ch == OPT_SYSLOG || ch == OPT_MONO || ch == OPT_NOPROGRESS;
+	    ch == OPT_SYSLOG || ch == OPT_MONO || ch == OPT_NOPROGRESS ||
+	    ch == OPT_TRACE;
 }
 
 /*
@@ -1291,6 +1306,9 @@ parse_options(int argc, char **argv, struct opts *o, int *rc)
 			break;
 		case OPT_SYSLOG:
 			o->syslog = true;
+			break;
+		case OPT_TRACE:
+			o->trace_states = true;
 			break;
 		case OPT_DUMP:
 			o->dump_dir = optarg;

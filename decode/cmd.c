@@ -1,17 +1,18 @@
 /*
- * cmd.c - client command lines: the verb table and argument parsers.
+ * cmd.c - client command lines: the verb and its arguments.
  *
- * One table maps each verb (case-insensitively, RFC 5321 section 2.4) to
- * its id and an argument parser, in the manner of OpenSMTPD's commands[].
- * Parsers return spans into the caller's line and never allocate.  ESMTP
+ * The verb is looked up (case-insensitively, RFC 5321 section 2.4) in
+ * verbs.c's verb_table[], whose row names the argument parser below and
+ * how strict a line must be to count as a command when resynchronising
+ * (cmd_strict()).  Parsers return spans into the caller's line and never allocate.  ESMTP
  * parameters of MAIL and RCPT (RFC 6152 BODY, RFC 1870 SIZE, RFC 6531
  * SMTPUTF8, RFC 3461 RET/ENVID/NOTIFY/ORCPT) are picked out; numbers go
  * through strtonum.  AUTH yields its mechanism and whether an initial
  * response followed: the response itself is never looked at again (the
  * session masks it in the transcript).
  *
- * What a command means for the session (transactions, pairing) is
- * session.c's business, not this file's.
+ * What a command means for the session (transactions, pairing) is the
+ * business of the handlers in the same row (verbs.c), not this file's.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -19,66 +20,23 @@
 
 #include "dec_int.h"
 
-typedef void (*cmd_fn)(struct cmd *);
-
-static void parse_none(struct cmd *);
-static void parse_hello(struct cmd *);
-static void parse_mail(struct cmd *);
-static void parse_rcpt(struct cmd *);
-static void parse_bdat(struct cmd *);
-static void parse_auth(struct cmd *);
-static void parse_any(struct cmd *);
-
-static const struct {
-	const char *verb;
-	enum cmd_id id;
-	cmd_fn parse;
-} verbs[] = {
-	{ "HELO",	CMD_HELO,	parse_hello },
-	{ "EHLO",	CMD_EHLO,	parse_hello },
-	{ "MAIL",	CMD_MAIL,	parse_mail },
-	{ "RCPT",	CMD_RCPT,	parse_rcpt },
-	{ "DATA",	CMD_DATA,	parse_none },
-	{ "BDAT",	CMD_BDAT,	parse_bdat },
-	{ "RSET",	CMD_RSET,	parse_none },
-	{ "QUIT",	CMD_QUIT,	parse_none },
-	{ "NOOP",	CMD_NOOP,	parse_any },
-	{ "VRFY",	CMD_VRFY,	parse_hello },
-	{ "EXPN",	CMD_EXPN,	parse_hello },
-	{ "HELP",	CMD_HELP,	parse_any },
-	{ "STARTTLS",	CMD_STARTTLS,	parse_none },
-	{ "AUTH",	CMD_AUTH,	parse_auth },
-	{ "ETRN",	CMD_ETRN,	parse_hello },
-};
-
-const char *
-cmd_name(enum cmd_id id)
-{
-	static const char *const names[] = {
-#define DEC_X_CMD(id, name) name,
-		SMTP_CMDS(DEC_X_CMD)
-#undef DEC_X_CMD
-	};
-	return (unsigned)id < CMD_MAX ? names[id] : "?";
-}
-
 /* ---------------------------------------------------------------------
  * Argument parsers
  * ------------------------------------------------------------------ */
-static void
-parse_none(struct cmd *c)
+void
+cmd_args_none(struct cmd *c)
 {
 	c->syntax_ok = c->arg.len == 0;
 }
 
-static void
-parse_any(struct cmd *c)
+void
+cmd_args_any(struct cmd *c)
 {
 	c->syntax_ok = true;
 }
 
-static void
-parse_hello(struct cmd *c)
+void
+cmd_args_word(struct cmd *c)
 {
 	c->syntax_ok = c->arg.len > 0;
 }
@@ -219,8 +177,8 @@ skip_keyword(struct cmd *c, const char *kw, const char **rest, size_t *rlen)
 	return true;
 }
 
-static void
-parse_mail(struct cmd *c)
+void
+cmd_args_mail(struct cmd *c)
 {
 	const char *rest;
 	size_t rlen;
@@ -231,8 +189,8 @@ parse_mail(struct cmd *c)
 	parse_params(c);
 }
 
-static void
-parse_rcpt(struct cmd *c)
+void
+cmd_args_rcpt(struct cmd *c)
 {
 	const char *rest;
 	size_t rlen;
@@ -244,8 +202,8 @@ parse_rcpt(struct cmd *c)
 }
 
 /* RFC 3030: "BDAT" SP chunk-size [ SP "LAST" ] */
-static void
-parse_bdat(struct cmd *c)
+void
+cmd_args_bdat(struct cmd *c)
 {
 	const char *p = c->arg.p;
 	size_t len = c->arg.len, i = 0, j;
@@ -268,8 +226,8 @@ parse_bdat(struct cmd *c)
 }
 
 /* RFC 4954: "AUTH" SP mechanism [ SP initial-response ] */
-static void
-parse_auth(struct cmd *c)
+void
+cmd_args_auth(struct cmd *c)
 {
 	const char *p = c->arg.p;
 	size_t len = c->arg.len, i = 0;
@@ -306,10 +264,12 @@ cmd_parse(const char *line, size_t len, struct cmd *c)
 	/* Trailing spaces are common and harmless. */
 	while (c->arg.len > 0 && a_wsp((uint8_t)c->arg.p[c->arg.len - 1]))
 		c->arg.len--;
-	for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++) {
-		if (a_eq(line, vl, verbs[k].verb)) {
-			c->id = verbs[k].id;
-			verbs[k].parse(c);
+	for (unsigned id = 0; id < CMD_MAX; id++) {
+		const struct verb *v = &verb_table[id];
+
+		if ((v->flags & VF_WIRE) && a_eq(line, vl, v->name)) {
+			c->id = (enum cmd_id)id;
+			v->parse(c);
 			return;
 		}
 	}
@@ -323,16 +283,11 @@ cmd_strict(const char *line, size_t len)
 	cmd_parse(line, len, &c);
 	if (c.id == CMD_UNKNOWN || !c.syntax_ok)
 		return false;
-	/* A verb alone in upper or lower case, or a well-formed path: a
-	 * mail body line like "Data follows" or "help me" is not a command. */
-	switch (c.id) {
-	case CMD_MAIL:
-	case CMD_RCPT:
+	/* A verb alone, or a well-formed path: a mail body line like
+	 * "Data follows" or "help me" is not a command. */
+	if (verb_table[c.id].flags & VF_STRICT_PATH)
 		return c.addr.p != NULL && c.addr.p > line && c.addr.p[-1] == '<';
-	case CMD_NOOP:
-	case CMD_HELP:
+	if (verb_table[c.id].flags & VF_STRICT_BARE)
 		return c.arg.len == 0;
-	default:
-		return true;
-	}
+	return true;
 }

@@ -3,15 +3,16 @@
  *
  * The decoder is split by role: line.c assembles lines, cmd.c parses client
  * commands, reply.c parses server replies and EHLO capabilities, body.c
- * follows message content (DATA and BDAT), session.c runs the state machine
- * and owns the session record, incident.c turns the record plus the facts
+ * follows message content (DATA and BDAT); the session is session.c (life
+ * and state), pair.c (commands and replies paired), verbs.c (the verb
+ * table) and transcript.c; incident.c turns the record plus the facts
  * collected here into incidents, record.c holds the name tables and string
  * helpers, enhcode.c describes RFC 3463 codes.
  *
  * Nothing here is visible outside decode/: exporters and the UI read only
  * record.h.  Parsers take bytes and return spans into the caller's buffer;
- * they never allocate.  Only session.c allocates, and only per line of the
- * transcript or per transaction, never per byte of content.
+ * they never allocate.  Only the session's files allocate, and only per
+ * line of the transcript or per transaction, never per byte of content.
  */
 #ifndef SMTPSCOPE_DEC_INT_H
 #define SMTPSCOPE_DEC_INT_H
@@ -83,33 +84,22 @@ uint64_t line_octets(const struct linebuf *);
 /* ---------------------------------------------------------------------
  * cmd.c: client commands
  * ------------------------------------------------------------------ */
-#define SMTP_CMDS(X)                    \
-	X(NONE, "-")                    \
-	X(HELO, "HELO")                 \
-	X(EHLO, "EHLO")                 \
-	X(MAIL, "MAIL")                 \
-	X(RCPT, "RCPT")                 \
-	X(DATA, "DATA")                 \
-	X(BDAT, "BDAT")                 \
-	X(RSET, "RSET")                 \
-	X(QUIT, "QUIT")                 \
-	X(NOOP, "NOOP")                 \
-	X(VRFY, "VRFY")                 \
-	X(EXPN, "EXPN")                 \
-	X(HELP, "HELP")                 \
-	X(STARTTLS, "STARTTLS")         \
-	X(AUTH, "AUTH")                 \
-	X(ETRN, "ETRN")                 \
-	X(UNKNOWN, "unknown")           \
-	X(EOD, "end of data")           \
-	X(GREETING, "greeting")
+/* The command ids.  Each has one row in verbs.c's verb_table[] (name,
+ * argument parser, properties, handlers); a static assertion there keeps
+ * the two the same length.  The last four are not verbs on the wire: an
+ * unknown line, the end of DATA content and the greeting are paired with
+ * replies like commands. */
 enum cmd_id {
-#define DEC_X_CMD(id, name) CMD_##id,
-	SMTP_CMDS(DEC_X_CMD)
-#undef DEC_X_CMD
+	CMD_NONE,
+	CMD_HELO, CMD_EHLO, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT,
+	CMD_RSET, CMD_QUIT, CMD_NOOP, CMD_VRFY, CMD_EXPN, CMD_HELP,
+	CMD_STARTTLS, CMD_AUTH, CMD_ETRN,
+	CMD_UNKNOWN, CMD_EOD, CMD_GREETING,
 	CMD_MAX
 };
 #define CMDB(id) (1u << CMD_##id)
+/* sess_facts.cmds_since_ehlo and cmds_ever hold CMDB() bits. */
+_Static_assert(CMD_MAX <= 32, "CMDB() bits must fit a uint32_t");
 const char *cmd_name(enum cmd_id);
 
 struct cmd {
@@ -135,6 +125,15 @@ void cmd_parse(const char *line, size_t len, struct cmd *);
 /* Strict check used to resynchronise after a gap or mid-stream: only a
  * line that is unmistakably a command passes. */
 bool cmd_strict(const char *line, size_t len);
+/* The argument parsers, for the verb table: each sets syntax_ok and the
+ * spans its verb takes. */
+void cmd_args_none(struct cmd *);	/* no argument */
+void cmd_args_any(struct cmd *);	/* anything, or nothing */
+void cmd_args_word(struct cmd *);	/* something (a name, an address) */
+void cmd_args_mail(struct cmd *);	/* FROM:<path> params */
+void cmd_args_rcpt(struct cmd *);	/* TO:<path> params */
+void cmd_args_bdat(struct cmd *);	/* size [LAST] */
+void cmd_args_auth(struct cmd *);	/* mechanism [initial-response] */
 
 /* ---------------------------------------------------------------------
  * reply.c: server replies and EHLO capabilities
@@ -223,23 +222,39 @@ struct pending {
 	bool bdat_last;
 };
 
+/*
+ * Facts for the rules.  A "seq" is a transcript line number (struct
+ * tline.seq): where the rules find the evidence.  Each list below names
+ * the seq fields of one struct, so that all of them start out NOSEQ
+ * ("not seen") through one generated function (*_facts_unset()), and a new fact is
+ * one line.
+ */
+#define DEC_X_SEQ_FIELD(name) uint32_t name;
+#define DEC_X_SEQ_UNSET(name) f->name = NOSEQ;
+
+#define RCPT_SEQS(X)	X(cmd_seq) X(reply_seq) X(reply_last)
 struct rcpt_facts {
-	uint32_t cmd_seq, reply_seq, reply_last;
+	RCPT_SEQS(DEC_X_SEQ_FIELD)
 };
+
+#define TX_SEQS(X)                                                       \
+	X(mail_seq) X(mail_reply_seq) X(mail_reply_last)                 \
+	X(data_seq) X(data_reply_seq) X(data_reply_last)                 \
+	X(end_seq)		/* the "[message: ...]" note */          \
+	X(final_seq) X(final_last)	/* the reply deciding the message */ \
+	X(first_bdat_seq) X(mismatch_seq) X(binary_data_seq)             \
+	X(addr_8bit_seq)	/* the MAIL or RCPT with a non-ASCII address */ \
+	X(dsn_param_seq)	/* first MAIL/RCPT with DSN parameters */
 
 /* What the rules need about one transaction beyond struct tx_record. */
 struct tx_facts {
+	TX_SEQS(DEC_X_SEQ_FIELD)
 	uint32_t caps_at_mail;	/* capflags when MAIL was sent */
 	bool caps_known;	/* an EHLO or HELO reply had been seen */
 	bool via_helo;		/* the session said HELO, not EHLO */
 	bool done;		/* final reply seen, or RSET */
 	bool nested;		/* MAIL refused while another was open (503) */
 	bool rset;		/* ended by RSET */
-	uint32_t mail_seq, mail_reply_seq, mail_reply_last;
-	uint32_t data_seq, data_reply_seq, data_reply_last;
-	uint32_t end_seq;	/* the "[message: ...]" note */
-	uint32_t final_seq, final_last;
-	uint32_t first_bdat_seq, mismatch_seq, binary_data_seq;
 	struct rcpt_facts *rf;	/* parallel to tx_record.rcpts */
 	size_t rcap;
 	uint64_t long_lines, smuggle;
@@ -248,60 +263,66 @@ struct tx_facts {
 	bool data_and_bdat;	/* DATA and BDAT in one transaction */
 	bool bdat_mismatch;
 	bool addr_8bit;		/* non-ASCII address in MAIL or a RCPT */
-	uint32_t addr_8bit_seq;
 	bool dsn_report;	/* multipart/report; report-type=delivery-status */
-	uint32_t dsn_param_seq;	/* first MAIL/RCPT with DSN parameters */
 };
 
-/* Session-wide facts for the rules; seq fields are NOSEQ when unset. */
+#define SESS_SEQS(X)                                                     \
+	X(greeting_seq) X(greeting_last)                                 \
+	X(ehlo_seq) X(ehlo_reply_seq) X(ehlo_reply_last)                 \
+	X(ehlo_rej_seq) X(ehlo_rej_reply_seq)                            \
+	X(helo_seq) X(helo_reply_seq)                                    \
+	X(rset_seq)		/* first RSET since the last accepted hello */ \
+	X(quit_seq) X(quit_reply_seq)                                    \
+	X(early_seq)		/* first client line before the greeting */ \
+	X(starttls_seq) X(starttls_reply_seq)                            \
+	X(inj_client_seq)	/* a command in STARTTLS's flight */     \
+	X(plain_seq)		/* the "[cleartext after STARTTLS]" note */ \
+	X(masked_seq)		/* a masked keyword line */              \
+	X(stripped_seq)		/* the reply that lost a capability */   \
+	X(pipe_unoffered_seq) X(pipe_term_seq)                           \
+	X(unsolicited_seq) X(code_change_seq) X(bad_code_seq)            \
+	X(long_cmd_seq) X(long_reply_seq)                                \
+	X(bare_cmd_seq)		/* a command line with bare LF/CR */     \
+	X(auth_seq) X(auth_reply_seq)                                    \
+	X(r421_seq) X(r530_seq) X(r567_seq) X(r5611_seq) X(r552_seq)     \
+	X(gap_seq)                                                       \
+	X(cut_seq)		/* "[message cut...]" for reset-mid-data */ \
+	X(content_early_seq)	/* content before the 354 */
+
+/* Session-wide facts for the rules. */
 struct sess_facts {
+	SESS_SEQS(DEC_X_SEQ_FIELD)
 	bool greeting_seen;
-	uint32_t greeting_seq, greeting_last;
-	uint32_t ehlo_seq, ehlo_reply_seq, ehlo_reply_last;
-	uint32_t ehlo_rej_seq, ehlo_rej_reply_seq;
-	uint32_t helo_seq, helo_reply_seq;
 	bool ehlo_ok;		/* the last EHLO/HELO accepted was an EHLO */
 	bool hello_ok;		/* some EHLO or HELO was accepted */
 	uint32_t cmds_since_ehlo;	/* CMDB() bits since the last accepted hello */
 	uint32_t cmds_ever;
-	uint32_t rset_seq;	/* first RSET since the last accepted hello */
-	uint32_t quit_seq, quit_reply_seq;
-	uint32_t early_seq;	/* first client line before the greeting */
 	/* STARTTLS */
-	uint32_t starttls_seq, starttls_reply_seq;
 	bool starttls_pending;		/* sent, no reply yet */
 	uint64_t starttls_pkt;
-	uint32_t inj_client_seq;	/* a command in STARTTLS's flight */
 	uint64_t inj_server_bytes;	/* server octets after 220, before the handshake */
 	uint8_t tls_c_first[2];
 	/* The client's first octet after the STARTTLS 220 was a letter: the
 	 * capture holds cleartext (decrypted after the fact, or no TLS at
 	 * all); decoding went on.  plain_replies: server replies since. */
 	bool plain_after_tls;
-	uint32_t plain_seq, plain_replies;
+	uint32_t plain_replies;
 	uint64_t tls_c_bytes, tls_s_bytes;
 	/* capabilities */
-	uint32_t masked_seq;	/* a masked keyword line */
 	uint32_t stripped_bits;	/* offered earlier, missing from the last reply */
-	uint32_t stripped_seq;
 	/* protocol */
-	uint32_t pipe_unoffered_seq, pipe_term_seq;
 	uint32_t pipe_unoffered, pipe_term;
-	uint32_t unsolicited_seq, code_change_seq, bad_code_seq;
-	uint32_t long_cmd_seq, long_reply_seq;
-	uint32_t bare_cmd_seq;	/* a command line with bare LF/CR */
-	uint32_t auth_seq, auth_reply_seq;
 	bool auth_cleartext;	/* AUTH while STARTTLS was offered, before TLS */
 	bool auth_unoffered;
-	uint32_t r421_seq, r530_seq, r567_seq, r5611_seq, r552_seq;
-	uint32_t gap_seq;
 	uint64_t gap_bytes[2];
 	bool gap_client, gap_server;
 	bool greeting_lost;	/* a server gap before the greeting was seen */
-	uint32_t cut_seq;	/* "[message cut...]" note for reset-mid-data */
 	bool cut_in_content, cut_awaiting_reply;
-	uint32_t content_early_seq;	/* content before the 354 */
 };
+
+static inline void rcpt_facts_unset(struct rcpt_facts *f) { RCPT_SEQS(DEC_X_SEQ_UNSET) }
+static inline void tx_facts_unset(struct tx_facts *f) { TX_SEQS(DEC_X_SEQ_UNSET) }
+static inline void sess_facts_unset(struct sess_facts *f) { SESS_SEQS(DEC_X_SEQ_UNSET) }
 
 /* The named states of the client side of a session (STYLE.md rule 14). */
 #define SMTP_PHASES(X)                                                   \
@@ -392,15 +413,97 @@ struct smtp_session {
 	size_t rcap_lines;	/* rec.lines capacity */
 };
 
+/* ---------------------------------------------------------------------
+ * The session's parts, by job:
+ *   session.c	 its life (new, feed, gap, end), its state, the record
+ *   pair.c	 lines into commands and replies, the queue that pairs them
+ *   verbs.c	 what each verb does: the verb table and its handlers,
+ *		 transactions, message content
+ *   transcript.c the transcript (read by the rules through tr_find)
+ * ------------------------------------------------------------------ */
+
+/* session.c */
 const char *phase_name(enum sphase);
-
-/* Transcript access for incident.c */
-const struct xline *tr_find(const struct smtp_session *, uint32_t seq);
-
+/* The one door for every state change: why says what caused it (for
+ * --trace-states).  Once encrypted (srv_tls), the session stays so: only
+ * the cleartext-after-STARTTLS path, which clears srv_tls, leaves SP_TLS. */
+void enter_state(struct smtp_session *, enum sphase to, const char *why);
 /* Format an address for text: "192.0.2.1:25" or "[2001:db8::1]:25". */
 void fmt_hostport(char *buf, size_t len, int family, const uint8_t ip[16],
     uint16_t port);
 void fmt_host(char *buf, size_t len, int family, const uint8_t ip[16]);
+
+/* transcript.c */
+#define MASK		"********"	/* what AUTH data shows as */
+int tr_init(struct transcript *, size_t max_lines);
+void tr_free(struct transcript *);
+/* Add a line; returns its seq (the line may later leave the ring). */
+uint32_t tr_add(struct smtp_session *, enum xdir, uint8_t flags,
+    const char *text, size_t len, const struct smtp_pos *);
+/* Add a note (XDIR_NOTE), formatted. */
+uint32_t tr_note(struct smtp_session *, const struct smtp_pos *,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The line with this seq, or NULL when never added or dropped. */
+const struct xline *tr_find(const struct smtp_session *, uint32_t seq);
+/* The lines kept, first ones then the last ones, into out[0..cap). */
+size_t tr_copy(const struct transcript *, struct xline *out, size_t cap);
+
+/* pair.c */
+void client_line(struct smtp_session *, const struct smtp_pos *);
+void server_line(struct smtp_session *, const struct smtp_pos *);
+/* Close the reply being assembled (a gap cut it: text NULL). */
+void reply_end(struct smtp_session *, const struct span *text,
+    const struct smtp_pos *);
+/* Queue a command awaiting its reply; false when the queue is full. */
+bool q_push(struct smtp_session *, const struct pending *);
+
+/* ---------------------------------------------------------------------
+ * verbs.c: one row per verb, in the manner of OpenSMTPD's commands[]
+ * ------------------------------------------------------------------ */
+#define VF_WIRE		0x01	/* a verb on the wire (else a pseudo command) */
+#define VF_GROUP_END	0x02	/* ends a pipelined group (RFC 2920 3.1) */
+#define VF_STRICT_BARE	0x04	/* resync: a command only without argument */
+#define VF_STRICT_PATH	0x08	/* resync: a command only with a <path> */
+
+/* What an on_command handler gets.  The common work (transcript,
+ * anomalies, pipelining) is done; p is queued after the handler. */
+struct verb_cmd {
+	const struct cmd *c;
+	struct pending *p;
+	const struct smtp_pos *pos;
+	uint32_t seq;		/* the command's transcript line */
+};
+
+/* What an on_reply handler gets; the complete reply is s->rp. */
+struct verb_reply {
+	const struct pending *pd;	/* the command answered */
+	struct tx_record *t;		/* its transaction, or NULL */
+	struct tx_facts *tf;		/* t's facts, or NULL */
+	const struct span *text;	/* the last line's text; NULL after a gap */
+	const struct smtp_pos *pos;
+	bool ok;			/* 2xx */
+};
+
+struct verb {
+	const char *name;
+	void (*parse)(struct cmd *);	/* cmd_args_*(); NULL: pseudo */
+	uint8_t flags;			/* VF_* */
+	void (*on_command)(struct smtp_session *, const struct verb_cmd *);
+	/* Returns false when the exchange goes on (AUTH's 334): the
+	 * command stays at the head of the queue. */
+	bool (*on_reply)(struct smtp_session *, const struct verb_reply *);
+};
+extern const struct verb verb_table[CMD_MAX];
+
+struct tx_record *tx_at(struct smtp_session *, int ti);
+/* The end of DATA content: marker says whether CRLF.CRLF was seen (its
+ * octets, marker_len, are not content). */
+void content_end(struct smtp_session *, const struct smtp_pos *, bool marker,
+    uint64_t marker_len);
+/* A BDAT chunk was consumed entirely. */
+void chunk_end(struct smtp_session *, const struct smtp_pos *);
+/* A BDAT chunk cut by the end of the session. */
+void chunk_cut(struct smtp_session *, const struct smtp_pos *);
 
 /* ---------------------------------------------------------------------
  * incident.c

@@ -38,6 +38,11 @@ struct smtp_sink {
 	void (*session_update)(void *arg, const struct sess_record *);
 	/* A session ended; its incidents are in rec->inc. */
 	void (*session_end)(void *arg, const struct sess_record *);
+	/* The session's state machine moved from one named state to another,
+	 * and why (may be NULL; smtpscope --trace-states).  rec is the record
+	 * as it stands, not rebuilt: read its uid and addresses only. */
+	void (*state_change)(void *arg, const struct sess_record *,
+	    const char *from, const char *to, const char *why);
 };
 
 /* Who talks in a session, from the capture layer's flow. */

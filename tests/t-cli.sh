@@ -109,4 +109,26 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 tests/bench/gen.py "$tmp/many.pca
 		echo "ok no-limits-by-default"
 	fi
 fi
+
+# --trace-states: every state change of every session, on stderr, named by
+# the session's uid; the abort shows EHLO, then RSET leaves it in "hello".
+"$SMTPSCOPE" -b --trace-states --json "$tmp/trace.json" -r pcaps/8bitmime-abort.pcap \
+    >"$tmp/trace.out" 2>"$tmp/trace.err"
+uid=$(sed -n 's/.*"uid":"\(S[0-9a-z]*\)".*/\1/p' "$tmp/trace.json" | head -1)
+if [ -n "$uid" ] &&
+    grep -qx "trace $uid: connected -> greeted (greeting)" "$tmp/trace.err" &&
+    grep -qx "trace $uid: greeted -> hello (EHLO)" "$tmp/trace.err" &&
+    grep -qx "trace $uid: hello -> quit (QUIT)" "$tmp/trace.err" &&
+    ! grep -q "$uid: .*-> mail" "$tmp/trace.err" &&
+    ! grep -q '^trace' "$tmp/trace.out"; then
+	echo "ok trace-states"
+else
+	echo "FAIL trace-states"; sed 's/^/  | /' "$tmp/trace.err"; bad=1
+fi
+"$SMTPSCOPE" -b -r pcaps/8bitmime-abort.pcap >/dev/null 2>"$tmp/notrace.err"
+if grep -q '^trace' "$tmp/notrace.err"; then
+	echo "FAIL no-trace-by-default"; bad=1
+else
+	echo "ok no-trace-by-default"
+fi
 exit $bad

@@ -316,6 +316,7 @@ h_run(const struct hcase *c, size_t split_step, size_t split_at, bool bytewise,
 		lim.max_line = c->max_line;
 	if (c->max_lines)
 		lim.max_lines = c->max_lines;
+	memset(&sink, 0, sizeof(sink));
 	sink.arg = &hs;
 	sink.session_update = h_on_update;
 	sink.session_end = h_on_end;
@@ -365,6 +366,7 @@ run_sequence(const struct hcase *const *cases, size_t n)
 
 	smtp_limits_init(&lim);
 	memset(&hs, 0, sizeof(hs));
+	memset(&sink, 0, sizeof(sink));
 	sink.arg = &hs;
 	sink.session_update = NULL;
 	sink.session_end = h_on_end;

@@ -343,6 +343,57 @@ t_names(void **state)
 	}
 }
 
+/* The verb table: one row per id, every wire verb found by its own name
+ * (in any case) and parsed by its row's parser; pseudo commands never
+ * match a line. */
+static void
+t_verb_table(void **state)
+{
+	char low[16];
+	struct cmd c;
+	unsigned wire = 0;
+
+	(void)state;
+	for (unsigned id = 0; id < CMD_MAX; id++) {
+		const struct verb *v = &verb_table[id];
+
+		assert_non_null(v->name);
+		assert_string_equal(cmd_name((enum cmd_id)id), v->name);
+		for (unsigned k = 0; k < id; k++)
+			assert_string_not_equal(verb_table[k].name, v->name);
+		if (!(v->flags & VF_WIRE)) {
+			assert_null(v->parse);
+			cmd_parse(v->name, strlen(v->name), &c);
+			assert_true(c.id == CMD_UNKNOWN || (v->name[0] == '-'));
+			continue;
+		}
+		wire++;
+		assert_non_null(v->parse);
+		cmd_parse(v->name, strlen(v->name), &c);
+		assert_int_equal(c.id, id);
+		for (size_t i = 0; v->name[i] != '\0' && i + 1 < sizeof(low); i++)
+			low[i] = (char)(v->name[i] | 0x20), low[i + 1] = '\0';
+		cmd_parse(low, strlen(low), &c);
+		assert_int_equal(c.id, id);
+	}
+	assert_int_equal(wire, 15);
+	/* RFC 2920 section 3.1's group terminators, plus STARTTLS and AUTH. */
+	assert_true(verb_table[CMD_EHLO].flags & VF_GROUP_END);
+	assert_true(verb_table[CMD_DATA].flags & VF_GROUP_END);
+	assert_true(verb_table[CMD_QUIT].flags & VF_GROUP_END);
+	assert_true(verb_table[CMD_STARTTLS].flags & VF_GROUP_END);
+	assert_false(verb_table[CMD_MAIL].flags & VF_GROUP_END);
+	assert_false(verb_table[CMD_RCPT].flags & VF_GROUP_END);
+	assert_false(verb_table[CMD_RSET].flags & VF_GROUP_END);
+	assert_false(verb_table[CMD_BDAT].flags & VF_GROUP_END);
+	/* Strictness: MAIL/RCPT need a <path>, NOOP/HELP no argument. */
+	assert_true(cmd_strict("NOOP", 4));
+	assert_false(cmd_strict("noop now", 8));
+	assert_true(cmd_strict("MAIL FROM:<>", 12));
+	assert_false(cmd_strict("MAIL FROM: x", 12));
+	assert_true(cmd_strict("ETRN example.org", 16));
+}
+
 int
 main(void)
 {
@@ -354,6 +405,7 @@ main(void)
 		cmocka_unit_test(t_body_empty_message),
 		cmocka_unit_test(t_body_fast_path),
 		cmocka_unit_test(t_cmd_parse),
+		cmocka_unit_test(t_verb_table),
 		cmocka_unit_test(t_reply_parse),
 		cmocka_unit_test(t_names),
 	};

@@ -4,6 +4,9 @@
  * AUTH masking, gaps, mid-stream and one-sided sessions, caps on lines
  * and transcript.  Every case also runs byte by byte and at every split.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "decode_harness.h"
 
 #define GREET "220 mx.example.test ESMTP\r\n"
@@ -717,7 +720,7 @@ static void
 t_updates(void **state)
 {
 	struct smtp_limits lim;
-	struct smtp_sink sink = { NULL, count_update, NULL };
+	struct smtp_sink sink = { .session_update = count_update };
 	struct smtp_ctx *ctx;
 	struct smtp_session *s;
 	struct smtp_peers p;
@@ -745,6 +748,93 @@ t_updates(void **state)
 	smtp_ctx_free(ctx);
 }
 
+/* Every state change goes through one door, and says why. */
+static char trace[1024];
+static void
+on_state(void *arg, const struct sess_record *r, const char *from,
+    const char *to, const char *why)
+{
+	size_t n = strlen(trace);
+
+	(void)arg;
+	assert_true(r->uid[0] == 'S');
+	(void)snprintf(trace + n, sizeof(trace) - n, "%s>%s(%s) ", from, to, why);
+}
+
+static void
+feed_str(struct smtp_session *s, enum xdir d, const char *t, struct smtp_pos *pos)
+{
+	pos->ts_us += 1000;
+	pos->pkt++;
+	smtp_feed(s, d, (const uint8_t *)t, strlen(t), pos);
+}
+
+/* Feed the steps and return the trace.  Server lines start with a digit;
+ * other server bytes carry a 0x17 marker, not fed; the rest is the
+ * client's. */
+static const char *
+run_trace(const char *const *steps, size_t n)
+{
+	struct smtp_limits lim;
+	struct smtp_sink sink = { .state_change = on_state };
+	struct smtp_ctx *ctx;
+	struct smtp_session *s;
+	struct smtp_peers p;
+	struct smtp_pos pos = { H_TS0, 1 };
+
+	smtp_limits_init(&lim);
+	ctx = smtp_ctx_new(&lim, &sink);
+	h_peers(&p, false, false);
+	s = smtp_session_new(ctx, &p);
+	trace[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c0 = (uint8_t)steps[i][0];
+		bool srv = (c0 >= '0' && c0 <= '9') || c0 == 0x17;
+
+		feed_str(s, srv ? XDIR_SERVER : XDIR_CLIENT, steps[i] + (c0 == 0x17), &pos);
+	}
+	smtp_end(s, NULL, &pos);
+	smtp_ctx_free(ctx);
+	return trace;
+}
+
+static void
+t_state_trace(void **state)
+{
+	/* 0x17 marks server bytes that are not a reply. */
+	static const char *const steps[] = {
+		GREET, "EHLO c.example\r\n", "250-mx\r\n250 PIPELINING\r\n",
+		"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+		"250 ok\r\n250 ok\r\n354 go\r\n", "Subject: x\r\n\r\nhi\r\n.\r\n",
+		"250 queued\r\n", "RSET\r\nSTARTTLS\r\n", "250 ok\r\n220 go ahead\r\n",
+		/* Encrypted: nothing more is decoded, so no state changes. */
+		"\x16\x03\x01\x00\x05hello", "\x17\x16\x03\x03\x00\x05hello",
+	};
+
+	(void)state;
+	assert_string_equal(run_trace(steps, sizeof(steps) / sizeof(steps[0])),
+	    "connected>greeted(greeting) greeted>hello(EHLO) hello>mail(MAIL) "
+	    "mail>content(DATA) content>hello(end of data) hello>tls(STARTTLS 220) ");
+}
+
+/* A capture that holds cleartext after STARTTLS leaves the TLS state,
+ * through the same door. */
+static void
+t_state_trace_plain_after_tls(void **state)
+{
+	static const char *const steps[] = {
+		GREET, "EHLO c.example\r\n", "250-mx\r\n250 STARTTLS\r\n",
+		"STARTTLS\r\n", "220 go ahead\r\n", "EHLO c.example\r\n",
+		"250 mx\r\n", "QUIT\r\n",
+	};
+
+	(void)state;
+	assert_string_equal(run_trace(steps, sizeof(steps) / sizeof(steps[0])),
+	    "connected>greeted(greeting) greeted>hello(EHLO) "
+	    "hello>tls(STARTTLS 220) tls>hello(cleartext after STARTTLS) "
+	    "hello>quit(QUIT) ");
+}
+
 int
 main(void)
 {
@@ -765,6 +855,8 @@ main(void)
 		cmocka_unit_test(t_pipelined_data_refused),
 		cmocka_unit_test(t_content_before_354),
 		cmocka_unit_test(t_updates),
+		cmocka_unit_test(t_state_trace),
+		cmocka_unit_test(t_state_trace_plain_after_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
