@@ -59,11 +59,6 @@ struct opts {
 	uint64_t count;
 };
 
-struct type_count {
-	const char *type;
-	uint64_t n;
-};
-
 /* One run: everything the adapters and sinks share.  Lives on main's stack. */
 struct run {
 	const struct opts *o;
@@ -85,15 +80,10 @@ struct run {
 	struct batch_opts bo;	/* how they are printed (-q, -v, -t) */
 	bool started;		/* the capture is open and being read */
 	bool kernel_drops_seen;
-	uint64_t sessions, sessions_open, incidents;
+	uint64_t sessions_open;
 	int out_errors;		/* writes that failed */
 	char out_err[256];	/* the first failure */
-	/* incidents by type, for the summary (types are static strings) */
-	struct type_count by_type[64];
-	size_t ntypes;
-	/* the decoder's anomalies and cut lists, summed over sessions */
-	uint64_t san[SAN_MAX];
-	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines, cut_inc;
+	struct summary sum;	/* the decoder's figures for the summary */
 };
 
 /* Per flow: the adapter's context (one allocation per flow, not per packet). */
@@ -149,22 +139,6 @@ out_failed(struct run *r, const char *what)
  * ------------------------------------------------------------------ */
 
 static void
-count_type(struct run *r, const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < r->ntypes; i++)
-		if (strcmp(r->by_type[i].type, type) == 0) {
-			r->by_type[i].n++;
-			return;
-		}
-	if (r->ntypes < sizeof(r->by_type) / sizeof(r->by_type[0])) {
-		r->by_type[r->ntypes].type = type;
-		r->by_type[r->ntypes++].n = 1;
-	}
-}
-
-static void
 sink_update(void *arg, const struct sess_record *rec)
 {
 	struct run *r = arg;
@@ -189,20 +163,9 @@ sink_end(void *arg, const struct sess_record *rec)
 	char cl[EXPORT_ADDR_SIZE], sv[EXPORT_ADDR_SIZE];
 	size_t i;
 
-	r->sessions++;
-	for (i = 0; i < SAN_MAX; i++)
-		r->san[i] += rec->anomalies[i];
-	r->cut_caps += rec->caps_dropped;
-	r->cut_tx += rec->tx_dropped;
-	r->cut_lines += rec->lines_dropped;
-	for (i = 0; i < rec->ntx; i++)
-		r->cut_rcpts += rec->tx[i].rcpts_dropped;
+	summary_add(&r->sum, rec);
 	if (rec->ninc > 0)
 		cap_flag_flow(r->cap, rec->flow_id);	/* -w and the UI's pcap key */
-	for (i = 0; i < rec->ninc; i++) {
-		r->incidents++;
-		count_type(r, rec->inc[i].type);
-	}
 	if (r->json != NULL) {
 		if (export_json_session(r->json, rec) == -1 || fflush(r->json) == EOF)
 			out_failed(r, r->o->json);
@@ -330,150 +293,6 @@ ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
  * ------------------------------------------------------------------ */
 
 
-/* Incident types by count, most first (then by name): the summary's order. */
-static int
-by_count(const void *a, const void *b)
-{
-	const struct type_count *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->type, y->type);
-}
-
-/*
- * A file with TCP traffic but none on the kept ports: say so, and where the
- * traffic was, with the option that would keep it.
- */
-static void
-print_other_ports(struct run *r, FILE *f, const struct cap_stats *st)
-{
-	uint16_t ports[5];
-	uint64_t counts[5];
-	size_t i, n;
-
-	if (st->tcp_packets > 0 || st->other_tcp_packets == 0)
-		return;
-	n = cap_other_ports(r->cap, ports, counts, 5);
-	fprintf(f, "  no TCP traffic on the selected ports (%s); %llu TCP packets "
-	    "on other ports", r->o->ports_text, (unsigned long long)st->other_tcp_packets);
-	for (i = 0; i < n; i++)
-		fprintf(f, "%s%u (%llu)", i == 0 ? ", the busiest: " : ", ", ports[i],
-		    (unsigned long long)counts[i]);
-	fprintf(f, "\n  try -P %u, or -P all for every TCP port\n", n > 0 ? ports[0] : 25);
-}
-
-static void
-print_stats(struct run *r, FILE *f, bool final)
-{
-	struct cap_stats st;
-	struct type_count types[sizeof(r->by_type) / sizeof(r->by_type[0])];
-	char b1[16], t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE], zone[64];
-	size_t i;
-	int k;
-
-	cap_stats(r->cap, &st);
-	cli_fmt_bytes(b1, sizeof(b1), st.bytes);
-	fprintf(f, "%s%llu packets (%s), %llu SMTP packets, %llu flows\n",
-	    final ? "\nsummary: " : "stats: ",
-	    (unsigned long long)st.packets, b1,
-	    (unsigned long long)st.tcp_packets, (unsigned long long)st.flows);
-	if (st.first_ts_us > 0) {
-		fprintf(f, "  time: %s to %s, local time %s\n",
-		    export_fmt_time(t1, sizeof(t1), st.first_ts_us, TS_LOCAL_MILLI),
-		    export_fmt_time(t2, sizeof(t2), st.last_ts_us, TS_LOCAL_MILLI),
-		    export_fmt_zone(zone, sizeof(zone), st.first_ts_us));
-	}
-	print_other_ports(r, f, &st);
-	if (st.have_kernel)
-		fprintf(f, "  kernel: %llu received, %llu dropped, %llu dropped by the interface\n",
-		    (unsigned long long)st.kernel_recv, (unsigned long long)st.kernel_drop,
-		    (unsigned long long)st.ifdrop);
-	fprintf(f, "  sessions: %llu finished, %llu open; incidents: %llu\n",
-	    (unsigned long long)r->sessions, (unsigned long long)r->sessions_open,
-	    (unsigned long long)r->incidents);
-	memcpy(types, r->by_type, r->ntypes * sizeof(types[0]));
-	qsort(types, r->ntypes, sizeof(types[0]), by_count);
-	for (i = 0; i < r->ntypes; i++)
-		fprintf(f, "    %-28s %llu\n", types[i].type,
-		    (unsigned long long)types[i].n);
-	for (k = 0; k < CAP_AN_MAX; k++)
-		if (st.anomalies[k] > 0)
-			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),
-			    (unsigned long long)st.anomalies[k], cap_anomaly_desc(k));
-	for (k = 0; k < SAN_MAX; k++)
-		if (r->san[k] > 0)
-			fprintf(f, "  smtp anomaly %-19s %llu  (%s)\n", smtp_anomaly_name(k),
-			    (unsigned long long)r->san[k], smtp_anomaly_desc(k));
-	/* The limits that were hit, each with the option that sets it. */
-	if (st.anomalies[CAP_AN_FLOW_LIMIT] > 0)
-		fprintf(f, "  limit hit: flow table full %llu times (--max-flows)\n",
-		    (unsigned long long)st.anomalies[CAP_AN_FLOW_LIMIT]);
-	if (st.anomalies[CAP_AN_TCP_OOO_LIMIT] > 0)
-		fprintf(f, "  limit hit: out-of-order buffer full %llu times "
-		    "(--max-ooo, --max-ooo-total)\n",
-		    (unsigned long long)st.anomalies[CAP_AN_TCP_OOO_LIMIT]);
-	if (st.anomalies[CAP_AN_FRAG_LIMIT] > 0)
-		fprintf(f, "  limit hit: IP fragment memory full %llu times\n",
-		    (unsigned long long)st.anomalies[CAP_AN_FRAG_LIMIT]);
-	if (r->san[SAN_LINE_CAP] > 0)
-		fprintf(f, "  limit hit: %llu lines cut (--max-line)\n",
-		    (unsigned long long)r->san[SAN_LINE_CAP]);
-	if (r->cut_lines > 0)
-		fprintf(f, "  limit hit: %llu transcript lines not kept (--max-transcript)\n",
-		    (unsigned long long)r->cut_lines);
-	if (r->cut_caps + r->cut_tx + r->cut_rcpts > 0)
-		fprintf(f, "  limit hit: not kept per session: %llu capabilities, "
-		    "%llu transactions, %llu recipients\n",
-		    (unsigned long long)r->cut_caps, (unsigned long long)r->cut_tx,
-		    (unsigned long long)r->cut_rcpts);
-	if (st.smtps_packets > 0) {
-		cli_fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
-		fprintf(f, "  port 465 (implicit TLS, not decoded): %llu connections, "
-		    "%llu packets, %s of payload\n",
-		    (unsigned long long)st.smtps_connections,
-		    (unsigned long long)st.smtps_packets, b1);
-	}
-	if (st.evidence_flows > 0 || st.evidence_cut > 0 || st.evidence_evicted > 0)
-		fprintf(f, "  evidence: %llu flagged sessions, %llu packets kept, "
-		    "%llu not kept (a cap was hit), %llu evicted\n",
-		    (unsigned long long)st.evidence_flows,
-		    (unsigned long long)st.evidence_packets,
-		    (unsigned long long)st.evidence_cut,
-		    (unsigned long long)st.evidence_evicted);
-	fflush(f);
-}
-
-/* "[=====>     ]  45%  12.3 MB/27.0 MB  8.1 MB/s  0:02 left" on stderr. */
-static void
-progress(struct run *r, uint64_t now_us, uint64_t start_us, bool done)
-{
-	struct cap_stats st;
-	char a[16], b[16], c[16];
-	double frac, rate, left;
-	int i, fill;
-
-	cap_stats(r->cap, &st);
-	if (st.file_bytes_total == 0)
-		return;
-	frac = (double)st.file_bytes_read / (double)st.file_bytes_total;
-	if (frac > 1)
-		frac = 1;
-	rate = now_us > start_us ? st.file_bytes_read / ((now_us - start_us) / 1e6) : 0;
-	left = rate > 0 ? (st.file_bytes_total - st.file_bytes_read) / rate : 0;
-	cli_fmt_bytes(a, sizeof(a), st.file_bytes_read);
-	cli_fmt_bytes(b, sizeof(b), st.file_bytes_total);
-	cli_fmt_bytes(c, sizeof(c), (uint64_t)rate);
-	fill = (int)(frac * 30);
-	fputs("\r[", stderr);
-	for (i = 0; i < 30; i++)
-		fputc(i < fill ? '=' : (i == fill ? '>' : ' '), stderr);
-	fprintf(stderr, "] %3d%% %s/%s %s/s %d:%02d left ", (int)(frac * 100), a, b, c,
-	    (int)left / 60, (int)left % 60);
-	if (done)
-		fputs("\r\033[K", stderr);
-	fflush(stderr);
-}
 
 
 
@@ -545,7 +364,7 @@ capture_loop(struct run *r, char *errbuf)
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
-			print_stats(r, stderr, false);
+			summary_print(stderr, &r->sum, r->cap, o->ports_text, r->sessions_open, false);
 		}
 		if (r->ui != NULL) {
 			if (now - last_ui >= 100000) {
@@ -558,11 +377,11 @@ capture_loop(struct run *r, char *errbuf)
 		}
 		if (show_progress && now - last_prog >= 200000) {
 			last_prog = now;
-			progress(r, now, t0, false);
+			summary_progress(r->cap, now, t0, false);
 		}
 	}
 	if (show_progress)
-		progress(r, cli_mono_us(), t0, true);
+		summary_progress(r->cap, cli_mono_us(), t0, true);
 	return 0;
 }
 
@@ -888,9 +707,9 @@ run_capture(struct opts *o)
 		rc = EX_INPUT_;
 	}
 	if (r.batch != NULL)
-		print_stats(&r, stdout, true);
+		summary_print(stdout, &r.sum, r.cap, o->ports_text, r.sessions_open, true);
 	else if (o->json != NULL && strcmp(o->json, "-") == 0 && !want_ui)
-		print_stats(&r, stderr, true);
+		summary_print(stderr, &r.sum, r.cap, o->ports_text, r.sessions_open, true);
 	if (close_outputs(&r) == -1 && rc == EX_OK_)
 		rc = EX_OUTPUT_;
 	if (cap_evidence_close(r.cap, errbuf) == -1) {

@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "decode/record.h"
 
 /* Exit codes (documented in smtpscope.1). */
 enum {
@@ -41,6 +44,29 @@ void cli_fmt_bytes(char *buf, size_t len, uint64_t n);
  * user's name, "" when nothing changed.  0, or -1 after a message.
  */
 int cli_drop_privileges(const char *user, const char *mydir, char *as, size_t aslen);
+
+/* ----------------------------------------------------------- summary.c */
+
+/* The decoder's figures for the summary, summed over finished sessions. */
+#define SUMMARY_TYPES	64
+struct type_count {
+	const char *type;		/* static: the rule table's name */
+	uint64_t n;
+};
+struct summary {
+	uint64_t sessions, incidents;
+	struct type_count by_type[SUMMARY_TYPES];
+	size_t ntypes;
+	uint64_t san[SAN_MAX];		/* decoder anomalies */
+	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines;	/* caps hit */
+};
+struct cap;
+void summary_add(struct summary *, const struct sess_record *);
+/* "stats: ..." (final: "summary: ..."), with the capture's counters. */
+void summary_print(FILE *, const struct summary *, struct cap *,
+    const char *ports_text, uint64_t sessions_open, bool final);
+/* The progress bar on stderr while files are read; done erases it. */
+void summary_progress(struct cap *, uint64_t now_us, uint64_t start_us, bool done);
 
 /* ------------------------------------------------------------- probe.c */
 
