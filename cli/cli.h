@@ -1,8 +1,9 @@
 /*
  * cli.h - what main (smtpscope.c) shares with the files that do its
  * user-facing jobs: the exit codes, the one way to print a message, the
- * clocks, and the entry points of --probe (probe.c), the statistics and
- * summary printer (summary.c) and the privilege drop (privs.c).
+ * clocks, and the entry points of the command line (options.c), --probe
+ * (probe.c), the statistics and summary printer (summary.c) and the
+ * privilege drop (privs.c).
  *
  * cli/ is the program's own layer above the three libraries: like
  * smtpscope.c, its files may include capture/capture.h, decode/smtp.h,
@@ -17,7 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "decode/record.h"
+#include "capture/capture.h"
+#include "decode/export.h"
+#include "decode/smtp.h"
 
 /* Exit codes (documented in smtpscope.1). */
 enum {
@@ -35,6 +38,34 @@ uint64_t cli_mono_us(void);
 uint64_t cli_wall_us(void);
 /* "17 B", "1.2 KiB", "118 MiB" (powers of 1024, so named). */
 void cli_fmt_bytes(char *buf, size_t len, uint64_t n);
+
+/* ----------------------------------------------------------- options.c */
+
+#define CLI_MAX_REPORTS 8	/* --report may be given this many times */
+
+/* The command line, parsed. */
+struct cli_opts {
+	struct cap_config cap;
+	struct smtp_limits smtp;
+	char *filter;
+	const char *json, *pcap_out, *dump_dir, *probe, *user, *filter_file;
+	const char *reports[CLI_MAX_REPORTS];
+	int nreports;
+	bool batch, syslog, mono, no_progress, line_buffered, trace_states;
+	int verbose;		/* -q: -1, -v: 1, -vv: 2 */
+	char ports_text[64];	/* the kept ports as given, for messages */
+	int tstamp;		/* how many -t */
+	int probe_timeout_ms;	/* --probe-timeout */
+	double speed;
+	uint64_t count;
+};
+/* Defaults, then the command line; returns -1 to exit with *rc (after a
+ * message, or after -h, -D, --version with *rc 0). */
+int cli_parse_options(int argc, char **argv, struct cli_opts *, int *rc);
+/* After a bad filter: "did you mean -P ...?" when it looks like ports. */
+void cli_filter_hint(const struct cli_opts *);
+/* -t counted, as tcpdump counts it. */
+enum batch_ts cli_batch_ts(int n);
 
 /* ------------------------------------------------------------- privs.c */
 
@@ -60,7 +91,6 @@ struct summary {
 	uint64_t san[SAN_MAX];		/* decoder anomalies */
 	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines;	/* caps hit */
 };
-struct cap;
 void summary_add(struct summary *, const struct sess_record *);
 /* "stats: ..." (final: "summary: ..."), with the capture's counters. */
 void summary_print(FILE *, const struct summary *, struct cap *,
@@ -70,7 +100,6 @@ void summary_progress(struct cap *, uint64_t now_us, uint64_t start_us, bool don
 
 /* ------------------------------------------------------------- probe.c */
 
-struct smtp_limits;
 struct probe_opts {
 	const char *target;		/* "host", "host:port", "[v6]:port" */
 	int timeout_ms;			/* connect, and each reply */
