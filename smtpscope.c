@@ -725,7 +725,8 @@ main(int argc, char **argv)
 	if (o.line_buffered)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	if (o.probe != NULL) {
-		struct probe_opts po = { o.probe, o.probe_timeout_ms, o.json, &o.smtp };
+		struct probe_opts po = { o.probe, o.probe_timeout_ms, o.json, &o.smtp,
+		    o.require, o.ehlo, o.probe_source };
 
 		rc = probe_run(&po);
 	}

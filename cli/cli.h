@@ -49,6 +49,7 @@ struct cli_opts {
 	struct smtp_limits smtp;
 	char *filter;
 	const char *json, *pcap_out, *dump_dir, *probe, *user, *filter_file;
+	const char *require, *ehlo, *probe_source;	/* --probe's */
 	const char *reports[CLI_MAX_REPORTS];
 	int nreports;
 	bool batch, syslog, mono, no_progress, line_buffered, trace_states;
@@ -105,8 +106,13 @@ struct probe_opts {
 	int timeout_ms;			/* connect, and each reply */
 	const char *json;		/* --json path, "-" or NULL */
 	const struct smtp_limits *limits;
+	const char *require;		/* --require "8BITMIME,SMTPUTF8", or NULL */
+	const char *ehlo;		/* --ehlo NAME, or NULL: this host's name */
+	const char *source;		/* --probe-source ADDR, or NULL */
 };
-/* Connect, EHLO, QUIT, print the verdict; returns the exit code. */
+/* Connect, EHLO, QUIT, print the verdict; returns the exit code (with
+ * require, the monitoring-plugin one: 0 OK, 1 WARNING, 2 CRITICAL, 3
+ * UNKNOWN). */
 int probe_run(const struct probe_opts *);
 
 #endif

@@ -31,8 +31,9 @@ usage(FILE *f)
 "usage: smtpscope [-bDhlnpqUv] [-c count] [-F file] [-i interface] [-P ports]\n"
 "                 [-r file]... [-s snaplen] [-B buffer_size] [-t[ttt]]\n"
 "                 [-w file] [-Z user] [--json file] [--report file]...\n"
-"                 [--syslog] [--dump-streams dir] [--probe host[:port]]\n"
-"                 [--trace-states] [expression]\n"
+"                 [--syslog] [--dump-streams dir] [--trace-states] [expression]\n"
+"       smtpscope --probe host[:port] [--probe-timeout sec] [--ehlo name]\n"
+"                 [--probe-source addr] [--require ext,...] [--json file]\n"
 "\n"
 "  -i IFACE          capture live on IFACE (-D lists interfaces)\n"
 "  -r FILE           read a pcap or pcapng file ('-' for stdin); repeat to\n"
@@ -64,6 +65,11 @@ usage(FILE *f)
 "  --dump-streams DIR  write each direction of each flow to DIR (as tcpflow)\n"
 "  --probe HOST[:PORT] connect, EHLO, QUIT, and report the capabilities\n"
 "  --probe-timeout SEC  how long the probe waits to connect and per reply (15)\n"
+"  --ehlo NAME       the probe's EHLO name (default this host's name)\n"
+"  --probe-source ADDR  the probe's source address\n"
+"  --require EXT,... one status line and monitoring-plugin exit codes (0 OK,\n"
+"                    1 WARNING, 2 CRITICAL, 3 UNKNOWN): CRITICAL when the\n"
+"                    server does not offer every extension listed\n"
 "  --speed X         UI replay pace: 0 = as fast as possible, 1 = real time\n"
 "  --mono            UI without colours;  --no-progress  no progress bar\n"
 "  --max-flows N, --max-ooo BYTES, --max-ooo-total BYTES, --idle-timeout SEC,\n"
@@ -76,7 +82,8 @@ usage(FILE *f)
 enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
-	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_MAX_
+	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_REQUIRE,
+	OPT_EHLO, OPT_PSOURCE, OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -90,6 +97,9 @@ static const struct option longopts[] = {
 	{ "dump-streams", required_argument, NULL, OPT_DUMP },
 	{ "probe", required_argument, NULL, OPT_PROBE },
 	{ "probe-timeout", required_argument, NULL, OPT_PROBETO },
+	{ "require", required_argument, NULL, OPT_REQUIRE },
+	{ "ehlo", required_argument, NULL, OPT_EHLO },
+	{ "probe-source", required_argument, NULL, OPT_PSOURCE },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
 	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
@@ -423,6 +433,15 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 		case OPT_PROBE:
 			o->probe = optarg;
 			break;
+		case OPT_REQUIRE:
+			o->require = optarg;
+			break;
+		case OPT_EHLO:
+			o->ehlo = optarg;
+			break;
+		case OPT_PSOURCE:
+			o->probe_source = optarg;
+			break;
 		case OPT_PROBETO:
 			o->probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
 			break;
@@ -480,6 +499,11 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 	o->cap.filter = o->filter;
 	if (o->probe != NULL)
 		return 0;
+	if (o->require != NULL || o->ehlo != NULL || o->probe_source != NULL) {
+		cli_warn("%s works with --probe only", o->require != NULL ? "--require" :
+		    o->ehlo != NULL ? "--ehlo" : "--probe-source");
+		return -1;
+	}
 	if (o->cap.nfiles == 0 && o->cap.iface == NULL) {
 		cli_warn("nothing to read: give -r FILE or -i INTERFACE (-h for help)");
 		return -1;

@@ -8,6 +8,15 @@
  * --json), and the verdict below reads that record.  Every wait (connect,
  * each reply) is bounded by the probe's timeout.
  *
+ * A server may offer different extensions to different clients (Exchange
+ * receive connectors, Postfix smtpd_discard_ehlo_keyword_address_maps), so
+ * the EHLO name (--ehlo) and the source address (--probe-source) can be
+ * chosen, and the output says which were used.
+ *
+ * For monitoring, --require LIST turns the output into one status line
+ * and the exit status into the monitoring-plugin convention (Nagios,
+ * Icinga): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+ *
  * Deliberately not here: anything of the capture layer, retries, TLS.
  */
 #include <sys/types.h>
@@ -32,13 +41,9 @@
 
 static int p_timeout_ms;	/* this run's --probe-timeout, in ms */
 
-/*
- * The admin's own check after a fix is to telnet to port 25 and type EHLO.
- * --probe does that: connect, read the greeting, EHLO, QUIT, nothing that
- * could deliver mail.  The bytes go through the same decoder as captured
- * traffic, so the result is an ordinary session record (and JSON with
- * --json), and the verdict below reads that record.
- */
+/* Monitoring-plugin exit codes (--require). */
+enum { MON_OK = 0, MON_WARNING = 1, MON_CRITICAL = 2, MON_UNKNOWN = 3 };
+static const char *const mon_word[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 
 static void
 sockaddr_to_peer(const struct sockaddr_storage *ss, uint8_t ip[16], uint16_t *port,
@@ -58,12 +63,26 @@ sockaddr_to_peer(const struct sockaddr_storage *ss, uint8_t ip[16], uint16_t *po
 	*family = ss->ss_family;
 }
 
+/* One reply as the probe saw it: its code and its last line's text. */
+struct seen_reply {
+	int code;		/* 0: none */
+	char text[512];		/* raw wire bytes, NUL-terminated */
+};
+
 struct probe {
 	const struct probe_opts *o;
 	const char *host;
+	char target[300];	/* "host (addr) port N", for messages */
+	char client[EXPORT_ADDR_SIZE];	/* our address:port */
+	const char *ehlo_name;
 	FILE *json;
 	int rc;
 	bool done;
+	uint32_t require;	/* --require: CAPF() bits */
+	struct seen_reply greeting, ehlo;
+	uint64_t t0_us, t1_us;	/* connected, EHLO answered */
+	int mon;		/* --require: MON_* */
+	char status[1024];	/* --require: the status line */
 };
 
 static void
@@ -73,6 +92,92 @@ probe_verdict_line(const struct sess_record *rec, const char *kw, unsigned bit,
 	bool on = (rec->capflags & (1u << bit)) != 0;
 
 	printf("  %-9s %-12s %s\n", kw, on ? "offered" : "NOT offered", on ? yes : no);
+}
+
+/* "NNN text" of a reply, escaped for the terminal. */
+static const char *
+reply_str(const struct seen_reply *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%d ", r->code);
+
+	if (n < 0 || (size_t)n >= len)
+		return "";
+	(void)esc_text(buf + n, len - (size_t)n, r->text, strlen(r->text), 0);
+	return buf;
+}
+
+/* The offered keywords of rec, space-separated, for a status line. */
+static void
+offered_list(const struct sess_record *rec, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned b = 0; b < CAPB_MAX; b++)
+		if (rec->capflags & (1u << b)) {
+			int n = snprintf(buf + o, len - o, "%s%s", o ? " " : "",
+			    smtp_cap_name((enum smtp_cap_bit)b));
+
+			if (n < 0 || (size_t)n >= len - o)
+				break;
+			o += (size_t)n;
+		}
+	if (o == 0)
+		strlcpy(buf, "none", len);
+}
+
+/* The required keywords of mask that rec offers (on) or lacks (!on). */
+static void
+required_list(const struct sess_record *rec, uint32_t mask, bool on, char *buf,
+    size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned b = 0; b < CAPB_MAX; b++)
+		if ((mask & (1u << b)) && ((rec->capflags & (1u << b)) != 0) == on) {
+			int n = snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+			    smtp_cap_name((enum smtp_cap_bit)b));
+
+			if (n < 0 || (size_t)n >= len - o)
+				break;
+			o += (size_t)n;
+		}
+}
+
+/* --require: the one status line and the monitoring exit code. */
+static void
+probe_status(struct probe *p, const struct sess_record *rec)
+{
+	char r[700], have[300], miss[300], offered[300];
+	double secs = p->t1_us > p->t0_us ? (double)(p->t1_us - p->t0_us) / 1e6 : 0;
+
+	if (p->greeting.code / 100 != 2) {
+		p->mon = p->greeting.code / 100 == 4 ? MON_WARNING : MON_CRITICAL;
+		snprintf(p->status, sizeof(p->status), "%s refused the session at the "
+		    "greeting: %s", p->target, reply_str(&p->greeting, r, sizeof(r)));
+		return;
+	}
+	if (!rec->ehlo) {
+		p->mon = MON_CRITICAL;
+		snprintf(p->status, sizeof(p->status), "%s refused EHLO %s from %s: "
+		    "%s; no extension is offered", p->target, p->ehlo_name, p->client,
+		    reply_str(&p->ehlo, r, sizeof(r)));
+		return;
+	}
+	required_list(rec, p->require, true, have, sizeof(have));
+	required_list(rec, p->require, false, miss, sizeof(miss));
+	if (miss[0] != '\0') {
+		offered_list(rec, offered, sizeof(offered));
+		p->mon = MON_CRITICAL;
+		snprintf(p->status, sizeof(p->status), "%s does not offer %s to EHLO %s "
+		    "from %s (it offers: %s) | time=%.3fs", p->target, miss, p->ehlo_name,
+		    p->client, offered, secs);
+		return;
+	}
+	p->mon = MON_OK;
+	snprintf(p->status, sizeof(p->status), "%s offers %s to EHLO %s from %s | "
+	    "time=%.3fs", p->target, have, p->ehlo_name, p->client, secs);
 }
 
 static void
@@ -88,14 +193,28 @@ probe_sink_end(void *arg, const struct sess_record *rec)
 		cli_warn("--json: %s", strerror(errno));
 		p->rc = EX_OUTPUT_;
 	}
+	if (p->greeting.code == 0)
+		return;		/* the failure was already said */
+	if (p->require != 0) {
+		probe_status(p, rec);
+		return;
+	}
 	if (p->json == stdout)
 		return;
-	esc_text_wstr(buf, sizeof(buf), &rec->banner, 0);
-	printf("greeting: %d %s\n", rec->banner_code, buf);
+	printf("greeting: %s\n", reply_str(&p->greeting, buf, sizeof(buf)));
+	if (p->greeting.code / 100 != 2) {
+		printf("the server refused the session at the greeting: it will not "
+		    "take mail from %s now%s.\n", p->client, p->greeting.code / 100 == 4 ?
+		    " (a temporary refusal: overloaded, rate-limited or shutting down)" :
+		    " (a permanent refusal: a blocklist, a connection policy, or no "
+		    "mail service here)");
+		return;
+	}
 	if (!rec->ehlo) {
-		printf("EHLO was not accepted (last reply %d): the server offers no "
-		    "extensions at all, so 8-bit, SMTPUTF8 and STARTTLS are unavailable.\n",
-		    rec->last_reply_code);
+		printf("EHLO was refused: %s\n", reply_str(&p->ehlo, buf, sizeof(buf)));
+		printf("the server offers no extension at all to this client, so 8-bit "
+		    "MIME, SMTPUTF8 and STARTTLS are unavailable: it is very old, or a "
+		    "firewall's SMTP inspection sits in the path.\n");
 		return;
 	}
 	printf("capabilities (%zu):\n", rec->ncaps);
@@ -156,10 +275,11 @@ probe_split(const char *arg, char *host, size_t hlen, char *port, size_t plen)
 	return host[0] != '\0' && port[0] != '\0' ? 0 : -1;
 }
 
-/* Connect with a timeout; returns the socket or -1 with a message. */
+/* Connect with a timeout, from src when given (its family only); returns
+ * the socket or -1 with a message. */
 static int
-probe_connect(const char *host, const char *port, char *err, size_t errlen,
-    char *addrbuf, size_t addrlen)
+probe_connect(const char *host, const char *port, const struct sockaddr_storage *src,
+    socklen_t srclen, char *err, size_t errlen, char *addrbuf, size_t addrlen)
 {
 	struct addrinfo hints, *res, *ai;
 	struct pollfd pfd;
@@ -168,9 +288,12 @@ probe_connect(const char *host, const char *port, char *err, size_t errlen,
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
+	if (src != NULL)
+		hints.ai_family = src->ss_family;
 	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "cannot resolve '%s' port '%s': %s", host, port,
-		    gai_strerror(e));
+		snprintf(err, errlen, "cannot resolve '%s' port '%s'%s: %s", host, port,
+		    src != NULL ? (src->ss_family == AF_INET6 ? " over IPv6" :
+		    " over IPv4") : "", gai_strerror(e));
 		return -1;
 	}
 	snprintf(err, errlen, "no address for '%s'", host);
@@ -180,6 +303,13 @@ probe_connect(const char *host, const char *port, char *err, size_t errlen,
 			continue;
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, addrbuf, addrlen, NULL, 0,
 		    NI_NUMERICHOST);
+		if (src != NULL && bind(fd, (const struct sockaddr *)src, srclen) == -1) {
+			snprintf(err, errlen, "cannot use source address --probe-source: %s",
+			    strerror(errno));
+			close(fd);
+			fd = -1;
+			break;
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		if (errno == EINPROGRESS) {
@@ -208,12 +338,14 @@ probe_connect(const char *host, const char *port, char *err, size_t errlen,
 
 /*
  * Read one complete reply (the last line is "NNN " or "NNN" alone), feeding
- * every byte to the decoder.  Returns the reply code, or -1 with a message.
+ * every byte to the decoder; *out gets its code and its last line's text.
+ * Returns the reply code, or -1 with a message.
  */
 static int
-probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, char *err, size_t errlen)
+probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, struct seen_reply *out,
+    char *err, size_t errlen)
 {
-	char buf[4096], line[8];
+	char buf[4096], line[sizeof(out->text) + 4];
 	struct pollfd pfd;
 	struct smtp_pos pos;
 	size_t ll = 0;
@@ -243,25 +375,33 @@ probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, char *err, size_t err
 				ll = 0;
 				at_bol = false;
 			}
-			if (buf[i] == '\n') {
-				if (ll >= 3 && line[0] >= '0' && line[0] <= '9' &&
-				    line[1] >= '0' && line[1] <= '9' && line[2] >= '0' &&
-				    line[2] <= '9') {
-					code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-					    (line[2] - '0');
-					last = ll == 3 || line[3] != '-';
-				} else {
-					snprintf(err, errlen, "the server does not speak SMTP");
-					return -1;
-				}
-				at_bol = true;
-				if (last)
-					return code;
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line))
+					line[ll] = buf[i];
+				ll++;
 				continue;
 			}
-			if (ll < sizeof(line))
-				line[ll] = buf[i];
-			ll++;
+			if (ll < 3 || line[0] < '0' || line[0] > '9' || line[1] < '0' ||
+			    line[1] > '9' || line[2] < '0' || line[2] > '9') {
+				snprintf(err, errlen, "the server does not speak SMTP");
+				return -1;
+			}
+			code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+			last = ll == 3 || line[3] != '-';
+			at_bol = true;
+			if (!last)
+				continue;
+			if (ll > sizeof(line))
+				ll = sizeof(line);
+			if (ll > 0 && line[ll - 1] == '\r')
+				ll--;
+			out->code = code;
+			ll = ll > 4 ? ll - 4 : 0;
+			if (ll >= sizeof(out->text))
+				ll = sizeof(out->text) - 1;
+			memcpy(out->text, line + 4, ll);
+			out->text[ll] = '\0';
+			return code;
 		}
 	}
 }
@@ -278,6 +418,81 @@ probe_send(int fd, struct smtp_session *s, uint64_t *pkt, const char *cmd)
 	return write(fd, cmd, len) == (ssize_t)len ? 0 : -1;
 }
 
+/* --require "8BITMIME,SMTPUTF8": CAPF() bits, or -1 naming the bad word. */
+static int
+parse_require(const char *list, uint32_t *mask, char *bad, size_t badlen)
+{
+	const char *p = list;
+
+	*mask = 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ", ");
+		unsigned b;
+
+		for (b = 0; b < CAPB_MAX; b++) {
+			const char *kw = smtp_cap_name((enum smtp_cap_bit)b);
+
+			if (n > 0 && strlen(kw) == n && strncasecmp(kw, p, n) == 0)
+				break;
+		}
+		if (n > 0 && b == CAPB_MAX) {
+			(void)esc_text(bad, badlen, p, n, 0);
+			return -1;
+		}
+		if (n > 0)
+			*mask |= 1u << b;
+		p += n;
+		p += strspn(p, ", ");
+	}
+	if (*mask == 0) {
+		strlcpy(bad, "", badlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* An EHLO name we may send: a domain or an address literal, no spaces or
+ * control bytes (it goes on the wire as it is). */
+static bool
+ehlo_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)n[i] <= ' ' || (unsigned char)n[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A failure before any verdict: exit 4, or a CRITICAL status line. */
+static int
+probe_fail(const struct probe *p, const char *what)
+{
+	char e[1024];
+
+	(void)esc_text(e, sizeof(e), what, strlen(what), 0);
+	if (p->require != 0) {
+		printf("SMTP CRITICAL - %s\n", e);
+		return MON_CRITICAL;
+	}
+	cli_warn("--probe: %s", e);
+	return EX_PROBE_;
+}
+
+/* Bad arguments: exit 2, or an UNKNOWN status line with --require. */
+static int
+probe_usage(bool mon, const char *msg)
+{
+	if (mon) {
+		printf("SMTP UNKNOWN - %s\n", msg);
+		return MON_UNKNOWN;
+	}
+	cli_warn("%s", msg);
+	return EX_USAGE_;
+}
+
 int
 probe_run(const struct probe_opts *o)
 {
@@ -288,50 +503,84 @@ probe_run(const struct probe_opts *o)
 	struct smtp_peers peers;
 	struct smtp_end_info ei;
 	struct smtp_pos pos;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char host[256], port[32], addr[INET6_ADDRSTRLEN + 8], err[512];
-	char me[256], cmd[300];
+	struct sockaddr_storage ss, src;
+	struct seen_reply quit;
+	socklen_t sl, srclen = 0;
+	char host[256], port[32], addr[INET6_ADDRSTRLEN + 8], err[512], msg[900];
+	char me[256], cmd[300], bad[64];
 	uint64_t pkt = 0;
+	bool mon = o->require != NULL;
 	int fd, code;
 
 	memset(&p, 0, sizeof(p));
 	p.o = o;
 	p_timeout_ms = o->timeout_ms;
+	if (mon && parse_require(o->require, &p.require, bad, sizeof(bad)) == -1) {
+		snprintf(msg, sizeof(msg), "--require: '%s' is not an SMTP extension "
+		    "smtpscope knows (8BITMIME, SMTPUTF8, CHUNKING, STARTTLS, SIZE, "
+		    "PIPELINING, DSN, ...)", bad);
+		return probe_usage(mon, msg);
+	}
 	if (probe_split(o->target, host, sizeof(host), port, sizeof(port)) == -1) {
-		cli_warn("--probe: '%s' is not HOST or HOST:PORT", o->target);
-		return EX_USAGE_;
+		snprintf(msg, sizeof(msg), "--probe: '%.200s' is not HOST or HOST:PORT",
+		    o->target);
+		return probe_usage(mon, msg);
 	}
 	if (strspn(port, "0123456789") == strlen(port)) {
 		const char *e = NULL;
 
 		(void)strtonum(port, 1, 65535, &e);
 		if (e != NULL) {
-			cli_warn("--probe: port '%s' is not from 1 to 65535", port);
-			return EX_USAGE_;
+			snprintf(msg, sizeof(msg), "--probe: port '%s' is not from 1 to "
+			    "65535", port);
+			return probe_usage(mon, msg);
 		}
 	} else if (getservbyname(port, "tcp") == NULL) {
-		cli_warn("--probe: '%s' is neither a port number nor a TCP service name",
-		    port);
-		return EX_USAGE_;
+		snprintf(msg, sizeof(msg), "--probe: '%s' is neither a port number nor "
+		    "a TCP service name", port);
+		return probe_usage(mon, msg);
 	}
+	if (o->ehlo != NULL && !ehlo_name_ok(o->ehlo)) {
+		return probe_usage(mon, "--ehlo: the name must be 1 to 255 printable "
+		    "characters without spaces");
+	}
+	memset(&src, 0, sizeof(src));
+	if (o->source != NULL) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+
+		if (inet_pton(AF_INET, o->source, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET;
+			srclen = sizeof(*s4);
+		} else if (inet_pton(AF_INET6, o->source, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6;
+			srclen = sizeof(*s6);
+		} else {
+			return probe_usage(mon, "--probe-source: not an IPv4 or IPv6 "
+			    "address");
+		}
+	}
+	if (gethostname(me, sizeof(me)) == -1 || me[0] == '\0' || strchr(me, '.') == NULL)
+		strlcpy(me, "smtpscope-probe.invalid", sizeof(me));
+	p.ehlo_name = o->ehlo != NULL ? o->ehlo : me;
 	if (o->json != NULL) {
 		if (strcmp(o->json, "-") == 0)
 			p.json = stdout;
 		else if ((p.json = fopen(o->json, "w")) == NULL) {
 			cli_warn("--json: cannot create '%s': %s", o->json, strerror(errno));
-			return EX_OUTPUT_;
+			return mon ? MON_UNKNOWN : EX_OUTPUT_;
 		}
 	}
 	addr[0] = '\0';
-	if ((fd = probe_connect(host, port, err, sizeof(err), addr, sizeof(addr))) == -1) {
-		cli_warn("--probe: %s", err);
+	snprintf(p.target, sizeof(p.target), "%s port %s", host, port);
+	if ((fd = probe_connect(host, port, o->source != NULL ? &src : NULL, srclen,
+	    err, sizeof(err), addr, sizeof(addr))) == -1) {
 		if (p.json != NULL && p.json != stdout)
 			fclose(p.json);
-		return EX_PROBE_;
+		return probe_fail(&p, err);
 	}
-	if (p.json != stdout)
-		printf("probing %s (%s) port %s\n", host, addr, port);
+	if (strcmp(host, addr) != 0)
+		snprintf(p.target, sizeof(p.target), "%s (%s) port %s", host, addr, port);
 
 	memset(&sink, 0, sizeof(sink));
 	sink.arg = &p;
@@ -339,32 +588,47 @@ probe_run(const struct probe_opts *o)
 	ctx = smtp_ctx_new(o->limits, &sink);
 	memset(&peers, 0, sizeof(peers));
 	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		sockaddr_to_peer(&ss, peers.client_ip, &peers.client_port, &peers.family);
+		export_fmt_addr(p.client, sizeof(p.client), peers.family, peers.client_ip,
+		    peers.client_port);
+	}
 	sl = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		sockaddr_to_peer(&ss, peers.server_ip, &peers.server_port, &peers.family);
-	peers.ts_us = cli_wall_us();
+	peers.ts_us = p.t0_us = cli_wall_us();
 	s = ctx != NULL ? smtp_session_new(ctx, &peers) : NULL;
 	if (s == NULL) {
 		cli_warn("out of memory");
 		close(fd);
-		return EX_PROBE_;
+		return mon ? MON_UNKNOWN : EX_PROBE_;
 	}
-	if (gethostname(me, sizeof(me)) == -1 || me[0] == '\0' || strchr(me, '.') == NULL)
-		strlcpy(me, "smtpscope-probe.invalid", sizeof(me));
-	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", me);
+	if (!mon && p.json != stdout) {
+		printf("probing %s\n", p.target);
+		printf("as client %s, EHLO %s (a server may offer other extensions to "
+		    "other clients or names: see --ehlo, --probe-source)\n", p.client,
+		    p.ehlo_name);
+	}
+	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", p.ehlo_name);
 	p.rc = EX_OK_;
-	if ((code = probe_reply(fd, s, &pkt, err, sizeof(err))) == -1 ||
-	    (code / 100 == 2 && (probe_send(fd, s, &pkt, cmd) == -1 ||
-	    probe_reply(fd, s, &pkt, err, sizeof(err)) == -1))) {
-		cli_warn("--probe: %s:%s: %s", host, port, err);
-		p.rc = EX_PROBE_;
-	} else {
-		if (code / 100 != 2)
-			cli_warn("--probe: the server refused the connection with %d", code);
+	if ((code = probe_reply(fd, s, &pkt, &p.greeting, err, sizeof(err))) == -1) {
+		p.greeting.code = 0;
+		snprintf(msg, sizeof(msg), "%s: no greeting: %s", p.target, err);
+		p.rc = probe_fail(&p, msg);
+	} else if (code / 100 != 2) {
+		/* Refused at the greeting: a probe that found no service. */
+		p.rc = mon ? EX_OK_ : EX_PROBE_;
 		if (probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
-			(void)probe_reply(fd, s, &pkt, err, sizeof(err));
+			(void)probe_reply(fd, s, &pkt, &quit, err, sizeof(err));
+	} else if (probe_send(fd, s, &pkt, cmd) == -1 ||
+	    probe_reply(fd, s, &pkt, &p.ehlo, err, sizeof(err)) == -1) {
+		p.greeting.code = 0;
+		snprintf(msg, sizeof(msg), "%s: after EHLO: %s", p.target, err);
+		p.rc = probe_fail(&p, msg);
+	} else {
+		p.t1_us = cli_wall_us();
+		if (probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
+			(void)probe_reply(fd, s, &pkt, &quit, err, sizeof(err));
 	}
 	close(fd);
 	memset(&ei, 0, sizeof(ei));
@@ -376,6 +640,10 @@ probe_run(const struct probe_opts *o)
 	if (p.json != NULL && p.json != stdout && fclose(p.json) == EOF) {
 		cli_warn("--json: %s", strerror(errno));
 		p.rc = EX_OUTPUT_;
+	}
+	if (mon && p.status[0] != '\0') {
+		printf("SMTP %s - %s\n", mon_word[p.mon], p.status);
+		return p.rc == EX_OUTPUT_ ? MON_UNKNOWN : p.mon;
 	}
 	return p.rc;
 }

@@ -31,6 +31,7 @@ printf 'This is not a capture file, just text.\n' >"$tmp/text.pcap"
 expect not-a-capture 1 "text\.pcap.*not a pcap" -- -b -r "$tmp/text.pcap"
 : >"$tmp/empty.pcap"
 expect empty-file 1 "empty\.pcap" -- -b -r "$tmp/empty.pcap"
+expect require-needs-probe 2 "^smtpscope: --require works with --probe only\$" -- --require 8BITMIME -r pcaps/8bitmime-abort.pcap
 expect bad-filter 2 "filter" -- -b -r pcaps/8bitmime-abort.pcap 'port port port'
 if [ -e pcaps/unsupported-linktype.pcap ]; then
 	expect unsupported-link 1 "link type" -- -b -r pcaps/unsupported-linktype.pcap

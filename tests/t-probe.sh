@@ -10,13 +10,18 @@
 # message that says what happened: a closed port (connection refused), a
 # server that accepts and never speaks (tests/fake_server.py silent: "no
 # reply" / "timed out"), a web server (fake_server.py http: "does not speak
-# SMTP"); and bad --probe arguments, exit 2.
+# SMTP"); and bad --probe arguments, exit 2.  Then what the probe says in
+# the cases that mislead: a refused greeting (fake_server.py refuse: exit
+# 4), a refused EHLO (fake_server.py noehlo: the EHLO reply quoted, not
+# QUIT's), the EHLO name and source address used (a third Postfix hides
+# 8BITMIME from 127.0.0.5 only), and --require's status line and
+# monitoring-plugin exit codes.
 #
 # The probe waits 15 s for a silent server unless the binary has a
 # --probe-timeout option (then 1 s is used); that probe runs in the
 # background while the others run, so the test stays well under a minute.
 # Skips (77) without root, postfix or /usr/bin/python3.  Addresses
-# 127.0.0.42-44, ports 2540-2549.
+# 127.0.0.42-44 and .48, ports 2540-2549.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/common.sh
@@ -32,14 +37,20 @@ NO8BIT=127.0.0.43
 FAKE=127.0.0.44
 SILENT_PORT=2541
 HTTP_PORT=2542
+REFUSE_PORT=2543
+NOEHLO_PORT=2544
 CLOSED_PORT=2549
+PERCLIENT=127.0.0.48
 
 # --- the servers that are not SMTP servers ---------------------------------------
 t_listening "$FAKE" "$CLOSED_PORT" && { echo "something listens on $FAKE:$CLOSED_PORT"; exit 1; }
 t_bg SILENT "$PY" tests/fake_server.py silent "$FAKE" "$SILENT_PORT" "$T/silent.ready" 2>"$T/silent.err"
 t_bg HTTP "$PY" tests/fake_server.py http "$FAKE" "$HTTP_PORT" "$T/http.ready" 2>"$T/http.err"
-t_poll 200 test -e "$T/silent.ready" || { cat "$T/silent.err"; exit 1; }
-t_poll 200 test -e "$T/http.ready" || { cat "$T/http.err"; exit 1; }
+t_bg REFUSE "$PY" tests/fake_server.py refuse "$FAKE" "$REFUSE_PORT" "$T/refuse.ready" 2>"$T/refuse.err"
+t_bg NOEHLO "$PY" tests/fake_server.py noehlo "$FAKE" "$NOEHLO_PORT" "$T/noehlo.ready" 2>"$T/noehlo.err"
+for f in silent http refuse noehlo; do
+	t_poll 200 test -e "$T/$f.ready" || { cat "$T/$f.err"; exit 1; }
+done
 
 # The slow one first, in the background.
 TIMEOUT_OPT=
@@ -55,6 +66,10 @@ t_bg SILENTPROBE "$SMTPSCOPE" $TIMEOUT_OPT --probe "$FAKE:$SILENT_PORT" \
 pf_start "$NO8BIT" "$PORT" myhostname=domino.northwind.test \
     "smtpd_discard_ehlo_keywords = 8bitmime" || exit 1
 pf_start "$NORMAL" "$PORT" myhostname=mx1.northwind.test || exit 1
+# A server that hides 8BITMIME from one client address only.
+printf '127.0.0.5/32 8bitmime\n' >"$T/discard.cidr"
+pf_start "$PERCLIENT" "$PORT" myhostname=mx3.northwind.test \
+    "smtpd_discard_ehlo_keyword_address_maps = cidr:$T/discard.cidr" || exit 1
 
 # probe NAME WANT_RC ARGS...: run a probe; output in $T/NAME.out, .err.
 probe() {
@@ -136,6 +151,47 @@ probe http 4 --probe "$FAKE:$HTTP_PORT"
 t_grep http-message "^smtpscope: --probe: .*does not speak SMTP" "$T/http.err"
 t_nogrep http-no-verdict '^verdict:' "$T/http.out"
 
+# --- honest output: a refused greeting, a refused EHLO, the EHLO name ---------------
+probe refuse 4 --probe "$FAKE:$REFUSE_PORT"
+t_grep refuse-greeting '^greeting: 554 5\.7\.1 No SMTP service for you here$' "$T/refuse.out"
+t_grep refuse-says-so 'refused the session at the greeting.*permanent' "$T/refuse.out"
+t_nogrep refuse-no-verdict '^verdict:' "$T/refuse.out"
+
+probe noehlo 0 --probe "$FAKE:$NOEHLO_PORT"
+t_grep noehlo-quotes-ehlo-reply '^EHLO was refused: 502 5\.5\.2 Error: command not recognized$' "$T/noehlo.out"
+t_nogrep noehlo-not-quit-reply '221' "$T/noehlo.out"
+t_grep noehlo-no-extension 'offers no extension at all' "$T/noehlo.out"
+
+probe ehlo-name 0 --probe "$NORMAL:$PORT" --ehlo probe.northwind.test --json "$T/ehlo.jsonl"
+t_grep ehlo-name-said '^as client 127\.0\.0\.1:[0-9]+, EHLO probe\.northwind\.test ' "$T/ehlo-name.out"
+t_eq ehlo-name-sent "$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["helo"])' "$T/ehlo.jsonl" 2>&1)" probe.northwind.test
+probe ehlo-bad 2 --probe "$NORMAL:$PORT" --ehlo "two words"
+
+# --- per-client answers: the source address changes what is offered ------------------
+probe src-hidden 0 --probe "$PERCLIENT:$PORT" --probe-source 127.0.0.5
+t_grep src-hidden-said '^as client 127\.0\.0\.5:[0-9]+, EHLO ' "$T/src-hidden.out"
+t_grep src-hidden-verdict '^  8BITMIME +NOT offered' "$T/src-hidden.out"
+probe src-other 0 --probe "$PERCLIENT:$PORT" --probe-source 127.0.0.6
+t_grep src-other-verdict '^  8BITMIME +offered' "$T/src-other.out"
+probe src-bad 2 --probe "$PERCLIENT:$PORT" --probe-source not-an-address
+
+# --- --require: one status line, monitoring-plugin exit codes --------------------------
+probe req-ok 0 --probe "$NORMAL:$PORT" --require 8BITMIME,smtputf8
+t_eq req-ok-one-line "$(wc -l <"$T/req-ok.out")" 1
+t_grep req-ok-line "^SMTP OK - $NORMAL port $PORT offers 8BITMIME, SMTPUTF8 to EHLO [^ ]+ from 127\.0\.0\.1:[0-9]+ \| time=[0-9.]+s\$" "$T/req-ok.out"
+probe req-missing 2 --probe "$NO8BIT:$PORT" --require 8BITMIME,SMTPUTF8
+t_grep req-missing-line "^SMTP CRITICAL - $NO8BIT port $PORT does not offer 8BITMIME to EHLO .*it offers: .*SMTPUTF8" "$T/req-missing.out"
+probe req-per-client 2 --probe "$PERCLIENT:$PORT" --probe-source 127.0.0.5 --require 8BITMIME
+t_grep req-per-client-line 'does not offer 8BITMIME to EHLO [^ ]+ from 127\.0\.0\.5:' "$T/req-per-client.out"
+probe req-unknown 3 --probe "$NORMAL:$PORT" --require 8BITMIME,NOSUCHEXT
+t_grep req-unknown-line "^SMTP UNKNOWN - --require: 'NOSUCHEXT' is not an SMTP extension" "$T/req-unknown.out"
+probe req-refused 2 --probe "$FAKE:$CLOSED_PORT" --require 8BITMIME
+t_grep req-refused-line "^SMTP CRITICAL - cannot connect to $FAKE port $CLOSED_PORT: Connection refused\$" "$T/req-refused.out"
+probe req-greeting 2 --probe "$FAKE:$REFUSE_PORT" --require 8BITMIME
+t_grep req-greeting-line '^SMTP CRITICAL - .*refused the session at the greeting: 554 5\.7\.1 No SMTP service' "$T/req-greeting.out"
+probe req-noehlo 2 --probe "$FAKE:$NOEHLO_PORT" --require 8BITMIME
+t_grep req-noehlo-line '^SMTP CRITICAL - .*refused EHLO .*502 5\.5\.2' "$T/req-noehlo.out"
+
 # --- bad arguments: exit 2 -------------------------------------------------------------
 probe arg-empty 2 --probe ""
 t_grep arg-empty-message "is not HOST or HOST:PORT" "$T/arg-empty.err"
@@ -151,7 +207,7 @@ probe arg-port-range 2 --probe "$NORMAL:99999"
 t_wait_exit "$SILENTPROBE" 600	# bounded at 30 s: the built-in wait is 15 s
 rc=$?
 if [ "$rc" -eq 4 ]; then t_ok silent-exit-4; else t_fail silent-exit-4 "exit $rc" "$T/silent.probe.err"; fi
-t_grep silent-message "^smtpscope: --probe: .*(no reply|timed out)" "$T/silent.probe.err"
+t_grep silent-message "^smtpscope: --probe: .*no greeting: (no reply|timed out)" "$T/silent.probe.err"
 t_nogrep silent-no-verdict '^verdict:' "$T/silent.out"
 
 t_done
