@@ -568,8 +568,10 @@ data_cmd(struct smtp_session *s, const struct verb_cmd *v)
 		s->txf[ti].data_and_bdat = true;
 	if (t->body == BODY_BINARYMIME)
 		s->txf[ti].binary_data_seq = v->seq;
-	/* Pipelined DATA: see session.c's file comment. */
-	if (!tx_refused_early(t))
+	/* Pipelined DATA: see session.c's file comment.  "DATA with an
+	 * argument" is refused by a strict server: commands follow (a 354
+	 * would still start the content, in data_reply). */
+	if (v->c->syntax_ok && !tx_refused_early(t))
 		start_content(s, ti, "DATA");
 }
 
@@ -615,8 +617,19 @@ static void
 bdat_cmd(struct smtp_session *s, const struct verb_cmd *v)
 {
 	const struct cmd *c = v->c;
-	int ti = implicit_tx(s, v->pos);
-	struct tx_record *t = tx_at(s, ti);
+	int ti;
+	struct tx_record *t;
+
+	/* A size or LAST that does not parse: a strict server refuses the
+	 * command and cannot know a chunk's length, so none follows and the
+	 * reply is the command's, not the message's. */
+	if (!c->syntax_ok) {
+		(void)tr_note(s, v->pos, "[BDAT arguments do not parse: no chunk "
+		    "follows]");
+		return;
+	}
+	ti = implicit_tx(s, v->pos);
+	t = tx_at(s, ti);
 
 	if (t != NULL && s->txf[ti].done)
 		t = NULL, ti = -1;

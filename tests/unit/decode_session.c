@@ -748,6 +748,69 @@ t_updates(void **state)
 	smtp_ctx_free(ctx);
 }
 
+/* Framing as a strict server decides it: a BDAT whose arguments do not
+ * parse, or DATA with an argument, starts no chunk and no content; the
+ * next line is a command, and the refusal is the command's, not the
+ * message's. */
+#define BAD_FRAMING(name, cmd, refusal)                                    \
+static const struct step name[] = {                                       \
+	S(GREET), C("EHLO c.example.test\r\n"), S(CAPS_FULL),               \
+	C("MAIL FROM:<a@example.test>\r\n"), S("250 2.1.0 Ok\r\n"),         \
+	C("RCPT TO:<b@example.test>\r\n"), S("250 2.1.5 Ok\r\n"),           \
+	C(cmd), S(refusal), C("QUIT\r\n"), S("221 2.0.0 Bye\r\n"),          \
+}
+BAD_FRAMING(bdat_word, "BDAT many\r\n", "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+BAD_FRAMING(bdat_lats, "BDAT 6 LATS\r\n", "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+BAD_FRAMING(data_arg, "DATA now\r\n", "501 5.5.4 Syntax: DATA\r\n");
+
+static void
+check_bad_framing(const struct sess_record *r)
+{
+	assert_int_equal(r->ntx, 1);
+	assert_int_equal(r->commands, 5);	/* EHLO MAIL RCPT BDAT/DATA QUIT */
+	assert_int_equal(r->end, SEND_QUIT);
+	assert_false(r->tx[0].content_seen);
+	assert_int_equal(r->tx[0].bdat_chunks, 0);
+	assert_int_equal(r->anomalies[SAN_BDAT_MISMATCH], 0);
+	assert_int_equal(r->anomalies[SAN_UNKNOWN_COMMAND], 0);
+	assert_int_equal(r->anomalies[SAN_UNSOLICITED_REPLY], 0);
+}
+
+/* BDAT's refusal is the command's: the transaction has no final reply. */
+static void
+check_bad_bdat(const struct sess_record *r)
+{
+	check_bad_framing(r);
+	assert_int_equal(r->tx[0].reply_code, 0);
+	assert_false(r->tx[0].bdat);
+}
+
+/* DATA's refusal is DATA's reply (data-rejected reads it). */
+static void
+check_bad_data(const struct sess_record *r)
+{
+	check_bad_framing(r);
+	assert_true(r->tx[0].data_cmd);
+	assert_int_equal(r->tx[0].data_reply_code, 501);
+}
+
+static void
+t_bad_framing(void **state)
+{
+	struct hcase c[] = {
+		{ bdat_word, NSTEPS(bdat_word), SEND_CLOSE, false, 0, 0,
+		  check_bad_bdat, false, false },
+		{ bdat_lats, NSTEPS(bdat_lats), SEND_CLOSE, false, 0, 0,
+		  check_bad_bdat, false, false },
+		{ data_arg, NSTEPS(data_arg), SEND_CLOSE, false, 0, 0,
+		  check_bad_data, false, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		run_case(&c[i]);
+}
+
 /* Every state change goes through one door, and says why. */
 static char trace[1024];
 static void
@@ -855,6 +918,7 @@ main(void)
 		cmocka_unit_test(t_pipelined_data_refused),
 		cmocka_unit_test(t_content_before_354),
 		cmocka_unit_test(t_updates),
+		cmocka_unit_test(t_bad_framing),
 		cmocka_unit_test(t_state_trace),
 		cmocka_unit_test(t_state_trace_plain_after_tls),
 	};
