@@ -237,3 +237,79 @@ rec_free(struct sess_record *r)
 	r->inc = NULL;
 	r->ninc = 0;
 }
+
+/* ---------------------------------------------------------------------
+ * Reading a record
+ * ------------------------------------------------------------------ */
+struct pick {
+	int code;
+	const struct wstr *text;
+};
+
+static void
+consider(struct pick *refusal, struct pick *accept, int code, const struct wstr *text)
+{
+	if (code >= 400) {
+		refusal->code = code;
+		refusal->text = text;
+	} else if (code >= 200 && code < 300 && accept != NULL) {
+		accept->code = code;
+		accept->text = text;
+	}
+}
+
+int
+rec_decisive_reply(const struct sess_record *r, const struct wstr **text)
+{
+	struct pick refusal = { 0, NULL }, accept = { 0, NULL };
+
+	consider(&refusal, NULL, r->banner_code, &r->banner);
+	for (size_t i = 0; i < r->ntx && r->tx != NULL; i++) {
+		const struct tx_record *t = &r->tx[i];
+
+		consider(&refusal, NULL, t->mail_reply_code, &t->mail_reply_text);
+		for (size_t k = 0; k < t->nrcpts && t->rcpts != NULL; k++)
+			consider(&refusal, NULL, t->rcpts[k].reply_code,
+			    &t->rcpts[k].reply_text);
+		if (t->data_reply_code >= 400 && t->reply_code == 0)
+			consider(&refusal, NULL, t->data_reply_code, NULL);
+		consider(&refusal, &accept, t->reply_code, &t->reply_text);
+	}
+	if (refusal.code == 0)
+		refusal = accept;
+	if (refusal.code == 0) {
+		refusal.code = r->last_reply_code;
+		refusal.text = &r->last_reply_text;
+	}
+	if (text != NULL)
+		*text = refusal.text != NULL && refusal.text->p != NULL ? refusal.text : NULL;
+	return refusal.code;
+}
+
+void
+rec_banner_host(const struct sess_record *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	bool dot = false, letter = false;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (r->banner.p == NULL)
+		return;
+	while (n < r->banner.len && n + 1 < len) {
+		uint8_t c = (uint8_t)r->banner.p[n];
+
+		if (c == ' ')
+			break;
+		if (!(a_alpha(c) || a_digit(c) || c == '.' || c == '-'))
+			return;
+		dot |= c == '.';
+		letter |= a_alpha(c);
+		n++;
+	}
+	if (!dot || !letter || n == 0 || n + 1 >= len)
+		return;
+	memcpy(buf, r->banner.p, n);
+	buf[n] = '\0';
+}

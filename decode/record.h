@@ -265,4 +265,18 @@ struct sess_record {
 	size_t ninc;
 };
 
+/* ---------------------------------------------------------------------
+ * Reading a record: what every output says the same way
+ * ------------------------------------------------------------------ */
+/* The reply that decided the session, for a one-line view: the last
+ * refusal (4xx/5xx to the greeting, MAIL, RCPT, DATA or the message),
+ * else the last message's acceptance, else the last reply.  Returns its
+ * code (0: none) and sets *text (NULL when no text was kept). */
+int rec_decisive_reply(const struct sess_record *, const struct wstr **text);
+/* The server's name from its banner ("mx.example.com ESMTP ..."): the
+ * first word when it is shaped like a host name (letters, digits, '-',
+ * '.', at least one dot and one letter; never an enhanced status code
+ * such as "5.7.1").  "" when there is none. */
+void rec_banner_host(const struct sess_record *, char *buf, size_t len);
+
 #endif

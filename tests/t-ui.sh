@@ -6,7 +6,7 @@
 # a user would see: the flagged session in the list with its incident type,
 # the filter narrowing the list, the session view (transcript, 8BITMIME
 # marked missing, diagnosis and fix), the incidents view, a resize to
-# 100x30, and a greeting full of terminal escape sequences shown as text
+# 100x30, the columns of wide and narrow terminals, and a greeting full of terminal escape sequences shown as text
 # (no title change, no clipboard write, no cleared screen), on a terminal
 # without colours.
 #
@@ -263,6 +263,49 @@ else
 	[ -s "$tmp/ui-flagged.pcap" ] || fail "no pcap file"
 	ok "W writes a pcap (tcpdump not installed: contents not compared)"
 fi
+
+# ---------------------------------------------------------------------------
+# 5d. The list as a postmaster reads it: the Reply column shows the refusal
+#     (not the 221 to QUIT), a wide terminal adds the server's name, MAIL
+#     FROM and RCPT, a narrow one keeps whole titles and the sort marker,
+#     / finds the server by its banner name and the header shows that
+#     display filter, and a status message goes with the next key.
+# ---------------------------------------------------------------------------
+screen | grep -E '^W.*mail-deferred' | grep -qE ' 451 ' ||
+    fail "the deferred row's Reply is not its 451 refusal"
+screen | grep -E '^W.*mail-deferred' | grep -qE ' 221 ' &&
+    fail "the deferred row's Reply is the 221 to QUIT"
+ok "Reply shows the decisive reply"
+T resize-window -t ui -x 200 -y 30
+wait_re 'Start .*Server +Name +HELO +MAIL FROM +RCPT +State' ||
+    fail "no Name, MAIL FROM and RCPT columns on a 200-column terminal"
+screen | grep -E '^!.*8bitmime-abort' | grep -q 'domino\.northwind\.test' ||
+    fail "the abort row does not name the server from its banner"
+screen | grep -qE '^ .*newsletter@contoso\.test +bob@northwind\.test +delivered' ||
+    fail "the delivered row lacks its MAIL FROM and RCPT"
+ok "wide terminal: Name, MAIL FROM, RCPT"
+T resize-window -t ui -x 80 -y 24
+wait_re '^ Start v +Client +Server +HELO +State +Reply +Msg +Incident *$' ||
+    fail "80 columns: a title is cut, the sort marker is lost or an optional column stayed"
+ok "narrow terminal: whole titles and the sort marker"
+keys /
+wait_for "Filter:" || fail "no filter prompt"
+text "domino.northwind"
+keys Enter
+wait_for 'filter "domino.northwind"' || fail "the banner-name filter is not applied"
+rows=$(screen | grep -cE '^.[0-9]{2}:[0-9]{2}:[0-9]{2} ')
+[ "$rows" -eq 2 ] || fail "/domino.northwind shows $rows rows, expected the 2 sessions to 127.0.0.31"
+screen | head -n 1 | grep -q 'show: /domino\.northwind' ||
+    fail "the header does not show the display filter"
+ok "/ matches the server's banner name; the header shows it"
+keys c
+wait_re 'sessions [0-9]+/4 of 4' || fail "c did not clear the filter"
+keys -
+wait_for "replay speed x" || fail "no status message after -"
+keys Down
+wait_re 'sessions 2/4 of 4' || fail "Down did not move the selection"
+screen | grep -q "replay speed x" && fail "the status message outlived the next key"
+ok "a status message goes with the next key"
 
 # ---------------------------------------------------------------------------
 # 6. q quits.

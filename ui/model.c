@@ -306,7 +306,10 @@ is_8bit_type(const char *t)
 static void
 row_from_record(struct ui_rowdata *d, const struct sess_record *rec, bool ended)
 {
+	const struct wstr *text;
+	char host[UI_HELO_MAX];
 	size_t i, n;
+	int code;
 
 	memset(d, 0, sizeof(*d));
 	type_name(d->uid, sizeof(d->uid), rec->uid);
@@ -320,16 +323,16 @@ row_from_record(struct ui_rowdata *d, const struct sess_record *rec, bool ended)
 	d->server_key = addr_key(rec->family, rec->server_ip, rec->server_port);
 	esc_wstr(d->helo, sizeof(d->helo), &rec->helo);
 	d->last_reply_code = rec->last_reply_code;
-	if (rec->last_reply_code > 0) {
-		n = (size_t)snprintf(d->reply, sizeof(d->reply), "%03d",
-		    rec->last_reply_code % 1000);
-		if (rec->last_reply_text.p != NULL && rec->last_reply_text.len > 0 &&
-		    n + 2 < sizeof(d->reply)) {
+	/* The Reply column: the refusal, not the 221 to QUIT. */
+	if ((code = rec_decisive_reply(rec, &text)) > 0) {
+		n = (size_t)snprintf(d->reply, sizeof(d->reply), "%03d", code % 1000);
+		if (text != NULL && text->len > 0 && n + 2 < sizeof(d->reply)) {
 			d->reply[n++] = ' ';
-			ui_escape(d->reply + n, sizeof(d->reply) - n,
-			    rec->last_reply_text.p, rec->last_reply_text.len);
+			ui_escape(d->reply + n, sizeof(d->reply) - n, text->p, text->len);
 		}
 	}
+	rec_banner_host(rec, host, sizeof(host));
+	ui_escape(d->server_name, sizeof(d->server_name), host, strlen(host));
 	if (rec->ntx > 0 && rec->tx != NULL) {
 		esc_wstr(d->mail_from, sizeof(d->mail_from), &rec->tx[0].mail_from);
 		if (rec->tx[0].nrcpts > 0 && rec->tx[0].rcpts != NULL)
@@ -996,7 +999,7 @@ row_matches(const struct model *m, const struct row *r)
 	if (n[0] == '\0')
 		return true;
 	return has_text(d->client, n) || has_text(d->server, n) ||
-	    has_text(d->helo, n) || has_text(d->mail_from, n) ||
+	    has_text(d->server_name, n) || has_text(d->helo, n) || has_text(d->mail_from, n) ||
 	    has_text(d->rcpt, n) || has_text(d->inc, n) || has_text(d->uid, n) ||
 	    has_text(ui_state_name(d->state), n);
 }

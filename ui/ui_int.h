@@ -51,7 +51,8 @@ struct ui_rowdata {
 	char client[UI_ADDR_MAX], server[UI_ADDR_MAX];
 	uint16_t client_port, server_port;
 	char helo[UI_HELO_MAX];
-	char reply[UI_REPLY_MAX];	/* last reply: code and text */
+	char reply[UI_REPLY_MAX];	/* the decisive reply: code and text */
+	char server_name[UI_HELO_MAX];	/* from the banner, or "" */
 	char mail_from[UI_MAIL_MAX];	/* first transaction's sender */
 	char rcpt[UI_MAIL_MAX];		/* and its first recipient */
 	char inc[UI_TYPE_MAX];		/* the most severe incident type, or "" */

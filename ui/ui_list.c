@@ -6,7 +6,10 @@
  * widths of what is visible: fixed columns (mark, start, state, messages)
  * and elastic ones (client, server, HELO, reply, incident) that shrink in a
  * fixed order when the terminal is narrow, so an 80-column terminal still
- * shows the incident type.  A cut cell ends in '~'.
+ * shows the incident type.  A wide terminal also gets the optional columns
+ * (the server's name from its banner, MAIL FROM, the first RCPT), each
+ * shown only when it fits whole.  A cut cell ends in '~'; a cut title
+ * keeps the sort marker.
  *
  * The selection follows its session when rows arrive above it, except on
  * the first row, which follows the newest session (like top(1)).
@@ -21,7 +24,10 @@
 
 #include "ui/ui_int.h"
 
-enum col_id { C_TIME, C_CLIENT, C_SERVER, C_HELO, C_STATE, C_REPLY, C_MSGS, C_INC, C_MAX };
+enum col_id {
+	C_TIME, C_CLIENT, C_SERVER, C_NAME, C_HELO, C_FROM, C_RCPT, C_STATE,
+	C_REPLY, C_MSGS, C_INC, C_MAX
+};
 
 struct col {
 	const char *title;
@@ -29,18 +35,23 @@ struct col {
 	int shrink;		/* order in which elastic columns give way (1 first) */
 	bool right;
 	enum ui_sort sort;	/* the sort this column shows */
+	int optional;		/* shown only when it fits whole: 1 first, 0 always */
 };
 
 static const struct col cols[C_MAX] = {
-	[C_TIME] = { "Start", 8, 8, 0, false, SORT_TIME },
-	[C_CLIENT] = { "Client", 7, 39, 3, false, SORT_CLIENT },
-	[C_SERVER] = { "Server", 7, 39, 3, false, SORT_SERVER },
-	[C_HELO] = { "HELO", 4, 28, 2, false, SORT_HELO },
-	[C_STATE] = { "State", 9, 9, 0, false, SORT_STATE },
-	[C_REPLY] = { "Reply", 3, 32, 1, false, SORT_MAX },
-	[C_MSGS] = { "Msg", 3, 3, 0, true, SORT_MSGS },
-	[C_INC] = { "Incident", 8, 24, 4, false, SORT_INCIDENT },
+	[C_TIME] = { "Start", 8, 8, 0, false, SORT_TIME, 0 },
+	[C_CLIENT] = { "Client", 7, 39, 3, false, SORT_CLIENT, 0 },
+	[C_SERVER] = { "Server", 7, 39, 3, false, SORT_SERVER, 0 },
+	[C_NAME] = { "Name", 4, 28, 0, false, SORT_MAX, 1 },
+	[C_HELO] = { "HELO", 4, 28, 2, false, SORT_HELO, 0 },
+	[C_FROM] = { "MAIL FROM", 9, 32, 0, false, SORT_MAX, 2 },
+	[C_RCPT] = { "RCPT", 4, 32, 0, false, SORT_MAX, 3 },
+	[C_STATE] = { "State", 9, 9, 0, false, SORT_STATE, 0 },
+	[C_REPLY] = { "Reply", 5, 32, 1, false, SORT_MAX, 0 },
+	[C_MSGS] = { "Msg", 3, 3, 0, true, SORT_MSGS, 0 },
+	[C_INC] = { "Incident", 8, 24, 4, false, SORT_INCIDENT, 0 },
 };
+#define OPT_COLS	3	/* optional columns, ranks 1..3 */
 
 static void
 cell(const struct ui_rowdata *r, enum col_id c, char *buf, size_t size)
@@ -55,8 +66,18 @@ cell(const struct ui_rowdata *r, enum col_id c, char *buf, size_t size)
 	case C_SERVER:
 		strlcpy(buf, r->server, size);
 		break;
+	case C_NAME:
+		strlcpy(buf, r->server_name[0] != '\0' ? r->server_name : "-", size);
+		break;
 	case C_HELO:
 		strlcpy(buf, r->helo[0] != '\0' ? r->helo : "-", size);
+		break;
+	case C_FROM:
+		strlcpy(buf, r->nmsgs > 0 ? (r->mail_from[0] != '\0' ? r->mail_from :
+		    "<>") : "-", size);
+		break;
+	case C_RCPT:
+		strlcpy(buf, r->rcpt[0] != '\0' ? r->rcpt : "-", size);
 		break;
 	case C_STATE:
 		strlcpy(buf, ui_state_name(r->state), size);
@@ -107,16 +128,19 @@ row_role(const struct ui_rowdata *r)
 	}
 }
 
-/* Widths from the visible content, shrunk to fit `avail` columns. */
+/* Widths from the visible content (a sorted column's title with its
+ * marker), then the optional columns that fit whole, then shrunk to fit
+ * `avail` columns; a hidden column has width 0. */
 static void
-layout(const struct ui_rowdata *rows, size_t n, int avail, int w[C_MAX])
+layout(const struct ui_rowdata *rows, size_t n, int avail, enum ui_sort sort,
+    int w[C_MAX])
 {
 	char buf[128];
-	int c, total, step;
+	int c, total, step, rank;
 	size_t i;
 
 	for (c = 0; c < C_MAX; c++) {
-		w[c] = (int)strlen(cols[c].title);
+		w[c] = (int)strlen(cols[c].title) + (cols[c].sort == sort ? 2 : 0);
 		for (i = 0; i < n; i++) {
 			cell(&rows[i], (enum col_id)c, buf, sizeof(buf));
 			if ((int)strlen(buf) > w[c])
@@ -127,10 +151,24 @@ layout(const struct ui_rowdata *rows, size_t n, int avail, int w[C_MAX])
 		if (w[c] > cols[c].max)
 			w[c] = cols[c].max;
 	}
-	for (;;) {
-		total = 1;	/* the mark */
-		for (c = 0; c < C_MAX; c++)
+	total = 1;	/* the mark */
+	for (c = 0; c < C_MAX; c++)
+		if (cols[c].optional == 0)
 			total += w[c] + 1;
+	for (rank = 1; rank <= OPT_COLS; rank++)
+		for (c = 0; c < C_MAX; c++) {
+			if (cols[c].optional != rank)
+				continue;
+			if (total + w[c] + 1 <= avail)
+				total += w[c] + 1;
+			else
+				w[c] = 0;
+		}
+	for (;;) {
+		total = 1;
+		for (c = 0; c < C_MAX; c++)
+			if (w[c] > 0)
+				total += w[c] + 1;
 		if (total <= avail)
 			return;
 		/* Shrink the first elastic column, in order, still above its
@@ -212,15 +250,20 @@ list_draw(struct ui *u, int y, int h)
 	got = model_rows(u->m, l->top, page, l->rows);
 	l->nrows = got;
 
-	layout(l->rows, got, COLS, w);
-	/* Column titles; the sorted one carries the direction. */
+	layout(l->rows, got, COLS, u->view.sort, w);
+	/* Column titles; the sorted one carries the direction, even when
+	 * its title has to be cut for it. */
 	draw_fill(&u->theme, y, 0, COLS, R_COLTITLE);
 	x = 1;
 	for (c = 0; c < C_MAX; c++) {
-		if (cols[c].sort == u->view.sort)
-			snprintf(buf, sizeof(buf), "%s %s", cols[c].title,
-			    u->view.descending ? "v" : "^");
-		else
+		if (cols[c].sort == u->view.sort) {
+			int tl = (int)strlen(cols[c].title);
+
+			if (tl + 2 > w[c])
+				tl = w[c] > 2 ? w[c] - 2 : 0;
+			snprintf(buf, sizeof(buf), "%.*s%s%s", tl, cols[c].title,
+			    tl > 0 ? " " : "", u->view.descending ? "v" : "^");
+		} else
 			strlcpy(buf, cols[c].title, sizeof(buf));
 		x = draw_cell(y, x, w[c], draw_attr(&u->theme, R_COLTITLE), buf,
 		    cols[c].right);

@@ -277,7 +277,7 @@ draw_header(struct ui *u)
 {
 	const struct ui_summary *s = &u->sum;
 	struct ui_typecount types[UI_MAX_TYPES];
-	char src[96], flt[96], el[16], mode[48], buf[512];
+	char src[96], flt[256], el[16], mode[48], buf[512], vt[UI_FILTER_MAX * 4];
 	uint64_t now = ui_now_ms();
 	size_t i, n;
 	int x;
@@ -287,6 +287,15 @@ draw_header(struct ui *u)
 		ui_escape(flt, sizeof(flt), u->filter, strlen(u->filter));
 	else
 		strlcpy(flt, "(none)", sizeof(flt));
+	/* The display filter too: what the list shows is the two together. */
+	if (u->view.text[0] != '\0' || u->view.incidents_only) {
+		size_t fl = strlen(flt);
+
+		ui_escape(vt, sizeof(vt), u->view.text, strlen(u->view.text));
+		snprintf(flt + fl, sizeof(flt) - fl, "  show:%s%s%.100s",
+		    u->view.incidents_only ? " flagged" : "",
+		    u->view.text[0] != '\0' ? " /" : "", vt);
+	}
 	if (u->cfg.is_file)
 		fmt_dur(el, sizeof(el), s->stats.last_ts_us > s->stats.first_ts_us ?
 		    s->stats.last_ts_us - s->stats.first_ts_us : 0);
@@ -325,6 +334,9 @@ draw_header(struct ui *u)
 		if (sl > room && room >= 8)
 			snprintf(buf, sizeof(buf), " smtpscope  %s ~%s  filter: %s",
 			    u->cfg.is_file ? "file" : "iface", src + sl - (room - 1), flt);
+		else if (sl > room)	/* no room at all: the filters matter more */
+			snprintf(buf, sizeof(buf), " smtpscope  %s ~  filter: %s",
+			    u->cfg.is_file ? "file" : "iface", flt);
 		else
 			snprintf(buf, sizeof(buf), " smtpscope  %s %s  filter: %s",
 			    u->cfg.is_file ? "file" : "iface", src, flt);
@@ -510,6 +522,7 @@ handle_key(struct ui *u, int ch)
 
 	if (ch == KEY_RESIZE)
 		return;		/* ncurses updated LINES and COLS: just redraw */
+	u->status[0] = '\0';	/* a message lasts until the next key */
 	if (u->prompt.kind != PROMPT_NONE) {
 		prompt_key(u, ch);
 		return;

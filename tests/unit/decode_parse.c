@@ -394,6 +394,91 @@ t_verb_table(void **state)
 	assert_true(cmd_strict("ETRN example.org", 16));
 }
 
+/* What every output says the same way: the decisive reply and the
+ * server's name from its banner. */
+static void
+set_w(struct wstr *w, const char *t)
+{
+	w->p = (char *)(uintptr_t)t;
+	w->len = strlen(t);
+}
+
+static const char *
+host_of(struct sess_record *r, const char *banner, char *buf, size_t len)
+{
+	if (banner != NULL)
+		set_w(&r->banner, banner);
+	rec_banner_host(r, buf, len);
+	return buf;
+}
+
+static void
+t_record_readers(void **state)
+{
+	struct sess_record r;
+	struct tx_record tx[2];
+	struct rcpt_record rc[2];
+	const struct wstr *text;
+	char host[64];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(tx, 0, sizeof(tx));
+	memset(rc, 0, sizeof(rc));
+	r.banner_code = 220;
+	set_w(&r.banner, "mx.example.test ESMTP");
+	r.last_reply_code = 221;
+	set_w(&r.last_reply_text, "2.0.0 Bye");
+	/* No transaction: the last reply. */
+	assert_int_equal(rec_decisive_reply(&r, &text), 221);
+	assert_string_equal(text->p, "2.0.0 Bye");
+	/* A delivered message: its acceptance. */
+	r.tx = tx;
+	r.ntx = 1;
+	tx[0].mail_reply_code = 250;
+	tx[0].rcpts = rc;
+	tx[0].nrcpts = 2;
+	rc[0].reply_code = 250;
+	rc[1].reply_code = 550;
+	set_w(&rc[1].reply_text, "5.1.1 nobody here");
+	tx[0].reply_code = 250;
+	set_w(&tx[0].reply_text, "2.0.0 Ok: queued as 4B3E7A7");
+	/* ... but a refused recipient is the refusal to show. */
+	assert_int_equal(rec_decisive_reply(&r, &text), 550);
+	assert_string_equal(text->p, "5.1.1 nobody here");
+	rc[1].reply_code = 250;
+	assert_int_equal(rec_decisive_reply(&r, &text), 250);
+	assert_string_equal(text->p, "2.0.0 Ok: queued as 4B3E7A7");
+	/* A later transaction refused at MAIL. */
+	r.ntx = 2;
+	tx[1].mail_reply_code = 451;
+	set_w(&tx[1].mail_reply_text, "4.3.0 try later");
+	assert_int_equal(rec_decisive_reply(&r, &text), 451);
+	assert_string_equal(text->p, "4.3.0 try later");
+	/* DATA refused, no text kept. */
+	tx[1].mail_reply_code = 250;
+	tx[1].data_reply_code = 554;
+	assert_int_equal(rec_decisive_reply(&r, &text), 554);
+	assert_null(text);
+	/* A refused greeting wins over nothing else. */
+	r.ntx = 0;
+	r.banner_code = 554;
+	set_w(&r.banner, "5.7.1 no service for you");
+	assert_int_equal(rec_decisive_reply(&r, &text), 554);
+	assert_string_equal(text->p, "5.7.1 no service for you");
+
+	/* Banner names: never an enhanced status code or an address. */
+	assert_string_equal(host_of(&r, NULL, host, sizeof(host)), "");
+	assert_string_equal(host_of(&r, "192.0.2.1 ESMTP", host, sizeof(host)), "");
+	assert_string_equal(host_of(&r, "mx1.example.test ESMTP Postfix", host,
+	    sizeof(host)), "mx1.example.test");
+	assert_string_equal(host_of(&r, "localhost ESMTP", host, sizeof(host)), "");
+	assert_string_equal(host_of(&r, "mx\x1b]0;x.example ESMTP", host,
+	    sizeof(host)), "");
+	/* Too small: nothing, not a cut name. */
+	assert_string_equal(host_of(&r, "mx1.example.test", host, 4), "");
+}
+
 int
 main(void)
 {
@@ -406,6 +491,7 @@ main(void)
 		cmocka_unit_test(t_body_fast_path),
 		cmocka_unit_test(t_cmd_parse),
 		cmocka_unit_test(t_verb_table),
+		cmocka_unit_test(t_record_readers),
 		cmocka_unit_test(t_reply_parse),
 		cmocka_unit_test(t_names),
 	};
