@@ -18,8 +18,10 @@
  * While the top-level header section lasts, logical header lines (folded
  * lines joined, RFC 5322 section 2.2.3) are collected in a capped buffer
  * so that Content-Type (type/subtype, charset=, report-type=) and
- * Content-Transfer-Encoding can be read, names compared case-insensitively.
- * MIME parts below the top level are not parsed.
+ * Content-Transfer-Encoding can be read, names compared case-insensitively,
+ * and the first Message-ID, Subject, From and To kept (unfolded, capped,
+ * as sent: for grepping a mail log, never decoded further).  MIME parts
+ * below the top level are not parsed, and nothing of the body is kept.
  */
 #include <string.h>
 #if defined(__SSE2__)
@@ -101,6 +103,23 @@ ct_param(const char *p, size_t len, const char *name, char *dst, size_t dstlen)
 	}
 }
 
+/* A header value unfolded (CR and LF dropped, RFC 5322 section 2.2.3),
+ * trailing space trimmed; only the first occurrence of a header is kept. */
+static void
+copy_unfolded(char *dst, size_t dstlen, const char *p, size_t len)
+{
+	size_t n = 0;
+
+	if (dst[0] != '\0')
+		return;
+	for (size_t i = 0; i < len && n + 1 < dstlen; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			dst[n++] = p[i];
+	while (n > 0 && a_wsp((uint8_t)dst[n - 1]))
+		n--;
+	dst[n] = '\0';
+}
+
 static void
 hdr_process(struct body *b)
 {
@@ -130,6 +149,14 @@ hdr_process(struct body *b)
 		ct_param(p + e, len - e, "charset", b->charset, sizeof(b->charset));
 		ct_param(p + e, len - e, "report-type", b->report_type,
 		    sizeof(b->report_type));
+	} else if (a_eq(p, colon, "Message-ID")) {
+		copy_unfolded(b->msgid, sizeof(b->msgid), p + s, len - s);
+	} else if (a_eq(p, colon, "Subject")) {
+		copy_unfolded(b->subject, sizeof(b->subject), p + s, len - s);
+	} else if (a_eq(p, colon, "From")) {
+		copy_unfolded(b->from, sizeof(b->from), p + s, len - s);
+	} else if (a_eq(p, colon, "To")) {
+		copy_unfolded(b->to, sizeof(b->to), p + s, len - s);
 	}
 }
 

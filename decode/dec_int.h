@@ -158,6 +158,11 @@ struct cap_line {
 };
 void cap_parse(const char *text, size_t len, struct cap_line *);
 
+/* queueid.c: the queue id in a final reply ("Ok: queued as 13CAA15C0D1",
+ * Exim's "id=", Sendmail's, Exchange's InternalId, qmail's "qp"...);
+ * returns false when the text names none. */
+bool queue_id_parse(const char *text, size_t len, struct span *id);
+
 /* enhcode.c */
 const char *enh_subject_name(unsigned subject);
 const char *enh_detail_text(const struct enh_code *);
@@ -167,6 +172,7 @@ const char *enh_detail_text(const struct enh_code *);
  * ------------------------------------------------------------------ */
 #define BODY_HDR_CAP	1024	/* a logical header line kept for sniffing */
 #define BODY_HDR_MAX	65536	/* stop looking for headers after this */
+#define BODY_ID_CAP	256	/* Message-ID, Subject, From, To kept */
 struct body {
 	uint8_t st;		/* DATA end-of-data state machine */
 	uint8_t xkind;		/* smuggling: '.' after bare LF (0) or CR (1) */
@@ -183,6 +189,9 @@ struct body {
 	char hb[BODY_HDR_CAP + 1];
 	size_t hlen;
 	char cte[64], ctype[96], charset[64], report_type[48];
+	/* for finding the message in the mail logs: first occurrences */
+	char msgid[BODY_ID_CAP], subject[BODY_ID_CAP], from[BODY_ID_CAP],
+	    to[BODY_ID_CAP];
 };
 void body_start(struct body *, bool dot_rules);
 /* DATA: consume content up to and including the end marker; *end is set

@@ -194,6 +194,11 @@ tx_free(struct tx_record *t)
 	wstr_clear(&t->charset);
 	wstr_clear(&t->content_type);
 	wstr_clear(&t->reply_text);
+	wstr_clear(&t->queue_id);
+	wstr_clear(&t->message_id);
+	wstr_clear(&t->subject);
+	wstr_clear(&t->hdr_from);
+	wstr_clear(&t->hdr_to);
 }
 
 void

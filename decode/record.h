@@ -188,6 +188,11 @@ struct tx_record {
 	struct enh_code enh;
 	struct wstr reply_text;
 	uint64_t end_ts_us, end_pkt;	/* when the final reply came */
+	/* For finding the message in the mail logs (absent when not seen):
+	 * the server's queue id from its final reply, and the first
+	 * Message-ID, Subject, From and To of the top-level header, as sent. */
+	struct wstr queue_id;
+	struct wstr message_id, subject, hdr_from, hdr_to;
 };
 
 enum severity { SEV_NOTICE = 0, SEV_WARNING, SEV_ERROR };

@@ -168,11 +168,17 @@ tx_set_reply(struct smtp_session *s, const struct verb_reply *v)
 	t->end_pkt = v->pos->pkt;
 }
 
-/* ... and, for end of data and BDAT, the end of the transaction. */
+/* ... and, for end of data and BDAT, the end of the transaction: an
+ * accepted message's reply usually names the server's queue id. */
 static void
 tx_final_reply(struct smtp_session *s, const struct verb_reply *v)
 {
+	struct span id;
+
 	tx_set_reply(s, v);
+	if (v->ok && v->text != NULL && v->t->queue_id.p == NULL &&
+	    queue_id_parse(v->text->p, v->text->len, &id))
+		wstr_set(&v->t->queue_id, id.p, id.len, 128);
 	v->tf->final_seq = s->rp.first_seq;
 	v->tf->final_last = s->rp.last_seq;
 	v->tf->done = true;
@@ -238,6 +244,14 @@ content_facts(struct smtp_session *s, struct tx_record *t, struct tx_facts *tf)
 		wstr_set(&t->content_type, b->ctype, strlen(b->ctype), cap);
 	if (b->charset[0] != '\0' && t->charset.p == NULL)
 		wstr_set(&t->charset, b->charset, strlen(b->charset), cap);
+	if (b->msgid[0] != '\0' && t->message_id.p == NULL)
+		wstr_set(&t->message_id, b->msgid, strlen(b->msgid), cap);
+	if (b->subject[0] != '\0' && t->subject.p == NULL)
+		wstr_set(&t->subject, b->subject, strlen(b->subject), cap);
+	if (b->from[0] != '\0' && t->hdr_from.p == NULL)
+		wstr_set(&t->hdr_from, b->from, strlen(b->from), cap);
+	if (b->to[0] != '\0' && t->hdr_to.p == NULL)
+		wstr_set(&t->hdr_to, b->to, strlen(b->to), cap);
 	tf->long_lines = b->long_lines;
 	tf->smuggle = b->smuggle;
 	tf->dsn_report = a_eq(b->ctype, strlen(b->ctype), "multipart/report") &&

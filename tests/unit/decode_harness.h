@@ -175,6 +175,17 @@ h_dump(const struct sess_record *r)
 		h_wstr(fp, &t->reply_text);
 		fprintf(fp, " at %llu/%llu\n", (unsigned long long)t->end_ts_us,
 		    (unsigned long long)t->end_pkt);
+		fputs("  queue ", fp);
+		h_wstr(fp, &t->queue_id);
+		fputs(" msgid ", fp);
+		h_wstr(fp, &t->message_id);
+		fputs(" subject ", fp);
+		h_wstr(fp, &t->subject);
+		fputs(" from ", fp);
+		h_wstr(fp, &t->hdr_from);
+		fputs(" to ", fp);
+		h_wstr(fp, &t->hdr_to);
+		fputc('\n', fp);
 	}
 	fprintf(fp, "tx dropped %zu last %d ", r->tx_dropped, r->last_reply_code);
 	h_enh(fp, &r->last_enh);

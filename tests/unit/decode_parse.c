@@ -479,6 +479,46 @@ t_record_readers(void **state)
 	assert_string_equal(host_of(&r, "mx1.example.test", host, 4), "");
 }
 
+/* Queue ids as MTAs word them; nothing else is taken for one. */
+static void
+t_queue_id(void **state)
+{
+	static const struct { const char *text, *id; } cases[] = {
+		{ "2.0.0 Ok: queued as 4B3E7A7C1D", "4B3E7A7C1D" },
+		{ "2.0.0 Ok: queued as 4XkHfq3Cq2z9sVZ", "4XkHfq3Cq2z9sVZ" },
+		{ "OK id=1rXyZa-000AbC-2d", "1rXyZa-000AbC-2d" },
+		{ "2.6.0 <a1b2@ex01.example> [InternalId=1236950581253, "
+		  "Hostname=EX01.example.test] Queued mail for delivery", "1236950581253" },
+		{ "ok 1700000000 qp 12345", "12345" },
+		{ "2.0.0 OK  1700000000 a1-20020a05600c00c1b0gsmtp", "a1-20020a05600c00c1b0" },
+		{ "2.0.0 OK 1700000000 a1-20020a05600c - gsmtp", "a1-20020a05600c" },
+		{ "2.0.0 3AB1CdE2001234 Message accepted for delivery", "3AB1CdE2001234" },
+		{ "2.0.0 f1a2b3c4 Message accepted for delivery", "f1a2b3c4" },
+		{ "2.0.0 Ok", NULL },
+		{ "2.0.0 Message accepted for delivery", NULL },
+		{ "2.1.5 Recipient OK, message accepted", NULL },
+		{ "Ok: queued as ", NULL },
+		{ "", NULL },
+	};
+	struct span id;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool got = queue_id_parse(cases[i].text, strlen(cases[i].text), &id);
+
+		if (cases[i].id == NULL) {
+			if (got)
+				fail_msg("'%s' gave an id '%.*s'", cases[i].text,
+				    (int)id.len, id.p);
+			continue;
+		}
+		if (!got)
+			fail_msg("no id in '%s'", cases[i].text);
+		assert_int_equal(id.len, strlen(cases[i].id));
+		assert_memory_equal(id.p, cases[i].id, id.len);
+	}
+}
+
 int
 main(void)
 {
@@ -492,6 +532,7 @@ main(void)
 		cmocka_unit_test(t_cmd_parse),
 		cmocka_unit_test(t_verb_table),
 		cmocka_unit_test(t_record_readers),
+		cmocka_unit_test(t_queue_id),
 		cmocka_unit_test(t_reply_parse),
 		cmocka_unit_test(t_names),
 	};

@@ -811,6 +811,50 @@ t_bad_framing(void **state)
 		run_case(&c[i]);
 }
 
+/* What finds the message in the mail logs: the queue id of the final
+ * reply and the first Message-ID, Subject (unfolded), From and To. */
+static const struct step log_links[] = {
+	S(GREET), C("EHLO c.example.test\r\n"), S(CAPS_FULL),
+	C("MAIL FROM:<a@example.test>\r\n"), S("250 2.1.0 Ok\r\n"),
+	C("RCPT TO:<b@example.test>\r\n"), S("250 2.1.5 Ok\r\n"),
+	C("DATA\r\n"), S("354 go\r\n"),
+	C("Message-ID: <20261203.1@example.test>\r\nSubject: quarterly\r\n"
+	  " report\r\nFrom: Alice <a@example.test>\r\nTo: b@example.test\r\n"
+	  "Subject: second\r\n\r\nSubject: not a header\r\n.\r\n"),
+	S("250 2.0.0 Ok: queued as 4B3E7A7C1D\r\n"),
+	C("QUIT\r\n"), S("221 2.0.0 Bye\r\n"),
+};
+
+static void
+check_wstr(const struct wstr *w, const char *want)
+{
+	assert_non_null(w->p);
+	assert_int_equal(w->len, strlen(want));
+	assert_memory_equal(w->p, want, w->len);
+}
+
+static void
+check_log_links(const struct sess_record *r)
+{
+	const struct tx_record *t = &r->tx[0];
+
+	check_wstr(&t->queue_id, "4B3E7A7C1D");
+	check_wstr(&t->message_id, "<20261203.1@example.test>");
+	check_wstr(&t->subject, "quarterly report");
+	check_wstr(&t->hdr_from, "Alice <a@example.test>");
+	check_wstr(&t->hdr_to, "b@example.test");
+}
+
+static void
+t_log_links(void **state)
+{
+	struct hcase c = { log_links, NSTEPS(log_links), SEND_CLOSE, false, 0, 0,
+	    check_log_links, false, false };
+
+	(void)state;
+	run_case(&c);
+}
+
 /* Every state change goes through one door, and says why. */
 static char trace[1024];
 static void
@@ -919,6 +963,7 @@ main(void)
 		cmocka_unit_test(t_content_before_354),
 		cmocka_unit_test(t_updates),
 		cmocka_unit_test(t_bad_framing),
+		cmocka_unit_test(t_log_links),
 		cmocka_unit_test(t_state_trace),
 		cmocka_unit_test(t_state_trace_plain_after_tls),
 	};
