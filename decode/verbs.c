@@ -227,6 +227,14 @@ note_message(struct smtp_session *s, const struct smtp_pos *pos,
 	(void)tr_add(s, XDIR_NOTE, 0, buf, o, pos);
 }
 
+/* A header value the tracker found, unless an earlier chunk gave one. */
+static void
+keep_header(struct wstr *w, const char *v, size_t cap)
+{
+	if (v[0] != '\0' && w->p == NULL)
+		wstr_set(w, v, strlen(v), cap);
+}
+
 /* Copy what the content tracker learned into the transaction. */
 static void
 content_facts(struct smtp_session *s, struct tx_record *t, struct tx_facts *tf)
@@ -238,20 +246,13 @@ content_facts(struct smtp_session *s, struct tx_record *t, struct tx_facts *tf)
 	t->first_8bit_off = b->first8;
 	t->bare_lf = b->dot_rules ? b->bare : 0;
 	t->nul_seen = b->nul;
-	if (b->cte[0] != '\0' && t->cte.p == NULL)
-		wstr_set(&t->cte, b->cte, strlen(b->cte), cap);
-	if (b->ctype[0] != '\0' && t->content_type.p == NULL)
-		wstr_set(&t->content_type, b->ctype, strlen(b->ctype), cap);
-	if (b->charset[0] != '\0' && t->charset.p == NULL)
-		wstr_set(&t->charset, b->charset, strlen(b->charset), cap);
-	if (b->msgid[0] != '\0' && t->message_id.p == NULL)
-		wstr_set(&t->message_id, b->msgid, strlen(b->msgid), cap);
-	if (b->subject[0] != '\0' && t->subject.p == NULL)
-		wstr_set(&t->subject, b->subject, strlen(b->subject), cap);
-	if (b->from[0] != '\0' && t->hdr_from.p == NULL)
-		wstr_set(&t->hdr_from, b->from, strlen(b->from), cap);
-	if (b->to[0] != '\0' && t->hdr_to.p == NULL)
-		wstr_set(&t->hdr_to, b->to, strlen(b->to), cap);
+	keep_header(&t->cte, b->cte, cap);
+	keep_header(&t->content_type, b->ctype, cap);
+	keep_header(&t->charset, b->charset, cap);
+	keep_header(&t->message_id, b->msgid, cap);
+	keep_header(&t->subject, b->subject, cap);
+	keep_header(&t->hdr_from, b->from, cap);
+	keep_header(&t->hdr_to, b->to, cap);
 	tf->long_lines = b->long_lines;
 	tf->smuggle = b->smuggle;
 	tf->dsn_report = a_eq(b->ctype, strlen(b->ctype), "multipart/report") &&
