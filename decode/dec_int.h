@@ -110,6 +110,7 @@ enum cmd_id {
 	CMD_MAX
 };
 #define CMDB(id) (1u << CMD_##id)
+_Static_assert(CMD_MAX <= 32, "cmds_since_ehlo and cmds_ever hold CMDB() bits in a uint32_t");
 const char *cmd_name(enum cmd_id);
 
 struct cmd {

@@ -57,18 +57,19 @@ struct ictx {
 	char cip[64], sip[64];
 	uint32_t claimed[MAX_CLAIMS];
 	size_t nclaimed;
-	uint64_t fired;		/* bit per rule index */
-	size_t cur;		/* index of the running rule */
+	uint64_t fired;		/* INC_BIT() of each type raised so far */
 };
 
 struct rule;
 typedef void (*rule_fn)(struct ictx *, const struct rule *);
+/* A row of the table: the type (record.h's INCIDENT_TYPES has its name,
+ * family, severity, confidence and RFC basis), its function, and the
+ * types it stands back for: when one of those fired earlier in this
+ * session, the rule does not run (they already explain what it would). */
 struct rule {
-	const char *id;
-	enum severity sev;
-	enum confidence conf;
-	const char *rfc;
+	enum inc_type kind;
 	rule_fn fn;
+	uint64_t stands_back;
 };
 
 /* A small text builder: fixed buffer, silently cut when full. */
@@ -167,9 +168,6 @@ claimed(const struct ictx *x, uint32_t seq)
 	return false;
 }
 
-static bool
-fired(const struct ictx *x, const char *id);
-
 static char *
 visibility(const struct ictx *x)
 {
@@ -220,12 +218,13 @@ inc_new(struct ictx *x, const struct rule *ru)
 		return NULL;
 	inc = &r->inc[r->ninc++];
 	memset(inc, 0, sizeof(*inc));
-	inc->type = ru->id;
-	inc->severity = ru->sev;
-	inc->confidence = ru->conf;
-	inc->rfc = ru->rfc;
+	inc->kind = ru->kind;
+	inc->type = inc_type_name(ru->kind);
+	inc->severity = inc_type_severity(ru->kind);
+	inc->confidence = inc_type_confidence(ru->kind);
+	inc->rfc = inc_type_rfc(ru->kind);
 	inc->visibility = visibility(x);
-	x->fired |= 1ULL << x->cur;
+	x->fired |= INC_BIT(ru->kind);
 	return inc;
 }
 
@@ -537,7 +536,7 @@ r_8bitmime_abort(struct ictx *x, const struct rule *ru)
 		    "to come with 8BITMIME: 8BITMIME was most likely removed on "
 		    "purpose, by a keyword filter in the server's configuration or "
 		    "by a middlebox rewriting the EHLO reply.");
-	conf = abort_confidence(x, ru->conf, true, &dia);
+	conf = abort_confidence(x, inc_type_confidence(ru->kind), true, &dia);
 	sb_add(&fix, "Enable 8BITMIME on the receiving server %s: on Lotus Domino, "
 	    "in the server's Configuration document, Router/SMTP tab, Advanced "
 	    "tab, Commands and Extensions, set \"8-bit MIME extension\" to "
@@ -795,7 +794,7 @@ r_smtputf8_abort(struct ictx *x, const struct rule *ru)
 	    "message with a UTF-8 address or UTF-8 headers that it cannot "
 	    "downgrade, so it will return a non-delivery report to the sender.",
 	    x->server, x->cip);
-	conf = abort_confidence(x, ru->conf, false, &dia);
+	conf = abort_confidence(x, inc_type_confidence(ru->kind), false, &dia);
 	sb_add(&fix, "Enable SMTPUTF8 on %s (Postfix: smtputf8_enable = yes; "
 	    "Exchange and most current MTAs support it), or have the sender use "
 	    "ASCII addresses for this destination.", x->server);
@@ -876,7 +875,7 @@ r_smtputf8_without_8bitmime(struct ictx *x, const struct rule *ru)
 	struct incident *inc;
 
 	if (!x->f->ehlo_ok || !(r->capflags & CAPF(SMTPUTF8)) ||
-	    (r->capflags & CAPF(8BITMIME)) || fired(x, "8bitmime-abort"))
+	    (r->capflags & CAPF(8BITMIME)))
 		return;
 	sb_add(&sum, "Server %s offers SMTPUTF8 but not 8BITMIME to client %s.",
 	    x->server, x->client);
@@ -1067,8 +1066,7 @@ r_abort_after_capabilities(struct ictx *x, const struct rule *ru)
 	struct incident *inc;
 	char miss[200];
 
-	if (!abort_after_ehlo(x->s) || fired(x, "8bitmime-abort") ||
-	    fired(x, "smtputf8-abort"))
+	if (!abort_after_ehlo(x->s))
 		return;
 	(void)missing_notable(r->capflags, miss, sizeof(miss));
 	sb_add(&sum, "Client %s gave up on %s after reading its EHLO reply: RSET then "
@@ -1084,7 +1082,7 @@ r_abort_after_capabilities(struct ictx *x, const struct rule *ru)
 	    "probe, no action is needed.", x->cip);
 	if ((inc = inc_new(x, ru)) == NULL)
 		return;
-	inc->confidence = abort_confidence(x, ru->conf, false, &dia);
+	inc->confidence = abort_confidence(x, inc_type_confidence(ru->kind), false, &dia);
 	inc_texts(inc, &sum, &dia, &fix);
 	evidence_abort(x, inc);
 }
@@ -1218,7 +1216,7 @@ r_starttls_handshake_failed(struct ictx *x, const struct rule *ru)
 	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
 	struct evb e = { .n = 0 };
 	struct incident *inc;
-	enum confidence conf = ru->conf;
+	enum confidence conf = inc_type_confidence(ru->kind);
 
 	if (!(r->flags & SF_TLS))
 		return;
@@ -1978,9 +1976,6 @@ r_server_shutdown(struct ictx *x, const struct rule *ru)
 static void
 r_no_quit(struct ictx *x, const struct rule *ru)
 {
-	static const char *const explained[] = { "reset-mid-data", "8bitmime-abort",
-	    "smtputf8-abort", "abort-after-capabilities", "server-shutdown",
-	    "greeting-refused", "starttls-handshake-failed" };
 	const struct sess_record *r = x->r;
 	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
 	struct evb e = { .n = 0 };
@@ -1990,9 +1985,6 @@ r_no_quit(struct ictx *x, const struct rule *ru)
 	if (x->f->quit_seq != NOSEQ || !closed(r) || (r->flags & (SF_TLS | SF_ONE_SIDED)) ||
 	    x->s->tr.next_seq == 0)
 		return;
-	for (size_t i = 0; i < sizeof(explained) / sizeof(explained[0]); i++)
-		if (fired(x, explained[i]))
-			return;
 	sb_add(&sum, "The session between client %s and %s ended by %s without "
 	    "QUIT.", x->client, x->server, how_ended(x));
 	sb_add(&dia, "RFC 5321 section 4.1.1.10: a client ends a session with QUIT "
@@ -2123,95 +2115,56 @@ r_line_too_long(struct ictx *x, const struct rule *ru)
 /* ---------------------------------------------------------------------
  * The table
  * ------------------------------------------------------------------ */
-static const struct rule rules[] = {
-	{ "8bitmime-abort", SEV_ERROR, CONF_PROBABLE,
-	  "RFC 6152 section 3; Microsoft KB295734, KB195252", r_8bitmime_abort },
-	{ "8bitmime-unoffered", SEV_WARNING, CONF_CERTAIN, "RFC 6152 section 3",
-	  r_8bitmime_unoffered },
-	{ "body-rejected", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 4.1.1.11; RFC 6152; RFC 3030", r_body_rejected },
-	{ "8bit-undeclared", SEV_WARNING, CONF_CERTAIN,
-	  "RFC 6152 section 3; RFC 2045 section 6", r_8bit_undeclared },
-	{ "8bit-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 3463 section 3.7",
-	  r_8bit_rejected },
-	{ "smtputf8-abort", SEV_ERROR, CONF_PROBABLE, "RFC 6531 section 3",
-	  r_smtputf8_abort },
-	{ "smtputf8-unoffered", SEV_WARNING, CONF_CERTAIN, "RFC 6531 section 3",
-	  r_smtputf8_unoffered },
-	{ "smtputf8-without-8bitmime", SEV_NOTICE, CONF_CERTAIN, "RFC 6531 section 3",
-	  r_smtputf8_without_8bitmime },
-	{ "binarymime-violation", SEV_WARNING, CONF_CERTAIN, "RFC 3030 sections 2-3",
-	  r_binarymime_violation },
-	{ "ehlo-rejected", SEV_WARNING, CONF_CERTAIN,
-	  "RFC 5321 sections 3.2, 4.1.1.1", r_ehlo_rejected },
-	{ "greeting-refused", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 sections 3.1, 4.3.1", r_greeting_refused },
-	{ "early-talker", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.3.1",
-	  r_early_talker },
-	{ "abort-after-capabilities", SEV_WARNING, CONF_POSSIBLE, "RFC 5321",
-	  r_abort_after_capabilities },
-	{ "capability-stripped", SEV_WARNING, CONF_CERTAIN, "RFC 3207 sections 4, 6",
-	  r_capability_stripped },
-	{ "starttls-refused", SEV_WARNING, CONF_CERTAIN, "RFC 3207 section 4",
-	  r_starttls_refused },
-	{ "starttls-not-used", SEV_NOTICE, CONF_CERTAIN, "RFC 3207",
-	  r_starttls_not_used },
-	{ "starttls-handshake-failed", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 3207 section 4.1", r_starttls_handshake_failed },
-	{ "starttls-injection", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411",
-	  r_starttls_injection },
-	{ "tls-required", SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4",
-	  r_tls_required },
-	{ "size-exceeded", SEV_ERROR, CONF_CERTAIN, "RFC 1870", r_size_exceeded },
-	{ "auth-problem", SEV_WARNING, CONF_CERTAIN, "RFC 4954", r_auth_problem },
-	{ "bare-lf", SEV_WARNING, CONF_CERTAIN,
-	  "RFC 5321 sections 2.3.8, 4.1.1.4", r_bare_lf },
-	{ "smuggling-eod", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 4.1.1.4; CVE-2023-51764, CVE-2023-51765, CVE-2023-51766",
-	  r_smuggling_eod },
-	{ "mail-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_mail_rejected },
-	{ "mail-deferred", SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_mail_deferred },
-	{ "all-recipients-rejected", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 3.3; RFC 2920 section 3.1", r_all_recipients_rejected },
-	{ "rcpt-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_rcpt_rejected },
-	{ "rcpt-deferred", SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_rcpt_deferred },
-	{ "data-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321 section 4.1.1.4",
-	  r_data_rejected },
-	{ "message-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_message_rejected },
-	{ "message-deferred", SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_message_deferred },
-	{ "ndr-on-wire", SEV_NOTICE, CONF_CERTAIN, "RFC 3461; RFC 3464",
-	  r_ndr_on_wire },
-	{ "dsn-unoffered", SEV_WARNING, CONF_CERTAIN, "RFC 3461 section 4",
-	  r_dsn_unoffered },
-	{ "reset-mid-data", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 4.1.1.4; RFC 1047", r_reset_mid_data },
-	{ "server-shutdown", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 3.8",
-	  r_server_shutdown },
-	{ "no-quit", SEV_NOTICE, CONF_CERTAIN, "RFC 5321 sections 4.1.1.10, 4.5.3.2",
-	  r_no_quit },
-	{ "pipelining-violation", SEV_WARNING, CONF_CERTAIN, "RFC 2920 section 3.1",
-	  r_pipelining_violation },
-	{ "reply-mismatch", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.2",
-	  r_reply_mismatch },
-	{ "line-too-long", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.5.3.1",
-	  r_line_too_long },
+/* Indexed by type, so the rules run in INCIDENT_TYPES order. */
+#define RULE(id, fn, sb) [INC_##id] = { INC_##id, fn, sb }
+static const struct rule inc_rules[INC_MAX] = {
+	RULE(8BITMIME_ABORT, r_8bitmime_abort, 0),
+	RULE(8BITMIME_UNOFFERED, r_8bitmime_unoffered, 0),
+	RULE(BODY_REJECTED, r_body_rejected, 0),
+	RULE(8BIT_UNDECLARED, r_8bit_undeclared, 0),
+	RULE(8BIT_REJECTED, r_8bit_rejected, 0),
+	RULE(SMTPUTF8_ABORT, r_smtputf8_abort, 0),
+	RULE(SMTPUTF8_UNOFFERED, r_smtputf8_unoffered, 0),
+	RULE(SMTPUTF8_WITHOUT_8BITMIME, r_smtputf8_without_8bitmime,
+	    INCB(8BITMIME_ABORT)),
+	RULE(BINARYMIME_VIOLATION, r_binarymime_violation, 0),
+	RULE(EHLO_REJECTED, r_ehlo_rejected, 0),
+	RULE(GREETING_REFUSED, r_greeting_refused, 0),
+	RULE(EARLY_TALKER, r_early_talker, 0),
+	RULE(ABORT_AFTER_CAPABILITIES, r_abort_after_capabilities,
+	    INCB(8BITMIME_ABORT) | INCB(SMTPUTF8_ABORT)),
+	RULE(CAPABILITY_STRIPPED, r_capability_stripped, 0),
+	RULE(STARTTLS_REFUSED, r_starttls_refused, 0),
+	RULE(STARTTLS_NOT_USED, r_starttls_not_used, 0),
+	RULE(STARTTLS_HANDSHAKE_FAILED, r_starttls_handshake_failed, 0),
+	RULE(STARTTLS_INJECTION, r_starttls_injection, 0),
+	RULE(TLS_REQUIRED, r_tls_required, 0),
+	RULE(SIZE_EXCEEDED, r_size_exceeded, 0),
+	RULE(AUTH_PROBLEM, r_auth_problem, 0),
+	RULE(BARE_LF, r_bare_lf, 0),
+	RULE(SMUGGLING_EOD, r_smuggling_eod, 0),
+	RULE(MAIL_REJECTED, r_mail_rejected, 0),
+	RULE(MAIL_DEFERRED, r_mail_deferred, 0),
+	RULE(ALL_RECIPIENTS_REJECTED, r_all_recipients_rejected, 0),
+	RULE(RCPT_REJECTED, r_rcpt_rejected, 0),
+	RULE(RCPT_DEFERRED, r_rcpt_deferred, 0),
+	RULE(DATA_REJECTED, r_data_rejected, 0),
+	RULE(MESSAGE_REJECTED, r_message_rejected, 0),
+	RULE(MESSAGE_DEFERRED, r_message_deferred, 0),
+	RULE(NDR_ON_WIRE, r_ndr_on_wire, 0),
+	RULE(DSN_UNOFFERED, r_dsn_unoffered, 0),
+	RULE(RESET_MID_DATA, r_reset_mid_data, 0),
+	RULE(SERVER_SHUTDOWN, r_server_shutdown, 0),
+	RULE(NO_QUIT, r_no_quit,
+	    INCB(RESET_MID_DATA) | INCB(8BITMIME_ABORT) |
+	    INCB(SMTPUTF8_ABORT) | INCB(ABORT_AFTER_CAPABILITIES) |
+	    INCB(SERVER_SHUTDOWN) | INCB(GREETING_REFUSED) |
+	    INCB(STARTTLS_HANDSHAKE_FAILED)),
+	RULE(PIPELINING_VIOLATION, r_pipelining_violation, 0),
+	RULE(REPLY_MISMATCH, r_reply_mismatch, 0),
+	RULE(LINE_TOO_LONG, r_line_too_long, 0),
 };
-
-static bool
-fired(const struct ictx *x, const char *id)
-{
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (strcmp(rules[i].id, id) == 0)
-			return (x->fired >> i) & 1;
-	return false;
-}
+#undef RULE
 
 /* The first word of the banner when it looks like a host name. */
 static void
@@ -2268,8 +2221,10 @@ incidents_run(struct smtp_session *s, const struct host_mem *hm)
 		(void)snprintf(x.server, sizeof(x.server), "%s (%s)", hp, bh);
 	else
 		strlcpy(x.server, hp, sizeof(x.server));
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		x.cur = i;
-		rules[i].fn(&x, &rules[i]);
+	for (size_t k = 0; k < INC_MAX; k++) {
+		const struct rule *ru = &inc_rules[k];
+
+		if ((x.fired & ru->stands_back) == 0)
+			ru->fn(&x, ru);
 	}
 }

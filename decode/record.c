@@ -108,6 +108,73 @@ confidence_name(enum confidence c)
 }
 
 /* ---------------------------------------------------------------------
+ * Incident types and families
+ * ------------------------------------------------------------------ */
+static const struct {
+	const char *name;
+	enum inc_family family;
+	enum severity sev;
+	enum confidence conf;
+	const char *rfc;
+} inc_types[INC_MAX] = {
+#define REC_X_INC(id, nm, fam, sv, cf, basis) \
+	[INC_##id] = { .name = nm, .family = fam, .sev = sv, .conf = cf, .rfc = basis },
+	INCIDENT_TYPES(REC_X_INC)
+#undef REC_X_INC
+};
+
+const char *
+inc_type_name(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].name : "?";
+}
+
+enum inc_family
+inc_type_family(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].family : FAM_MAX;
+}
+
+enum severity
+inc_type_severity(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].sev : SEV_NOTICE;
+}
+
+enum confidence
+inc_type_confidence(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].conf : CONF_POSSIBLE;
+}
+
+const char *
+inc_type_rfc(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].rfc : "?";
+}
+
+const char *
+inc_family_name(enum inc_family f)
+{
+	static const char *const names[] = {
+#define REC_X_FAM(id, name) name,
+		INCIDENT_FAMILIES(REC_X_FAM)
+#undef REC_X_FAM
+	};
+	return (unsigned)f < FAM_MAX ? names[f] : "?";
+}
+
+enum inc_type
+inc_type_from_name(const char *name)
+{
+	if (name != NULL)
+		for (unsigned t = 0; t < INC_MAX; t++)
+			if (strcmp(inc_types[t].name, name) == 0)
+				return (enum inc_type)t;
+	return INC_MAX;
+}
+
+/* ---------------------------------------------------------------------
  * ASCII comparisons (no locale: these compare protocol keywords)
  * ------------------------------------------------------------------ */
 bool
