@@ -59,11 +59,6 @@ struct opts {
 	uint64_t count;
 };
 
-struct type_count {
-	const char *type;
-	uint64_t n;
-};
-
 /* One run: everything the adapters and sinks share.  Lives on main's stack. */
 struct run {
 	const struct opts *o;
@@ -85,12 +80,10 @@ struct run {
 	struct batch_opts bo;	/* how they are printed (-q, -v, -t) */
 	bool started;		/* the capture is open and being read */
 	bool kernel_drops_seen;
-	uint64_t sessions, sessions_open, incidents;
+	uint64_t sessions, sessions_open;
 	int out_errors;		/* writes that failed */
 	char out_err[256];	/* the first failure */
-	/* incidents by type, for the summary (types are static strings) */
-	struct type_count by_type[64];
-	size_t ntypes;
+	struct inc_tally by_type;	/* incidents by type, for the summary */
 	/* the decoder's anomalies and cut lists, summed over sessions */
 	uint64_t san[SAN_MAX];
 	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines, cut_inc;
@@ -149,22 +142,6 @@ out_failed(struct run *r, const char *what)
  * ------------------------------------------------------------------ */
 
 static void
-count_type(struct run *r, const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < r->ntypes; i++)
-		if (strcmp(r->by_type[i].type, type) == 0) {
-			r->by_type[i].n++;
-			return;
-		}
-	if (r->ntypes < sizeof(r->by_type) / sizeof(r->by_type[0])) {
-		r->by_type[r->ntypes].type = type;
-		r->by_type[r->ntypes++].n = 1;
-	}
-}
-
-static void
 sink_update(void *arg, const struct sess_record *rec)
 {
 	struct run *r = arg;
@@ -190,10 +167,7 @@ sink_end(void *arg, const struct sess_record *rec)
 		r->cut_rcpts += rec->tx[i].rcpts_dropped;
 	if (rec->ninc > 0)
 		cap_flag_flow(r->cap, rec->flow_id);	/* -w and the UI's pcap key */
-	for (i = 0; i < rec->ninc; i++) {
-		r->incidents++;
-		count_type(r, rec->inc[i].type);
-	}
+	inc_tally_add(&r->by_type, rec);
 	if (r->json != NULL) {
 		if (export_json_session(r->json, rec) == -1 || fflush(r->json) == EOF)
 			out_failed(r, r->o->json);
@@ -321,17 +295,6 @@ ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
  * ------------------------------------------------------------------ */
 
 
-/* Incident types by count, most first (then by name): the summary's order. */
-static int
-by_count(const void *a, const void *b)
-{
-	const struct type_count *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->type, y->type);
-}
-
 /*
  * A file with TCP traffic but none on the kept ports: say so, and where the
  * traffic was, with the option that would keep it.
@@ -358,9 +321,9 @@ static void
 print_stats(struct run *r, FILE *f, bool final)
 {
 	struct cap_stats st;
-	struct type_count types[sizeof(r->by_type) / sizeof(r->by_type[0])];
+	enum inc_type types[INC_MAX];
 	char b1[16], t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE], zone[64];
-	size_t i;
+	size_t i, n;
 	int k;
 
 	cap_stats(r->cap, &st);
@@ -382,12 +345,12 @@ print_stats(struct run *r, FILE *f, bool final)
 		    (unsigned long long)st.ifdrop);
 	fprintf(f, "  sessions: %llu finished, %llu open; incidents: %llu\n",
 	    (unsigned long long)r->sessions, (unsigned long long)r->sessions_open,
-	    (unsigned long long)r->incidents);
-	memcpy(types, r->by_type, r->ntypes * sizeof(types[0]));
-	qsort(types, r->ntypes, sizeof(types[0]), by_count);
-	for (i = 0; i < r->ntypes; i++)
-		fprintf(f, "    %-28s %llu\n", types[i].type,
-		    (unsigned long long)types[i].n);
+	    (unsigned long long)r->by_type.total);
+	/* Incident types by count, most first (then by name). */
+	n = inc_tally_sorted(&r->by_type, TALLY_BY_COUNT, types);
+	for (i = 0; i < n; i++)
+		fprintf(f, "    %-28s %llu\n", inc_type_name(types[i]),
+		    (unsigned long long)r->by_type.n[types[i]]);
 	for (k = 0; k < CAP_AN_MAX; k++)
 		if (st.anomalies[k] > 0)
 			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),

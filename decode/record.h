@@ -394,4 +394,25 @@ struct sess_record {
 	size_t ninc;
 };
 
+/*
+ * Incidents counted by type: the one tally the end-of-run summary, the
+ * report and the UI each keep.  Only incidents with a kind in the table
+ * count.  sev is the highest severity among a type's incidents (a rule
+ * may raise or lower its type's default).
+ */
+struct inc_tally {
+	uint64_t n[INC_MAX];
+	enum severity sev[INC_MAX];	/* valid where n > 0 */
+	uint64_t total;
+};
+void inc_tally_one(struct inc_tally *, const struct incident *);
+void inc_tally_add(struct inc_tally *, const struct sess_record *);
+enum tally_order {
+	TALLY_BY_COUNT,		/* most first, then by name */
+	TALLY_BY_SEVERITY	/* highest first, then by count, then by name */
+};
+/* The types counted (n > 0), in that order, into out; returns how many. */
+size_t inc_tally_sorted(const struct inc_tally *, enum tally_order,
+    enum inc_type out[INC_MAX]);
+
 #endif
