@@ -80,15 +80,9 @@ int cli_drop_privileges(const char *user, const char *mydir, char *as, size_t as
 /* ----------------------------------------------------------- summary.c */
 
 /* The decoder's figures for the summary, summed over finished sessions. */
-#define SUMMARY_TYPES	64
-struct type_count {
-	const char *type;		/* static: the rule table's name */
-	uint64_t n;
-};
 struct summary {
-	uint64_t sessions, incidents;
-	struct type_count by_type[SUMMARY_TYPES];
-	size_t ntypes;
+	uint64_t sessions;
+	struct inc_tally by_type;	/* incidents by type */
 	uint64_t san[SAN_MAX];		/* decoder anomalies */
 	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines;	/* caps hit */
 };

@@ -16,22 +16,6 @@
 #include "cli/cli.h"
 #include "decode/export.h"
 
-static void
-count_type(struct summary *r, const char *type)
-{
-	size_t i;
-
-	for (i = 0; i < r->ntypes; i++)
-		if (strcmp(r->by_type[i].type, type) == 0) {
-			r->by_type[i].n++;
-			return;
-		}
-	if (r->ntypes < SUMMARY_TYPES) {
-		r->by_type[r->ntypes].type = type;
-		r->by_type[r->ntypes++].n = 1;
-	}
-}
-
 void
 summary_add(struct summary *r, const struct sess_record *rec)
 {
@@ -45,21 +29,7 @@ summary_add(struct summary *r, const struct sess_record *rec)
 	r->cut_lines += rec->lines_dropped;
 	for (i = 0; i < rec->ntx; i++)
 		r->cut_rcpts += rec->tx[i].rcpts_dropped;
-	for (i = 0; i < rec->ninc; i++) {
-		r->incidents++;
-		count_type(r, rec->inc[i].type);
-	}
-}
-
-/* Incident types by count, most first (then by name): the summary's order. */
-static int
-by_count(const void *a, const void *b)
-{
-	const struct type_count *x = a, *y = b;
-
-	if (x->n != y->n)
-		return x->n > y->n ? -1 : 1;
-	return strcmp(x->type, y->type);
+	inc_tally_add(&r->by_type, rec);
 }
 
 /*
@@ -90,9 +60,9 @@ summary_print(FILE *f, const struct summary *r, struct cap *cap,
     const char *ports_text, uint64_t sessions_open, bool final)
 {
 	struct cap_stats st;
-	struct type_count types[SUMMARY_TYPES];
+	enum inc_type types[INC_MAX];
 	char b1[16], t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE], zone[64];
-	size_t i;
+	size_t i, n;
 	int k;
 
 	cap_stats(cap, &st);
@@ -114,12 +84,12 @@ summary_print(FILE *f, const struct summary *r, struct cap *cap,
 		    (unsigned long long)st.ifdrop);
 	fprintf(f, "  sessions: %llu finished, %llu open; incidents: %llu\n",
 	    (unsigned long long)r->sessions, (unsigned long long)sessions_open,
-	    (unsigned long long)r->incidents);
-	memcpy(types, r->by_type, r->ntypes * sizeof(types[0]));
-	qsort(types, r->ntypes, sizeof(types[0]), by_count);
-	for (i = 0; i < r->ntypes; i++)
-		fprintf(f, "    %-28s %llu\n", types[i].type,
-		    (unsigned long long)types[i].n);
+	    (unsigned long long)r->by_type.total);
+	/* Incident types by count, most first (then by name). */
+	n = inc_tally_sorted(&r->by_type, TALLY_BY_COUNT, types);
+	for (i = 0; i < n; i++)
+		fprintf(f, "    %-28s %llu\n", inc_type_name(types[i]),
+		    (unsigned long long)r->by_type.n[types[i]]);
 	for (k = 0; k < CAP_AN_MAX; k++)
 		if (st.anomalies[k] > 0)
 			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),

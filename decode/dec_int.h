@@ -5,9 +5,10 @@
  * commands, reply.c parses server replies and EHLO capabilities, body.c
  * follows message content (DATA and BDAT); the session is session.c (life
  * and state), pair.c (commands and replies paired), verbs.c (the verb
- * table) and transcript.c; incident.c turns the record plus the facts
- * collected here into incidents, record.c holds the name tables and string
- * helpers, enhcode.c describes RFC 3463 codes.
+ * table) and transcript.c; incident.c runs the rules of rules_*.c (one
+ * family a file, sharing rule_int.h) over the record plus the facts
+ * collected here, record.c holds the name tables and string helpers,
+ * enhcode.c describes RFC 3463 codes.
  *
  * Nothing here is visible outside decode/: exporters and the UI read only
  * record.h.  Parsers take bytes and return spans into the caller's buffer;

@@ -1,23 +1,30 @@
 /*
- * incident.c - the incident rules of INCIDENTS.md, as one table.
+ * incident.c - the incident rules of INCIDENTS.md: the table, the runner and
+ * the helpers every rule uses.
  *
- * Each rule is a row {id, severity, default confidence, RFC basis,
- * function}; the function reads the finished session record and the facts
- * session.c collected (struct sess_facts, struct tx_facts) and adds at most
- * one incident: a one-sentence summary naming both hosts, a diagnosis, the
- * fix, and evidence copied from the transcript (the lines that show it,
- * with their times and packet numbers).  Rules run in table order, the
- * 8-bit family first and 8bitmime-abort above all.
+ * Each type of record.h's INCIDENT_TYPES (name, family, severity,
+ * confidence, RFC basis) has a row here: {function, stands back for}.
+ * The function reads the finished session record and the facts session.c
+ * collected (struct sess_facts, struct tx_facts) and says whether it found
+ * something, filling a struct finding: a one-sentence summary naming both
+ * hosts, a diagnosis, the fix, and the transcript lines that show it.  The
+ * runner turns a finding into the session's incident (finding_commit:
+ * evidence copied with times and packet numbers), at most one per rule.
+ * Rules run in table order, the 8-bit family first and 8bitmime-abort
+ * above all.  The rules themselves live one family a file:
+ * rules_8bit.c, rules_hello.c, rules_tls.c, rules_tx.c, rules_conn.c,
+ * sharing rule_int.h.
  *
  * Avoiding duplicates: a specific rule "claims" the reply lines it
  * explains (tls-required claims a 530, all-recipients-rejected claims the
  * RCPT refusals, 8bit-rejected the final reply...), and the generic rules
  * (mail-rejected, rcpt-rejected, message-rejected, server-shutdown...)
- * skip claimed lines; a 421 anywhere is server-shutdown's alone.
- * abort-after-capabilities and
- * smtputf8-without-8bitmime stand back when 8bitmime-abort fired, and
- * no-quit when a rule already explains the close.  Per-recipient findings
- * are one incident per session listing the recipients.
+ * skip claimed lines; a 421 anywhere is server-shutdown's alone.  A row's
+ * stands_back lists the earlier types that already explain what it would
+ * report: abort-after-capabilities and smtputf8-without-8bitmime stand
+ * back for 8bitmime-abort, no-quit for every rule that explains the
+ * close; the runner skips the rule when one of them fired.  Per-recipient
+ * findings are one incident per session listing the recipients.
  *
  * Judgement calls, documented here because they shape what is reported:
  * - 8bitmime-abort needs RSET after the EHLO reply and no MAIL, then QUIT
@@ -35,51 +42,17 @@
  *   (other octets as \xHH) and cut at 120 characters; the evidence lines
  *   are raw copies for the exporters to escape.
  */
-#include <sys/socket.h>
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dec_int.h"
+#include "rule_int.h"
 
-#define MAX_CLAIMS	64
-#define EV_CAND		64
-
-struct ictx {
-	struct smtp_session *s;
-	const struct sess_record *r;
-	const struct sess_facts *f;
-	const struct host_mem *hm;
-	char client[160];	/* "192.0.2.1:40000 (helo.name)" */
-	char server[160];	/* "192.0.2.2:25 (banner.name)" */
-	char cip[64], sip[64];
-	uint32_t claimed[MAX_CLAIMS];
-	size_t nclaimed;
-	uint64_t fired;		/* bit per rule index */
-	size_t cur;		/* index of the running rule */
-};
-
-struct rule;
-typedef void (*rule_fn)(struct ictx *, const struct rule *);
-struct rule {
-	const char *id;
-	enum severity sev;
-	enum confidence conf;
-	const char *rfc;
-	rule_fn fn;
-};
-
-/* A small text builder: fixed buffer, silently cut when full. */
-struct sb {
-	char b[2048];
-	size_t n;
-};
-
-static void sb_add(struct sb *, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+/* ---------------------------------------------------------------------
+ * Text
+ * ------------------------------------------------------------------ */
+void
 sb_add(struct sb *sb, const char *fmt, ...)
 {
 	va_list ap;
@@ -110,8 +83,8 @@ sb_dup(const struct sb *sb)
 }
 
 /* Wire text made safe for a sentence. */
-static const char *
-wt(const char *p, size_t len, char *buf, size_t blen)
+const char *
+wire_text(const char *p, size_t len, char *buf, size_t blen)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -142,33 +115,30 @@ wt(const char *p, size_t len, char *buf, size_t blen)
 	return buf;
 }
 
-static const char *
-ws(const struct wstr *w, char *buf, size_t blen)
+const char *
+wire_str(const struct wstr *w, char *buf, size_t blen)
 {
-	return wt(w->p, w->len, buf, blen);
+	return wire_text(w->p, w->len, buf, blen);
 }
 
 /* ---------------------------------------------------------------------
  * Claims, incidents, evidence
  * ------------------------------------------------------------------ */
-static void
-claim(struct ictx *x, uint32_t seq)
+void
+claim_line(struct ictx *x, uint32_t seq)
 {
 	if (seq != NOSEQ && x->nclaimed < MAX_CLAIMS)
 		x->claimed[x->nclaimed++] = seq;
 }
 
-static bool
-claimed(const struct ictx *x, uint32_t seq)
+bool
+line_claimed(const struct ictx *x, uint32_t seq)
 {
 	for (size_t i = 0; i < x->nclaimed; i++)
 		if (x->claimed[i] == seq)
 			return true;
 	return false;
 }
-
-static bool
-fired(const struct ictx *x, const char *id);
 
 static char *
 visibility(const struct ictx *x)
@@ -220,23 +190,18 @@ inc_new(struct ictx *x, const struct rule *ru)
 		return NULL;
 	inc = &r->inc[r->ninc++];
 	memset(inc, 0, sizeof(*inc));
-	inc->type = ru->id;
-	inc->severity = ru->sev;
-	inc->confidence = ru->conf;
-	inc->rfc = ru->rfc;
+	inc->kind = ru->kind;
+	inc->type = inc_type_name(ru->kind);
+	inc->severity = inc_type_severity(ru->kind);
+	inc->confidence = inc_type_confidence(ru->kind);
+	inc->rfc = inc_type_rfc(ru->kind);
 	inc->visibility = visibility(x);
-	x->fired |= 1ULL << x->cur;
+	x->fired |= INC_BIT(ru->kind);
 	return inc;
 }
 
-struct evb {
-	uint32_t seq[EV_CAND];
-	uint8_t prio[EV_CAND];
-	size_t n;
-};
-
-static void
-ev(struct evb *e, uint32_t seq, uint8_t prio)
+void
+ev_add(struct evb *e, uint32_t seq, uint8_t prio)
 {
 	if (seq == NOSEQ)
 		return;
@@ -255,16 +220,16 @@ ev(struct evb *e, uint32_t seq, uint8_t prio)
 }
 
 /* A multi-line reply: its first line matters most. */
-static void
+void
 ev_range(struct evb *e, uint32_t first, uint32_t last, uint8_t prio)
 {
 	if (first == NOSEQ)
 		return;
-	ev(e, first, prio);
+	ev_add(e, first, prio);
 	if (last == NOSEQ || last < first)
 		return;
 	for (uint32_t q = first + 1; q <= last && q - first < EV_CAND; q++)
-		ev(e, q, prio > 0 ? (uint8_t)(prio - 1) : 0);
+		ev_add(e, q, prio > 0 ? (uint8_t)(prio - 1) : 0);
 }
 
 /* Keep the INC_MAX_EVIDENCE most important, in transcript order. */
@@ -309,27 +274,36 @@ ev_commit(struct ictx *x, struct incident *inc, struct evb *e)
 	}
 }
 
-static void
-inc_texts(struct incident *inc, const struct sb *sum, const struct sb *dia,
-    const struct sb *fix)
+/* The incident of a finding, added to the session's record; NULL when the
+ * record holds SESS_MAX_INC already (or memory ran out). */
+static struct incident *
+finding_commit(struct ictx *x, const struct rule *ru, struct finding *fd)
 {
-	inc->summary = sb_dup(sum);
-	inc->diagnosis = sb_dup(dia);
-	inc->fix = sb_dup(fix);
+	struct incident *inc;
+
+	if ((inc = inc_new(x, ru)) == NULL)
+		return NULL;
+	inc->severity = fd->sev;
+	inc->confidence = fd->conf;
+	inc->summary = sb_dup(&fd->sum);
+	inc->diagnosis = sb_dup(&fd->dia);
+	inc->fix = sb_dup(&fd->fix);
+	ev_commit(x, inc, &fd->e);
+	return inc;
 }
 
 /* ---------------------------------------------------------------------
- * Shared predicates and phrases
+ * Shared predicates, phrases and evidence
  * ------------------------------------------------------------------ */
-static bool
-closed(const struct sess_record *r)
+bool
+sess_closed(const struct sess_record *r)
 {
 	return r->end == SEND_CLOSE || r->end == SEND_RESET || r->end == SEND_TIMEOUT;
 }
 
 /* EHLO accepted, then RSET and no MAIL, then QUIT or a close: the client
  * gave up after reading the capabilities. */
-static bool
+bool
 abort_after_ehlo(const struct smtp_session *s)
 {
 	const struct sess_facts *f = &s->f;
@@ -341,7 +315,7 @@ abort_after_ehlo(const struct smtp_session *s)
 	if (since & (CMDB(MAIL) | CMDB(RCPT) | CMDB(DATA) | CMDB(BDAT) |
 	    CMDB(AUTH) | CMDB(STARTTLS)))
 		return false;
-	return f->quit_seq != NOSEQ || closed(r);
+	return f->quit_seq != NOSEQ || sess_closed(r);
 }
 
 bool
@@ -352,7 +326,7 @@ abort_pattern(const struct smtp_session *s, bool *offered8)
 }
 
 /* "RSET then QUIT", "RSET then closed the connection", ... */
-static const char *
+const char *
 how_ended(const struct ictx *x)
 {
 	if (x->f->quit_seq != NOSEQ)
@@ -364,19 +338,19 @@ how_ended(const struct ictx *x)
 	}
 }
 
-static void
+void
 caps_list(const struct sess_record *r, struct sb *sb)
 {
 	for (size_t i = 0; i < r->ncaps; i++) {
 		char b[160];
 
-		sb_add(sb, "%s%s", i ? ", " : "", ws(&r->caps[i], b, sizeof(b)));
+		sb_add(sb, "%s%s", i ? ", " : "", wire_str(&r->caps[i], b, sizeof(b)));
 	}
 	if (r->ncaps == 0)
 		sb_add(sb, "no extensions");
 }
 
-static const char *
+const char *
 code_class(const struct enh_code *e, int code, char *buf, size_t len)
 {
 	const char *d;
@@ -393,7 +367,7 @@ code_class(const struct enh_code *e, int code, char *buf, size_t len)
 }
 
 /* What a class of refusal usually means, by enhanced code subject. */
-static const char *
+const char *
 class_advice(const struct enh_code *e, int code)
 {
 	switch (e->cls == 0 ? 0 : e->subject) {
@@ -416,7 +390,7 @@ class_advice(const struct enh_code *e, int code)
 	}
 }
 
-static const char *
+const char *
 retry_word(int code)
 {
 	return code >= 500 ? "The sender will not retry: it generates a "
@@ -424,68 +398,19 @@ retry_word(int code)
 	    "retry; if refusals persist it will bounce after its queue lifetime.";
 }
 
-static bool
-looks_8bit_text(const struct wstr *w)
+void
+evidence_abort(struct ictx *x, struct evb *e)
 {
-	return w->p != NULL && (a_contains(w->p, w->len, "8bit") ||
-	    a_contains(w->p, w->len, "8-bit") || a_contains(w->p, w->len, "8 bit") ||
-	    a_contains(w->p, w->len, "charset") || a_contains(w->p, w->len, "non-ascii") ||
-	    a_contains(w->p, w->len, "8BITMIME"));
-}
-
-static bool
-is_loopback(const struct sess_record *r)
-{
-	static const uint8_t v6lo[16] = { [15] = 1 };
-
-	if (r->family == AF_INET6)
-		return memcmp(r->client_ip, v6lo, 16) == 0 &&
-		    memcmp(r->server_ip, v6lo, 16) == 0;
-	return r->client_ip[0] == 127 && r->server_ip[0] == 127;
-}
-
-static const char *
-missing_notable(uint32_t caps, char *buf, size_t len)
-{
-	static const int notable[] = { CAPB_8BITMIME, CAPB_SMTPUTF8, CAPB_STARTTLS,
-	    CAPB_PIPELINING, CAPB_SIZE, CAPB_CHUNKING, CAPB_DSN, CAPB_AUTH,
-	    CAPB_ENHANCEDSTATUSCODES };
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(notable) / sizeof(notable[0]); i++) {
-		int k;
-
-		if (caps & (1u << notable[i]))
-			continue;
-		k = snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
-		    smtp_cap_name((enum smtp_cap_bit)notable[i]));
-		if (k < 0 || (size_t)k >= len - o)
-			break;
-		o += (size_t)k;
-	}
-	return buf;
-}
-
-/* ---------------------------------------------------------------------
- * The 8-bit family
- * ------------------------------------------------------------------ */
-static void
-evidence_abort(struct ictx *x, struct incident *inc)
-{
-	struct evb e = { .n = 0 };
-
-	ev(&e, x->f->ehlo_seq, 5);
-	ev_range(&e, x->f->ehlo_reply_seq, x->f->ehlo_reply_last, 3);
-	ev(&e, x->f->rset_seq, 5);
-	ev(&e, x->f->quit_seq, 5);
-	ev(&e, x->f->quit_reply_seq, 1);
-	ev(&e, x->f->greeting_seq, 1);
-	ev_commit(x, inc, &e);
+	ev_add(e, x->f->ehlo_seq, 5);
+	ev_range(e, x->f->ehlo_reply_seq, x->f->ehlo_reply_last, 3);
+	ev_add(e, x->f->rset_seq, 5);
+	ev_add(e, x->f->quit_seq, 5);
+	ev_add(e, x->f->quit_reply_seq, 1);
+	ev_add(e, x->f->greeting_seq, 1);
 }
 
 /* Confidence of an abort finding from the client's other sessions. */
-static enum confidence
+enum confidence
 abort_confidence(const struct ictx *x, enum confidence def, bool check_offered,
     struct sb *dia)
 {
@@ -512,1706 +437,82 @@ abort_confidence(const struct ictx *x, enum confidence def, bool check_offered,
 	return c;
 }
 
-static void
-r_8bitmime_abort(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct incident *inc;
-	enum confidence conf;
-
-	if (!abort_after_ehlo(x->s) || (r->capflags & CAPF(8BITMIME)))
-		return;
-	sb_add(&sum, "Client %s gave up on %s after its EHLO reply lacked 8BITMIME: "
-	    "RSET then %s, no MAIL FROM.", x->client, x->server, how_ended(x));
-	sb_add(&dia, "Server %s did not offer 8BITMIME (RFC 6152) in its EHLO reply "
-	    "(it offered: ", x->server);
-	caps_list(r, &dia);
-	sb_add(&dia, "). Client %s reset and ended the session before MAIL FROM. It "
-	    "probably holds a message with 8-bit MIME content that it does not "
-	    "convert to 7-bit, so it will return a non-delivery report to the "
-	    "sender (the Microsoft KB295734/KB195252 case: IIS or Exchange "
-	    "relaying to Lotus Domino).", x->cip);
-	if (r->capflags & CAPF(SMTPUTF8))
-		sb_add(&dia, " The server does offer SMTPUTF8, which RFC 6531 requires "
-		    "to come with 8BITMIME: 8BITMIME was most likely removed on "
-		    "purpose, by a keyword filter in the server's configuration or "
-		    "by a middlebox rewriting the EHLO reply.");
-	conf = abort_confidence(x, ru->conf, true, &dia);
-	sb_add(&fix, "Enable 8BITMIME on the receiving server %s: on Lotus Domino, "
-	    "in the server's Configuration document, Router/SMTP tab, Advanced "
-	    "tab, Commands and Extensions, set \"8-bit MIME extension\" to "
-	    "Enabled; on Postfix, remove 8BITMIME from smtpd_discard_ehlo_keywords. "
-	    "Or make the sender %s convert 8-bit messages to 7-bit "
-	    "(quoted-printable or base64) when the next hop does not offer "
-	    "8BITMIME. If %s is configured to offer 8BITMIME, look for a "
-	    "firewall or SMTP proxy rewriting its EHLO reply.", x->server, x->cip,
-	    x->sip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc->confidence = conf;
-	inc_texts(inc, &sum, &dia, &fix);
-	evidence_abort(x, inc);
-}
-
-static void
+void
 evidence_tx_mail(struct evb *e, const struct tx_facts *tf)
 {
-	ev(e, tf->mail_seq, 5);
-	ev(e, tf->mail_reply_seq, 4);
+	ev_add(e, tf->mail_seq, 5);
+	ev_add(e, tf->mail_reply_seq, 4);
 }
 
-static void
+void
 evidence_hello(struct ictx *x, struct evb *e)
 {
 	const struct sess_facts *f = x->f;
 
 	if (f->ehlo_ok) {
-		ev(e, f->ehlo_seq, 3);
+		ev_add(e, f->ehlo_seq, 3);
 		ev_range(e, f->ehlo_reply_seq, f->ehlo_reply_last, 2);
 	} else {
-		ev(e, f->ehlo_rej_seq, 3);
-		ev(e, f->ehlo_rej_reply_seq, 3);
-		ev(e, f->helo_seq, 3);
-		ev(e, f->helo_reply_seq, 2);
-	}
-}
-
-static void
-r_8bitmime_unoffered(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		if (t->body != BODY_8BITMIME || !tf->caps_known ||
-		    (tf->caps_at_mail & CAPF(8BITMIME)))
-			continue;
-		sb_add(&sum, "Client %s sent MAIL FROM:<%s> BODY=8BITMIME to %s, "
-		    "which had not offered 8BITMIME%s.", x->client,
-		    ws(&t->mail_from, a, sizeof(a)), x->server,
-		    tf->via_helo ? " (the session fell back to HELO, so no extension "
-		    "was available)" : "");
-		sb_add(&dia, "RFC 6152 section 3 allows BODY=8BITMIME only when the "
-		    "server offered 8BITMIME in its EHLO reply. The server answered "
-		    "%d", t->mail_reply_code);
-		if (t->mail_reply_code >= 400)
-			sb_add(&dia, ": it refused the transaction.");
-		else if (t->mail_reply_code != 0)
-			sb_add(&dia, ": it accepted the parameter anyway, but the next "
-			    "hop may not, and 8-bit content may be damaged on the way.");
-		else
-			sb_add(&dia, " (no reply was seen).");
-		sb_add(&fix, "Fix the sender %s: it must look at the EHLO reply and, "
-		    "without 8BITMIME, convert the message to 7-bit (quoted-printable "
-		    "or base64) or return it; or enable 8BITMIME on %s.", x->cip,
-		    x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		evidence_hello(x, &e);
-		evidence_tx_mail(&e, tf);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_body_rejected(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160], b[200], c[200];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		int code = t->mail_reply_code;
-		const struct enh_code *en = &t->mail_enh;
-
-		if (t->body == BODY_NONE || code < 400)
-			continue;
-		if (!(code == 501 || code == 504 || code == 555 ||
-		    (en->subject == 5 && (en->detail == 2 || en->detail == 4)) ||
-		    en->subject == 6 || a_contains(t->mail_reply_text.p,
-		    t->mail_reply_text.len, "BODY") || looks_8bit_text(&t->mail_reply_text)))
-			continue;
-		claim(x, tf->mail_reply_seq);
-		sb_add(&sum, "Server %s refused MAIL FROM:<%s> BODY=%s from client %s "
-		    "with %d.", x->server, ws(&t->mail_from, a, sizeof(a)),
-		    body_type_name(t->body), x->client, code);
-		sb_add(&dia, "The server rejected the BODY= parameter (%s; reply \"%s\"). ",
-		    code_class(en, code, c, sizeof(c)), ws(&t->mail_reply_text, b, sizeof(b)));
-		if ((t->body == BODY_8BITMIME && !(tf->caps_at_mail & CAPF(8BITMIME))) ||
-		    (t->body == BODY_BINARYMIME && !(tf->caps_at_mail & CAPF(BINARYMIME))))
-			sb_add(&dia, "It had not offered the extension, so the client "
-			    "should not have used it (RFC 6152 section 3, RFC 3030).");
-		else
-			sb_add(&dia, "It offered the extension, yet refuses the parameter: "
-			    "a server or proxy that advertises what it does not implement.");
-		sb_add(&fix, "On the sender %s: use BODY= only when the EHLO reply offers "
-		    "it, and convert to 7-bit otherwise. On %s: offer only the "
-		    "extensions it implements (or enable 8BITMIME/BINARYMIME "
-		    "properly). %s", x->cip, x->server, retry_word(code));
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		evidence_hello(x, &e);
-		evidence_tx_mail(&e, tf);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_8bit_undeclared(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[80], b[80];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		bool offered = (tf->caps_at_mail & CAPF(8BITMIME)) != 0;
-		bool declared = t->body == BODY_8BITMIME || t->body == BODY_BINARYMIME;
-
-		/* The catalogue: 8-bit octets when 8BITMIME was not offered, or
-		 * when MAIL did not declare them.  Declared and offered is fine. */
-		if (t->eightbit_bytes == 0 || (declared && (offered || !tf->caps_known)))
-			continue;
-		if (declared)
-			sb_add(&sum, "Client %s sent %llu octets >= 0x80 (first at offset %llu) "
-			    "in a message to %s, which had not offered 8BITMIME.", x->client,
-			    (unsigned long long)t->eightbit_bytes,
-			    (unsigned long long)t->first_8bit_off, x->server);
-		else
-			sb_add(&sum, "Client %s sent %llu octets >= 0x80 (first at offset %llu) "
-			    "in a message to %s without declaring BODY=8BITMIME%s.", x->client,
-			    (unsigned long long)t->eightbit_bytes,
-			    (unsigned long long)t->first_8bit_off, x->server,
-			    tf->caps_known && !offered ? "; the server had not offered 8BITMIME" : "");
-		sb_add(&dia, "%s (RFC 6152 section 3, RFC 5321 section 2.4); its top-level ",
-		    declared ? "Without the server's 8BITMIME offer a message must be 7-bit, "
-		    "whatever its BODY= parameter says" :
-		    "A message sent without BODY=8BITMIME must be 7-bit");
-		sb_add(&dia, "Content-Transfer-Encoding is %s%s%s and its charset %s%s%s (RFC 2045 "
-		    "section 6 wants 8bit declared as such). The server may refuse it, "
-		    "strip the high bit, or pass it on to a hop that does.",
-		    t->cte.p ? "\"" : "", t->cte.p ? ws(&t->cte, a, sizeof(a)) : "not declared",
-		    t->cte.p ? "\"" : "", t->charset.p ? "\"" : "",
-		    t->charset.p ? ws(&t->charset, b, sizeof(b)) : "not declared",
-		    t->charset.p ? "\"" : "");
-		if (t->reply_code != 0)
-			sb_add(&dia, " The server answered the message with %d.", t->reply_code);
-		if (offered)
-			sb_add(&fix, "The server offers 8BITMIME: make the sender %s declare "
-			    "BODY=8BITMIME for 8-bit messages.", x->cip);
-		else
-			sb_add(&fix, "Make the sender %s encode 8-bit content as "
-			    "quoted-printable or base64 when the server does not offer "
-			    "8BITMIME, or enable 8BITMIME on %s.", x->cip, x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		evidence_tx_mail(&e, tf);
-		ev(&e, tf->data_seq, 3);
-		ev(&e, tf->end_seq, 5);
-		ev(&e, tf->final_seq, 4);
-		if (!offered)
-			evidence_hello(x, &e);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_8bit_rejected(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char b[200], c[200];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		if (t->eightbit_bytes == 0 || tf->final_seq == NOSEQ ||
-		    t->reply_code < 400)
-			continue;
-		if (t->enh.subject != 6 && !looks_8bit_text(&t->reply_text))
-			continue;
-		claim(x, tf->final_seq);
-		sb_add(&sum, "Server %s refused an 8-bit message from client %s with %d.",
-		    x->server, x->client, t->reply_code);
-		sb_add(&dia, "The message held %llu octets >= 0x80 (BODY=%s) and the "
-		    "server refused it at the end of data with %s (\"%s\"). ",
-		    (unsigned long long)t->eightbit_bytes,
-		    t->body == BODY_NONE ? "not declared" : body_type_name(t->body),
-		    code_class(&t->enh, t->reply_code, c, sizeof(c)),
-		    ws(&t->reply_text, b, sizeof(b)));
-		sb_add(&dia, "%s", retry_word(t->reply_code));
-		sb_add(&fix, "Make the sender %s encode the content as quoted-printable "
-		    "or base64 (and declare the charset), or allow 8-bit content on %s.",
-		    x->cip, x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		evidence_tx_mail(&e, tf);
-		ev(&e, tf->end_seq, 5);
-		ev_range(&e, tf->final_seq, tf->final_last, 5);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_smtputf8_abort(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct incident *inc;
-	enum confidence conf;
-
-	if (!abort_after_ehlo(x->s) || !(r->capflags & CAPF(8BITMIME)) ||
-	    (r->capflags & CAPF(SMTPUTF8)))
-		return;
-	sb_add(&sum, "Client %s gave up on %s after its EHLO reply lacked SMTPUTF8: "
-	    "RSET then %s, no MAIL FROM.", x->client, x->server, how_ended(x));
-	sb_add(&dia, "Server %s offered 8BITMIME but not SMTPUTF8 (RFC 6531). Client "
-	    "%s reset and ended the session before MAIL FROM: it probably holds a "
-	    "message with a UTF-8 address or UTF-8 headers that it cannot "
-	    "downgrade, so it will return a non-delivery report to the sender.",
-	    x->server, x->cip);
-	conf = abort_confidence(x, ru->conf, false, &dia);
-	sb_add(&fix, "Enable SMTPUTF8 on %s (Postfix: smtputf8_enable = yes; "
-	    "Exchange and most current MTAs support it), or have the sender use "
-	    "ASCII addresses for this destination.", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc->confidence = conf;
-	inc_texts(inc, &sum, &dia, &fix);
-	evidence_abort(x, inc);
-}
-
-static void
-r_smtputf8_unoffered(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		bool offered = (tf->caps_at_mail & CAPF(SMTPUTF8)) != 0;
-		bool param_unoffered = t->smtputf8 && tf->caps_known && !offered;
-		bool addr_undeclared = tf->addr_8bit && (!t->smtputf8 || !offered);
-
-		if (!param_unoffered && !addr_undeclared)
-			continue;
-		if (param_unoffered)
-			sb_add(&sum, "Client %s sent MAIL FROM:<%s> SMTPUTF8 to %s, which "
-			    "had not offered SMTPUTF8.", x->client,
-			    ws(&t->mail_from, a, sizeof(a)), x->server);
-		else
-			sb_add(&sum, "Client %s sent a non-ASCII envelope address to %s "
-			    "without %s.", x->client, x->server,
-			    t->smtputf8 ? "the server's SMTPUTF8 offer" :
-			    "the SMTPUTF8 parameter");
-		sb_add(&dia, "RFC 6531 section 3 allows UTF-8 in envelope addresses only "
-		    "with the SMTPUTF8 parameter on MAIL, after the server offered "
-		    "SMTPUTF8. Servers refuse such addresses (553 5.6.7 typically) or "
-		    "mangle them.");
-		sb_add(&fix, "Make the sender %s use SMTPUTF8 only when offered, and "
-		    "otherwise use an ASCII alias of the address or bounce; or enable "
-		    "SMTPUTF8 on %s.", x->cip, x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		evidence_tx_mail(&e, tf);
-		ev(&e, tf->addr_8bit_seq, 5);
-		ev(&e, x->f->r567_seq, 4);
-		if (!offered)
-			evidence_hello(x, &e);
-		ev_commit(x, inc, &e);
-		return;
-	}
-	if (x->f->r567_seq != NOSEQ) {
-		sb_add(&sum, "Server %s refused a non-ASCII address from client %s "
-		    "(5.6.7).", x->server, x->client);
-		sb_add(&dia, "RFC 6531: a UTF-8 address needs SMTPUTF8 on both sides; "
-		    "the server says this one is not permitted.");
-		sb_add(&fix, "Use an ASCII address for this recipient or sender, or "
-		    "enable SMTPUTF8 on %s.", x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, x->f->r567_seq, 5);
-		ev(&e, x->f->r567_seq - 1, 4);
-		ev_commit(x, inc, &e);
-	}
-}
-
-static void
-r_smtputf8_without_8bitmime(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (!x->f->ehlo_ok || !(r->capflags & CAPF(SMTPUTF8)) ||
-	    (r->capflags & CAPF(8BITMIME)) || fired(x, "8bitmime-abort"))
-		return;
-	sb_add(&sum, "Server %s offers SMTPUTF8 but not 8BITMIME to client %s.",
-	    x->server, x->client);
-	sb_add(&dia, "RFC 6531 section 3 requires a server offering SMTPUTF8 to "
-	    "offer 8BITMIME too. The missing 8BITMIME points to a keyword removed "
-	    "on purpose (a keyword filter or a middlebox); senders holding 8-bit "
-	    "messages will abort or downgrade.");
-	sb_add(&fix, "Offer 8BITMIME on %s again (Postfix: remove it from "
-	    "smtpd_discard_ehlo_keywords; Domino: enable the 8-bit MIME extension), "
-	    "or stop offering SMTPUTF8.", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, x->f->ehlo_seq, 3);
-	ev_range(&e, x->f->ehlo_reply_seq, x->f->ehlo_reply_last, 3);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_binarymime_violation(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	bool any = false;
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		uint32_t need = CAPF(BINARYMIME) | CAPF(CHUNKING);
-
-		if (t->body == BODY_BINARYMIME && tf->caps_known &&
-		    (tf->caps_at_mail & need) != need) {
-			sb_add(&dia, "BODY=BINARYMIME was sent without the BINARYMIME and "
-			    "CHUNKING offers (RFC 3030 section 3). ");
-			ev(&e, tf->mail_seq, 5);
-			any = true;
-		}
-		if (tf->binary_data_seq != NOSEQ) {
-			sb_add(&dia, "A BINARYMIME message was sent with DATA; it must go "
-			    "with BDAT (RFC 3030 section 3). ");
-			ev(&e, tf->binary_data_seq, 5);
-			any = true;
-		}
-		if (tf->first_bdat_seq != NOSEQ && tf->caps_known &&
-		    !(tf->caps_at_mail & CAPF(CHUNKING))) {
-			sb_add(&dia, "BDAT was sent although CHUNKING was not offered "
-			    "(RFC 3030 section 2). ");
-			ev(&e, tf->first_bdat_seq, 5);
-			any = true;
-		}
-		if (tf->bdat_mismatch) {
-			sb_add(&dia, "A BDAT chunk size did not match the octets sent: the "
-			    "line after the chunk is not a command, so client and server "
-			    "no longer agree where commands are. ");
-			ev(&e, tf->first_bdat_seq, 4);
-			ev(&e, tf->mismatch_seq, 5);
-			any = true;
-		}
-		if (tf->data_and_bdat) {
-			sb_add(&dia, "DATA and BDAT were mixed in one transaction (RFC 3030 "
-			    "section 2 forbids it). ");
-			ev(&e, tf->data_seq, 5);
-			ev(&e, tf->first_bdat_seq, 5);
-			any = true;
-		}
-		if (any) {
-			ev(&e, tf->end_seq, 3);
-			ev(&e, tf->final_seq, 3);
-			break;
-		}
-	}
-	if (!any)
-		return;
-	sb_add(&sum, "Client %s broke the BINARYMIME/CHUNKING rules of RFC 3030 in "
-	    "a transaction with %s.", x->client, x->server);
-	sb_add(&fix, "Fix the sender %s: use BDAT and BODY=BINARYMIME only when "
-	    "CHUNKING (and BINARYMIME) are offered, send exactly the announced "
-	    "chunk sizes, and never mix DATA and BDAT.", x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	evidence_hello(x, &e);
-	ev_commit(x, inc, &e);
-}
-
-/* ---------------------------------------------------------------------
- * Greeting, EHLO, capabilities
- * ------------------------------------------------------------------ */
-static void
-r_ehlo_rejected(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (!r->helo_fallback)
-		return;
-	sb_add(&sum, "Server %s refused EHLO from client %s, which fell back to HELO: "
-	    "no ESMTP extension is available in this session.", x->server, x->client);
-	sb_add(&dia, "After HELO (RFC 5321 section 3.2) there is no 8BITMIME, SIZE, "
-	    "PIPELINING, STARTTLS, DSN or SMTPUTF8: 8-bit messages must be "
-	    "converted or bounced, and mail travels in cleartext. This is often the "
-	    "root of the 8-bit incidents and of unencrypted delivery. A server "
-	    "refusing EHLO is typically very old, or a firewall SMTP 'fixup' "
-	    "(Cisco PIX/ASA inspection) is in the path.");
-	sb_add(&fix, "Find why %s refuses EHLO: if an SMTP inspection feature of a "
-	    "firewall sits between the hosts, disable it or allow ESMTP; otherwise "
-	    "upgrade or reconfigure the server to support ESMTP.", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, x->f->ehlo_rej_seq, 5);
-	ev(&e, x->f->ehlo_rej_reply_seq, 5);
-	ev(&e, x->f->helo_seq, 4);
-	ev(&e, x->f->helo_reply_seq, 4);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_greeting_refused(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char b[200];
-
-	if (r->banner_code < 400)
-		return;
-	claim(x, x->f->greeting_seq);
-	sb_add(&sum, "Server %s refused client %s at the greeting with %d.", x->server,
-	    x->client, r->banner_code);
-	sb_add(&dia, "The first reply was %d (\"%s\") instead of 220 (RFC 5321 "
-	    "section 3.1, 4.3.1): %s", r->banner_code, ws(&r->banner, b, sizeof(b)),
-	    r->banner_code == 421 ? "the server is shutting down, overloaded or "
-	    "limiting connections; the client will retry later." :
-	    "the server will not talk to this client at all, typically a DNSBL "
-	    "listing, a connection-rate policy or a blocked network.");
-	sb_add(&fix, "Read the greeting text; check %s against the blocklists or "
-	    "connection limits named there, or raise the limits on %s.", x->cip,
-	    x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev_range(&e, x->f->greeting_seq, x->f->greeting_last, 5);
-	ev(&e, x->f->quit_seq, 2);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_early_talker(struct ictx *x, const struct rule *ru)
-{
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	/* A greeting lost in a capture gap, or a session joined mid-stream
-	 * (known only once the server's first line failed to parse), is not
-	 * a client talking first. */
-	if (x->f->early_seq == NOSEQ || x->f->greeting_lost ||
-	    (x->r->flags & SF_MID_STREAM))
-		return;
-	sb_add(&sum, "Client %s spoke before %s sent its greeting.", x->client,
-	    x->server);
-	sb_add(&dia, "RFC 5321 section 4.3.1: the client must wait for the 220 "
-	    "greeting. Talking first is the signature of spam software; Postfix "
-	    "postscreen, Sendmail greet_pause and Exim's early-talker check reject "
-	    "such clients. A legitimate MTA doing this is broken, or a proxy in "
-	    "front of the server delays the greeting.");
-	sb_add(&fix, "If %s is a legitimate sender, fix its SMTP client to wait "
-	    "for the greeting, or whitelist it on %s.", x->cip, x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, x->f->early_seq, 5);
-	ev(&e, x->f->greeting_seq, 4);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_abort_after_capabilities(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct incident *inc;
-	char miss[200];
-
-	if (!abort_after_ehlo(x->s) || fired(x, "8bitmime-abort") ||
-	    fired(x, "smtputf8-abort"))
-		return;
-	(void)missing_notable(r->capflags, miss, sizeof(miss));
-	sb_add(&sum, "Client %s gave up on %s after reading its EHLO reply: RSET then "
-	    "%s, no MAIL FROM.", x->client, x->server, how_ended(x));
-	sb_add(&dia, "The server offered: ");
-	caps_list(r, &dia);
-	sb_add(&dia, ". Extensions a sender may need that were missing: %s. A "
-	    "client that resets and leaves without MAIL FROM may need one of them "
-	    "(STARTTLS under a mandatory-TLS policy, SIZE for a large message), or "
-	    "may be a probe or an address verifier.", miss[0] ? miss : "none");
-	sb_add(&fix, "Check the sender %s's logs for why it did not proceed (TLS "
-	    "policy, message size, a missing extension); if it is a monitoring "
-	    "probe, no action is needed.", x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc->confidence = abort_confidence(x, ru->conf, false, &dia);
-	inc_texts(inc, &sum, &dia, &fix);
-	evidence_abort(x, inc);
-}
-
-static void
-r_capability_stripped(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *l;
-	char b[160];
-
-	if (f->masked_seq == NOSEQ && f->stripped_bits == 0)
-		return;
-	if (f->masked_seq != NOSEQ) {
-		l = tr_find(x->s, f->masked_seq);
-		sb_add(&sum, "The EHLO reply from %s to client %s holds a masked "
-		    "keyword \"%s\": a middlebox is blanking an extension.", x->server,
-		    x->client, l != NULL ? ws(&l->text, b, sizeof(b)) : "?");
-		sb_add(&dia, "A keyword of X's (XXXXXXXA stands where STARTTLS was) is "
-		    "what Cisco PIX/ASA SMTP inspection (fixup/ESMTP inspection) "
-		    "leaves when it removes an extension it does not know. Clients "
-		    "then cannot use it (RFC 3207 section 4, 6): mail goes in "
-		    "cleartext or 8-bit messages are refused. ");
-	} else {
-		sb_add(&sum, "Server %s offered %s%s%s earlier in the session but no "
-		    "longer does to client %s.", x->server,
-		    (f->stripped_bits & CAPF(STARTTLS)) ? "STARTTLS" : "",
-		    (f->stripped_bits & CAPF(STARTTLS)) && (f->stripped_bits & CAPF(8BITMIME)) ?
-		    " and " : "",
-		    (f->stripped_bits & CAPF(8BITMIME)) ? "8BITMIME" : "", x->client);
-		sb_add(&dia, "Two cleartext EHLO replies in one session differ: "
-		    "something between the hosts rewrites the reply, or the server's "
-		    "configuration depends on state it should not. ");
-	}
-	sb_add(&fix, "Disable SMTP/ESMTP inspection on the firewall between %s and "
-	    "%s (Cisco ASA: no inspect esmtp, or allow the extension in the "
-	    "policy map), or make it pass EHLO replies unchanged.", x->cip, x->sip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	if (f->masked_seq == NOSEQ)
-		inc->confidence = CONF_PROBABLE;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->masked_seq, 5);
-	ev(&e, f->stripped_seq, 5);
-	ev(&e, f->ehlo_seq, 4);
-	ev_range(&e, f->ehlo_reply_seq, f->ehlo_reply_last, 2);
-	ev_commit(x, inc, &e);
-}
-
-/* ---------------------------------------------------------------------
- * STARTTLS
- * ------------------------------------------------------------------ */
-static void
-r_starttls_refused(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *l;
-	char b[200];
-
-	if (!r->starttls_cmd || r->starttls_reply_code == 0 ||
-	    r->starttls_reply_code == 220)
-		return;
-	claim(x, x->f->starttls_reply_seq);
-	l = tr_find(x->s, x->f->starttls_reply_seq);
-	sb_add(&sum, "Server %s refused STARTTLS from client %s with %d.", x->server,
-	    x->client, r->starttls_reply_code);
-	sb_add(&dia, "The reply was \"%s\" (RFC 3207 section 4). ",
-	    l != NULL ? ws(&l->text, b, sizeof(b)) : "?");
-	if (r->starttls_reply_code == 454)
-		sb_add(&dia, "454 usually means the server cannot load its certificate "
-		    "or key, or its TLS library failed. ");
-	sb_add(&dia, "%s", (x->f->cmds_ever & CMDB(MAIL)) ?
-	    "The client then went on in cleartext." :
-	    "The client did not send mail in this session.");
-	sb_add(&fix, "Check the TLS configuration and logs of %s (certificate and "
-	    "key files readable, matching, not expired), or stop offering STARTTLS "
-	    "if TLS is not meant to work.", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, x->f->starttls_seq, 5);
-	ev(&e, x->f->starttls_reply_seq, 5);
-	ev(&e, x->s->rec.ntx > 0 ? x->s->txf[0].mail_seq : NOSEQ, 3);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_starttls_not_used(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (r->starttls_cmd || (r->flags & SF_TLS) || is_loopback(r))
-		return;
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		if (!(tf->caps_at_mail & CAPF(STARTTLS)))
-			continue;
-		sb_add(&sum, "Client %s sent mail to %s in cleartext although the "
-		    "server offered STARTTLS.", x->client, x->server);
-		sb_add(&dia, "The server offered STARTTLS (RFC 3207) and the client "
-		    "went on to MAIL FROM without it: envelope and message crossed "
-		    "the network unencrypted.");
-		sb_add(&fix, "Enable opportunistic TLS on the sender %s (Postfix: "
-		    "smtp_tls_security_level = may; Exchange: TLS on the send "
-		    "connector).", x->cip);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		evidence_hello(x, &e);
-		ev(&e, tf->mail_seq, 5);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_starttls_handshake_failed(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	enum confidence conf = ru->conf;
-
-	if (!(r->flags & SF_TLS))
-		return;
-	if (f->plain_after_tls) {
-		/* Cleartext commands after the 220: when the server answered
-		 * them in cleartext too, the capture was decrypted (or taken
-		 * behind a TLS proxy) and nothing failed; when it did not, the
-		 * client never started TLS. */
-		if (f->plain_replies > 0)
-			return;
-		sb_add(&sum, "Client %s did not start TLS after %s accepted STARTTLS: "
-		    "it sent commands in cleartext.", x->client, x->server);
-		sb_add(&dia, "After 220 the client must send a TLS ClientHello, a "
-		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent SMTP "
-		    "commands in cleartext, which the server did not answer: a client "
-		    "or proxy that does not implement STARTTLS.");
-	} else if (f->tls_c_bytes >= 2 && !(f->tls_c_first[0] == 0x16 && f->tls_c_first[1] == 0x03)) {
-		bool text = f->tls_c_first[0] >= 0x20 && f->tls_c_first[0] < 0x7f;
-
-		sb_add(&sum, "Client %s did not start TLS after %s accepted STARTTLS: "
-		    "its first bytes are %s.", x->client, x->server,
-		    text ? "plaintext" : "not a TLS record");
-		sb_add(&dia, "After 220 the client must send a TLS ClientHello, a "
-		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent 0x%02x "
-		    "0x%02x%s.", f->tls_c_first[0], f->tls_c_first[1],
-		    text ? ", which looks like SMTP commands in cleartext: a client "
-		    "or proxy that does not implement STARTTLS" : "");
-	} else if (f->tls_c_bytes == 0 && closed(r)) {
-		sb_add(&sum, "Client %s closed the connection to %s right after STARTTLS "
-		    "was accepted, without a TLS handshake.", x->client, x->server);
-		sb_add(&dia, "No TLS byte followed the 220 (RFC 3207 section 4.1): the "
-		    "client's TLS library failed before the handshake, or a policy "
-		    "made it give up.");
-	} else if (f->tls_c_bytes > 0 && f->tls_s_bytes == 0 && closed(r)) {
-		conf = CONF_PROBABLE;
-		sb_add(&sum, "The TLS handshake between client %s and %s failed: the "
-		    "server never answered the client's hello.", x->client, x->server);
-		sb_add(&dia, "The client sent %llu bytes of TLS and the connection "
-		    "closed before the server sent any: the server rejected the "
-		    "ClientHello (no common protocol version or cipher) or its TLS "
-		    "setup is broken.", (unsigned long long)f->tls_c_bytes);
-	} else {
-		return;
-	}
-	sb_add(&fix, "Check both TLS configurations (protocol versions, ciphers, "
-	    "certificate) and the logs of %s for the handshake error; if a device "
-	    "in the path intercepts STARTTLS, disable that.", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc->confidence = conf;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->starttls_seq, 5);
-	ev(&e, f->starttls_reply_seq, 5);
-	ev(&e, f->starttls_reply_seq == NOSEQ ? NOSEQ : f->starttls_reply_seq + 1, 4);
-	if (f->plain_after_tls)
-		ev(&e, f->plain_seq + 1, 5);	/* the first cleartext command */
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_starttls_injection(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (f->inj_client_seq == NOSEQ && f->inj_server_bytes == 0)
-		return;
-	if (f->inj_client_seq != NOSEQ) {
-		sb_add(&sum, "Client %s sent commands after STARTTLS in the same packet, "
-		    "before %s answered.", x->client, x->server);
-		sb_add(&dia, "STARTTLS must end a pipelined group (RFC 3207 section 4.2, "
-		    "RFC 2920 section 3.1). A server that buffers those bytes and runs "
-		    "them inside the TLS session is open to command injection "
-		    "(CVE-2011-0411 class); an attacker in the path can plant them. ");
-	}
-	if (f->inj_server_bytes > 0) {
-		if (sum.n == 0)
-			sb_add(&sum, "Server %s sent %llu bytes after accepting STARTTLS "
-			    "from client %s, before the TLS handshake.", x->server,
-			    (unsigned long long)f->inj_server_bytes, x->client);
-		sb_add(&dia, "After 220 Ready to start TLS the server must wait for the "
-		    "client's handshake; %llu cleartext bytes came first. A "
-		    "man-in-the-middle injecting responses that a vulnerable client "
-		    "would read as coming from inside TLS looks like this.",
-		    (unsigned long long)f->inj_server_bytes);
-	}
-	sb_add(&fix, "Make sure %s discards buffered input when TLS starts (patched "
-	    "MTA), and investigate the path between %s and %s for an intercepting "
-	    "device.", x->server, x->cip, x->sip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->starttls_seq, 5);
-	ev(&e, f->inj_client_seq, 5);
-	ev(&e, f->starttls_reply_seq, 4);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_tls_required(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *l;
-	char b[200];
-
-	if (f->r530_seq == NOSEQ || (l = tr_find(x->s, f->r530_seq)) == NULL ||
-	    !a_contains(l->text.p, l->text.len, "TLS"))
-		return;
-	claim(x, f->r530_seq);
-	sb_add(&sum, "Server %s requires STARTTLS and refused client %s's "
-	    "cleartext command with 530.", x->server, x->client);
-	sb_add(&dia, "The reply was \"%s\" (RFC 3207 section 4): the server's "
-	    "policy demands TLS and the client %s.", ws(&l->text, b, sizeof(b)),
-	    (x->r->capflags & CAPF(STARTTLS)) ? "did not use the STARTTLS it was "
-	    "offered" : "was not even offered STARTTLS, so a middlebox may have "
-	    "removed it");
-	sb_add(&fix, "Enable TLS on the sender %s (Postfix: smtp_tls_security_level "
-	    "= may or encrypt), or relax the TLS requirement on %s for this client.",
-	    x->cip, x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->r530_seq, 5);
-	ev(&e, f->r530_seq - 1, 4);
-	evidence_hello(x, &e);
-	ev_commit(x, inc, &e);
-}
-
-/* ---------------------------------------------------------------------
- * Transactions
- * ------------------------------------------------------------------ */
-static void
-r_size_exceeded(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *l;
-	char b[200];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		if (r->size_limit == 0)
-			break;
-		if (t->size_param > r->size_limit) {
-			sb_add(&dia, "MAIL declared SIZE=%llu, above the %llu the server "
-			    "offered (RFC 1870). ", (unsigned long long)t->size_param,
-			    (unsigned long long)r->size_limit);
-			ev(&e, tf->mail_seq, 5);
-			ev(&e, tf->mail_reply_seq, 4);
-		} else if (t->data_bytes > r->size_limit) {
-			sb_add(&dia, "The message was %llu octets, above the %llu the server "
-			    "offered (RFC 1870). ", (unsigned long long)t->data_bytes,
-			    (unsigned long long)r->size_limit);
-			ev(&e, tf->end_seq, 5);
-			ev(&e, tf->final_seq, 4);
-		}
-	}
-	if (f->r552_seq != NOSEQ && (l = tr_find(x->s, f->r552_seq)) != NULL) {
-		claim(x, f->r552_seq);
-		sb_add(&dia, "The server refused with \"%s\". ", ws(&l->text, b, sizeof(b)));
-		ev(&e, f->r552_seq, 5);
-		ev(&e, f->r552_seq - 1, 3);
-	}
-	if (dia.n == 0)
-		return;
-	sb_add(&sum, "A message from client %s to %s exceeds the server's size "
-	    "limit.", x->client, x->server);
-	sb_add(&fix, "Raise the message size limit on %s (Postfix: "
-	    "message_size_limit; Exchange: receive connector and transport limits) "
-	    "or have the sender send smaller messages; the sender %s should honour "
-	    "the SIZE offer and bounce early.", x->server, x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_auth_problem(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char m[80];
-	bool failed = r->auth_reply_code == 535 || r->auth_reply_code == 534 ||
-	    r->auth_reply_code == 538 || r->auth_reply_code == 454 ||
-	    r->auth_reply_code == 504;
-	bool required = f->r530_seq != NOSEQ && !claimed(x, f->r530_seq);
-
-	if (!failed && !f->auth_cleartext && !f->auth_unoffered && !required)
-		return;
-	if (failed)
-		sb_add(&sum, "Server %s refused AUTH %s from client %s with %d.",
-		    x->server, ws(&r->auth_used, m, sizeof(m)), x->client,
-		    r->auth_reply_code);
-	else if (f->auth_cleartext)
-		sb_add(&sum, "Client %s authenticated to %s in cleartext although "
-		    "STARTTLS was offered.", x->client, x->server);
-	else if (f->auth_unoffered)
-		sb_add(&sum, "Client %s sent AUTH to %s, which had not offered AUTH.",
-		    x->client, x->server);
-	else
-		sb_add(&sum, "Server %s requires authentication from client %s (530).",
-		    x->server, x->client);
-	if (failed) {
-		sb_add(&dia, "RFC 4954: %s. ", r->auth_reply_code == 535 ?
-		    "535 5.7.8 means the credentials were wrong (or the account is "
-		    "locked)" : r->auth_reply_code == 534 ?
-		    "534 5.7.9 means the mechanism is too weak for the server's policy" :
-		    r->auth_reply_code == 538 ?
-		    "538 5.7.11 means the mechanism needs an encrypted session" :
-		    r->auth_reply_code == 504 ? "504 means the mechanism is not supported" :
-		    "454 4.7.0 means a temporary authentication failure on the server");
-		claim(x, f->auth_reply_seq);
-	}
-	if (f->auth_cleartext)
-		sb_add(&dia, "AUTH was sent before STARTTLS although STARTTLS was "
-		    "offered: the credentials crossed the network readable (they are "
-		    "masked in this transcript). ");
-	if (f->auth_unoffered)
-		sb_add(&dia, "The EHLO reply had no AUTH keyword. ");
-	if (required) {
-		sb_add(&dia, "The server answered 530: it wants authentication before "
-		    "it accepts this mail. ");
-		claim(x, f->r530_seq);
-	}
-	sb_add(&fix, "Check the account and mechanism configured on the sender %s; "
-	    "use STARTTLS before AUTH (Postfix: smtp_tls_security_level = encrypt "
-	    "with smtp_sasl_auth_enable); on %s, offer AUTH only over TLS "
-	    "(smtpd_tls_auth_only = yes).", x->cip, x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	if (failed)
-		inc->severity = SEV_ERROR;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->auth_seq, 5);
-	ev(&e, f->auth_reply_seq, 5);
-	ev(&e, required ? f->r530_seq : NOSEQ, 5);
-	evidence_hello(x, &e);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_bare_lf(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	uint64_t in_data = 0;
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		if (r->tx[i].bare_lf > 0) {
-			in_data += r->tx[i].bare_lf;
-			ev(&e, x->s->txf[i].end_seq, 5);
-			ev(&e, x->s->txf[i].final_seq, 3);
-		}
-	}
-	if (f->bare_cmd_seq == NOSEQ && in_data == 0 && f->r5611_seq == NOSEQ)
-		return;
-	sb_add(&sum, "Client %s sent bare LF or CR line endings to %s.", x->client,
-	    x->server);
-	if (f->bare_cmd_seq != NOSEQ)
-		sb_add(&dia, "Command lines ended without CRLF (%u bare LF, %u bare CR "
-		    "lines). ", r->anomalies[SAN_BARE_LF], r->anomalies[SAN_BARE_CR]);
-	if (in_data > 0)
-		sb_add(&dia, "The message content held %llu bare LF or CR. ",
-		    (unsigned long long)in_data);
-	sb_add(&dia, "RFC 5321 section 2.3.8 allows CR and LF only as CRLF. Servers "
-	    "differ in how they read them, which is what SMTP smuggling exploits "
-	    "(CVE-2023-51764/5/6); Exchange refuses with 550 5.6.11, Postfix "
-	    "with smtpd_forbid_bare_newline.");
-	if (f->r5611_seq != NOSEQ) {
-		sb_add(&dia, " The server refused with 5.6.11.");
-		claim(x, f->r5611_seq);
-	}
-	sb_add(&fix, "Fix the sending software on %s to send CRLF line endings (an "
-	    "application writing Unix text into the SMTP stream is the usual "
-	    "cause).", x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->bare_cmd_seq, 5);
-	ev(&e, f->r5611_seq, 5);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_smuggling_eod(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		if (x->s->txf[i].smuggle > 0) {
-			n += x->s->txf[i].smuggle;
-			ev(&e, x->s->txf[i].mail_seq, 3);
-			ev(&e, x->s->txf[i].end_seq, 5);
-			ev(&e, x->s->txf[i].final_seq, 4);
-		}
-	}
-	if (n == 0)
-		return;
-	sb_add(&sum, "Client %s sent %llu end-of-data look-alike%s (\\n.\\n, "
-	    "\\n.\\r\\n, \\r\\n.\\n or \\r.\\r) inside a message to %s: SMTP "
-	    "smuggling.", x->client, (unsigned long long)n, n == 1 ? "" : "s",
-	    x->server);
-	sb_add(&dia, "Only CRLF.CRLF ends a message (RFC 5321 section 4.1.1.4). A "
-	    "server that also accepts these variants ends the message early and "
-	    "reads what follows as new SMTP commands: a second, forged message "
-	    "that passes SPF/DMARC for the outbound server's domain "
-	    "(CVE-2023-51764, CVE-2023-51765, CVE-2023-51766). This transcript "
-	    "took only CRLF.CRLF as the end.");
-	sb_add(&fix, "Patch %s (Postfix 3.8.5+/smtpd_forbid_bare_newline = yes, "
-	    "Sendmail 8.18, Exim 4.97.1) and any outbound relay; find who "
-	    "submitted this message through %s.", x->server, x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev_commit(x, inc, &e);
-}
-
-/* MAIL refused with 5xx (reject) or 4xx (defer). */
-static void
-mail_refused(struct ictx *x, const struct rule *ru, bool perm)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160], b[200], c[200];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		int code = t->mail_reply_code;
-
-		/* A nested MAIL refused (503 while a transaction was open) is
-		 * the client's sequencing, not the sender being refused. */
-		if ((perm ? code < 500 : (code < 400 || code >= 500)) ||
-		    code == 421 || tf->nested || claimed(x, tf->mail_reply_seq))
-			continue;
-		sb_add(&sum, "Server %s %s MAIL FROM:<%s> from client %s with %d.",
-		    x->server, perm ? "rejected" : "deferred",
-		    ws(&t->mail_from, a, sizeof(a)), x->client, code);
-		sb_add(&dia, "Reply \"%s\": %s, %s. %s", ws(&t->mail_reply_text, b,
-		    sizeof(b)), code_class(&t->mail_enh, code, c, sizeof(c)),
-		    class_advice(&t->mail_enh, code), retry_word(code));
-		sb_add(&fix, "Read the reply text: fix the sender address or its "
-		    "domain's DNS/SPF if the server names it, or check %s's sender "
-		    "restrictions and logs for client %s.", x->server, x->cip);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, tf->mail_seq, 5);
-		ev_range(&e, tf->mail_reply_seq, tf->mail_reply_last, 5);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_mail_rejected(struct ictx *x, const struct rule *ru)
-{
-	mail_refused(x, ru, true);
-}
-
-static void
-r_mail_deferred(struct ictx *x, const struct rule *ru)
-{
-	mail_refused(x, ru, false);
-}
-
-static void
-r_all_recipients_rejected(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		bool all = t->nrcpts > 0;
-
-		for (size_t k = 0; k < t->nrcpts; k++)
-			if (t->rcpts[k].reply_code < 400)
-				all = false;
-		if (!all || !t->data_cmd || t->mail_reply_code >= 400)
-			continue;
-		sb_add(&sum, "Server %s refused every recipient of client %s's "
-		    "transaction, and the client sent DATA anyway.", x->server, x->client);
-		sb_add(&dia, "Recipients refused:");
-		for (size_t k = 0; k < t->nrcpts; k++) {
-			sb_add(&dia, "%s <%s> %d", k ? "," : "", ws(&t->rcpts[k].addr, a,
-			    sizeof(a)), t->rcpts[k].reply_code);
-			claim(x, tf->rf[k].reply_seq);
-			ev(&e, tf->rf[k].cmd_seq, 3);
-			ev(&e, tf->rf[k].reply_seq, 4);
-		}
-		if (t->data_reply_code == 354)
-			sb_add(&dia, ". DATA was accepted with 354 regardless (RFC 2920 "
-			    "section 3.1 lets a pipelining client find out only now), so "
-			    "the message went to no one.");
-		else
-			sb_add(&dia, ". DATA was answered %d, as RFC 5321 section 3.3 "
-			    "expects with no valid recipient.", t->data_reply_code);
-		claim(x, tf->data_reply_seq);
-		sb_add(&fix, "Fix the recipient addresses (see each reply), or the "
-		    "recipient restrictions of %s for client %s.", x->server, x->cip);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, tf->data_seq, 5);
-		ev(&e, tf->data_reply_seq, 5);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-rcpt_refused(struct ictx *x, const struct rule *ru, bool perm)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160], b[200], c[200];
-	size_t n = 0;
-	const struct rcpt_record *first = NULL;
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		for (size_t k = 0; k < t->nrcpts; k++) {
-			const struct rcpt_record *rc = &t->rcpts[k];
-
-			if ((perm ? rc->reply_code < 500 :
-			    (rc->reply_code < 400 || rc->reply_code >= 500)) ||
-			    rc->reply_code == 421 || claimed(x, tf->rf[k].reply_seq))
-				continue;
-			if (n == 0) {
-				first = rc;
-				sb_add(&dia, "Refused:");
-			}
-			sb_add(&dia, "%s <%s> %d \"%s\"", n ? ";" : "",
-			    ws(&rc->addr, a, sizeof(a)), rc->reply_code,
-			    ws(&rc->reply_text, b, sizeof(b)));
-			ev(&e, tf->rf[k].cmd_seq, 4);
-			ev(&e, tf->rf[k].reply_seq, 5);
-			n++;
-		}
-	}
-	if (n == 0)
-		return;
-	if (n == 1)
-		sb_add(&sum, "Server %s %s recipient <%s> from client %s with %d.",
-		    x->server, perm ? "rejected" : "deferred",
-		    ws(&first->addr, a, sizeof(a)), x->client, first->reply_code);
-	else
-		sb_add(&sum, "Server %s %s %zu recipients from client %s.", x->server,
-		    perm ? "rejected" : "deferred", n, x->client);
-	sb_add(&dia, ". The first is %s: %s. %s", code_class(&first->enh,
-	    first->reply_code, c, sizeof(c)), class_advice(&first->enh,
-	    first->reply_code), perm ? "The sender returns a non-delivery report "
-	    "for these recipients; the others are unaffected." :
-	    "The sender should retry these recipients later (greylisting and "
-	    "temporary lookup failures clear by themselves).");
-	if (perm)
-		sb_add(&fix, "Check the addresses with their owners, or the recipient "
-		    "tables and restrictions of %s (unknown user, relay denied, "
-		    "policy).", x->server);
-	else
-		sb_add(&fix, "Usually nothing: the sender %s retries. If the deferral "
-		    "persists, check %s's greylisting, policy service or directory "
-		    "lookups.", x->cip, x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_rcpt_rejected(struct ictx *x, const struct rule *ru)
-{
-	rcpt_refused(x, ru, true);
-}
-
-static void
-r_rcpt_deferred(struct ictx *x, const struct rule *ru)
-{
-	rcpt_refused(x, ru, false);
-}
-
-static void
-r_data_rejected(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *l;
-	char b[200];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		if (!t->data_cmd || t->data_reply_code == 0 || t->data_reply_code == 354 ||
-		    t->data_reply_code == 421 || claimed(x, tf->data_reply_seq))
-			continue;
-		l = tr_find(x->s, tf->data_reply_seq);
-		sb_add(&sum, "Server %s refused DATA from client %s with %d.", x->server,
-		    x->client, t->data_reply_code);
-		sb_add(&dia, "DATA must be answered 354 to go on (RFC 5321 section "
-		    "4.1.1.4); the reply was \"%s\". %s", l != NULL ?
-		    ws(&l->text, b, sizeof(b)) : "?", t->data_reply_code == 503 ?
-		    "503 is a bad sequence: no MAIL or no accepted RCPT before DATA." :
-		    retry_word(t->data_reply_code));
-		if (tf->content_before_354)
-			sb_add(&dia, " The client had already sent content before the "
-			    "reply.");
-		sb_add(&fix, "Check %s's logs for the DATA-stage restriction or "
-		    "resource problem named in the reply.", x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		if (t->data_reply_code < 500)
-			inc->severity = SEV_WARNING;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, tf->data_seq, 5);
-		ev(&e, tf->data_reply_seq, 5);
-		ev(&e, tf->content_before_354 ? x->f->content_early_seq : NOSEQ, 4);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-message_refused(struct ictx *x, const struct rule *ru, bool perm)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160], b[200], c[200];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		int code = t->reply_code;
-
-		if (tf->final_seq == NOSEQ || (perm ? code < 500 :
-		    (code < 400 || code >= 500)) || code == 421 ||
-		    claimed(x, tf->final_seq))
-			continue;
-		sb_add(&sum, "Server %s %s the message from <%s> sent by client %s with "
-		    "%d after the end of data.", x->server, perm ? "rejected" : "deferred",
-		    ws(&t->mail_from, a, sizeof(a)), x->client, code);
-		sb_add(&dia, "Reply \"%s\": %s, that is %s. %s",
-		    ws(&t->reply_text, b, sizeof(b)), code_class(&t->enh, code, c,
-		    sizeof(c)), class_advice(&t->enh, code), retry_word(code));
-		sb_add(&fix, "Read %s's logs for this queue attempt (content filter, "
-		    "milter, antivirus or policy named in the reply); if the content "
-		    "is legitimate, adjust the filter or have the sender %s change "
-		    "the message.", x->server, x->cip);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, tf->mail_seq, 3);
-		ev(&e, tf->end_seq, 5);
-		ev_range(&e, tf->final_seq, tf->final_last, 5);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_message_rejected(struct ictx *x, const struct rule *ru)
-{
-	message_refused(x, ru, true);
-}
-
-static void
-r_message_deferred(struct ictx *x, const struct rule *ru)
-{
-	message_refused(x, ru, false);
-}
-
-static void
-r_ndr_on_wire(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	char a[160];
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-
-		if (t->mail_from.p == NULL || t->mail_from.len != 0 || !tf->dsn_report)
-			continue;
-		sb_add(&sum, "Client %s delivered a bounce (delivery status "
-		    "notification) to %s%s%s%s.", x->client, x->server,
-		    t->nrcpts > 0 ? " for <" : "",
-		    t->nrcpts > 0 ? ws(&t->rcpts[0].addr, a, sizeof(a)) : "",
-		    t->nrcpts > 0 ? ">" : "");
-		sb_add(&dia, "MAIL FROM:<> with a multipart/report; "
-		    "report-type=delivery-status body (RFC 3461, RFC 3464): a "
-		    "non-delivery or delay report is on its way to the original "
-		    "sender.");
-		if (x->hm != NULL && x->hm->aborts_unoffered > 0)
-			sb_add(&dia, " The same client gave up %u time(s) on a server "
-			    "that did not offer 8BITMIME (8bitmime-abort): this is likely "
-			    "the resulting NDR.", x->hm->aborts_unoffered);
-		sb_add(&fix, "Nothing to fix here by itself; look for the failure it "
-		    "reports (an earlier incident of client %s).", x->cip);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, tf->mail_seq, 5);
-		ev(&e, tf->end_seq, 5);
-		ev(&e, tf->final_seq, 3);
-		ev_commit(x, inc, &e);
-		return;
-	}
-}
-
-static void
-r_dsn_unoffered(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	for (size_t i = 0; i < r->ntx; i++) {
-		const struct tx_record *t = &r->tx[i];
-		const struct tx_facts *tf = &x->s->txf[i];
-		bool unoffered = t->dsn_params && tf->caps_known &&
-		    !(tf->caps_at_mail & CAPF(DSN));
-		bool refused = t->dsn_params && t->mail_reply_code == 555;
-
-		if (!unoffered && !refused)
-			continue;
-		sb_add(&sum, "Client %s used DSN parameters (NOTIFY/ORCPT/RET/ENVID) "
-		    "with %s, which %s.", x->client, x->server, unoffered ?
-		    "had not offered DSN" : "refused them with 555");
-		sb_add(&dia, "RFC 3461 section 4: the DSN parameters may be sent only "
-		    "after the server offered DSN; servers without it answer 555 "
-		    "5.5.4 and the transaction fails.");
-		if (refused)
-			claim(x, tf->mail_reply_seq);
-		sb_add(&fix, "Make the sender %s drop DSN parameters when DSN is not "
-		    "offered, or enable DSN on %s.", x->cip, x->server);
-		if ((inc = inc_new(x, ru)) == NULL)
-			return;
-		inc_texts(inc, &sum, &dia, &fix);
-		ev(&e, tf->dsn_param_seq, 5);
-		evidence_tx_mail(&e, tf);
-		evidence_hello(x, &e);
-		ev_commit(x, inc, &e);
-		return;
+		ev_add(e, f->ehlo_rej_seq, 3);
+		ev_add(e, f->ehlo_rej_reply_seq, 3);
+		ev_add(e, f->helo_seq, 3);
+		ev_add(e, f->helo_reply_seq, 2);
 	}
 }
 
 /* ---------------------------------------------------------------------
- * Connection and protocol
+ * The table and the runner
  * ------------------------------------------------------------------ */
-static void
-r_reset_mid_data(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (!(f->cut_in_content || f->cut_awaiting_reply) || !closed(x->r))
-		return;
-	if (f->cut_in_content) {
-		sb_add(&sum, "The connection between client %s and %s ended in the "
-		    "middle of a message, before its end of data.", x->client, x->server);
-		sb_add(&dia, "The session ended by %s while message content was "
-		    "flowing: the message was not delivered and the sender will "
-		    "retry it in full (RFC 5321 section 4.1.1.4).", how_ended(x));
-	} else {
-		sb_add(&sum, "The connection between client %s and %s ended after the "
-		    "end of data but before the server's reply.", x->client, x->server);
-		sb_add(&dia, "The server may have accepted and queued the message "
-		    "while the client, without the reply, will send it again: the "
-		    "duplicate-delivery window of RFC 1047 (RFC 5321 section "
-		    "4.1.1.4). A content filter slower than the client's timeout "
-		    "(RFC 5321 section 4.5.3.2.6: 10 minutes after the dot) is the "
-		    "usual cause.");
-	}
-	sb_add(&fix, "Look for timeouts or resets on the path (firewall idle "
-	    "timers, proxies) and for slow content filtering on %s; raise the "
-	    "sender %s's data timeouts if they are below RFC 5321's.", x->server,
-	    x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->cut_seq, 5);
-	for (size_t i = 0; i < x->r->ntx; i++)
-		ev(&e, x->s->txf[i].data_seq, 3);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_server_shutdown(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *l;
-	char b[200];
-
-	if (f->r421_seq == NOSEQ || claimed(x, f->r421_seq))
-		return;
-	l = tr_find(x->s, f->r421_seq);
-	sb_add(&sum, "Server %s closed the session with client %s with 421.",
-	    x->server, x->client);
-	sb_add(&dia, "421 (\"%s\") means the service is closing the channel (RFC "
-	    "5321 section 3.8): shutdown, overload, a timeout or too many errors. "
-	    "The client will retry later.", l != NULL ? ws(&l->text, b, sizeof(b)) : "?");
-	sb_add(&fix, "Check %s's logs at this time for the reason (load, limits, "
-	    "timeouts, restarts).", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->r421_seq, 5);
-	ev(&e, f->r421_seq - 1, 3);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_no_quit(struct ictx *x, const struct rule *ru)
-{
-	static const char *const explained[] = { "reset-mid-data", "8bitmime-abort",
-	    "smtputf8-abort", "abort-after-capabilities", "server-shutdown",
-	    "greeting-refused", "starttls-handshake-failed" };
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	const struct xline *last;
-
-	if (x->f->quit_seq != NOSEQ || !closed(r) || (r->flags & (SF_TLS | SF_ONE_SIDED)) ||
-	    x->s->tr.next_seq == 0)
-		return;
-	for (size_t i = 0; i < sizeof(explained) / sizeof(explained[0]); i++)
-		if (fired(x, explained[i]))
-			return;
-	sb_add(&sum, "The session between client %s and %s ended by %s without "
-	    "QUIT.", x->client, x->server, how_ended(x));
-	sb_add(&dia, "RFC 5321 section 4.1.1.10: a client ends a session with QUIT "
-	    "and waits for 221. %s", r->end == SEND_TIMEOUT ? "The session went "
-	    "idle past the timeouts of RFC 5321 section 4.5.3.2." :
-	    "A peer that drops the connection instead is impolite at best; at "
-	    "worst one side crashed or a middlebox cut the connection.");
-	sb_add(&fix, "Usually harmless; if frequent, look at the sender %s's "
-	    "connection handling and at idle timers on the path.", x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	if ((last = tr_find(x->s, x->s->tr.next_seq - 1)) != NULL)
-		ev(&e, x->s->tr.next_seq - 1, 5);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_pipelining_violation(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (f->pipe_unoffered == 0 && f->pipe_term == 0)
-		return;
-	sb_add(&sum, "Client %s pipelined commands to %s against RFC 2920.",
-	    x->client, x->server);
-	if (f->pipe_unoffered > 0)
-		sb_add(&dia, "%u command(s) were sent in the same packet as earlier "
-		    "unanswered ones although PIPELINING was not offered. ",
-		    f->pipe_unoffered);
-	if (f->pipe_term > 0)
-		sb_add(&dia, "%u command(s) followed EHLO, DATA, VRFY, EXPN, QUIT, "
-		    "NOOP, STARTTLS or AUTH in the same packet; those must end a "
-		    "group (RFC 2920 section 3.1). ", f->pipe_term);
-	sb_add(&dia, "A server that reads strictly may lose or misorder those "
-	    "commands; spam software often does this.");
-	sb_add(&fix, "Fix the SMTP client on %s to wait for replies unless "
-	    "PIPELINING is offered, and never to pipeline past a group "
-	    "terminator.", x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->pipe_unoffered_seq, 5);
-	ev(&e, f->pipe_unoffered_seq == NOSEQ ? NOSEQ : f->pipe_unoffered_seq - 1, 4);
-	ev(&e, f->pipe_term_seq, 5);
-	ev(&e, f->pipe_term_seq == NOSEQ ? NOSEQ : f->pipe_term_seq - 1, 4);
-	if (f->pipe_unoffered > 0)
-		evidence_hello(x, &e);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_reply_mismatch(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_facts *f = x->f;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-
-	if (x->r->flags & (SF_GAP | SF_MID_STREAM))
-		return;
-	if (f->unsolicited_seq == NOSEQ && f->code_change_seq == NOSEQ &&
-	    f->bad_code_seq == NOSEQ)
-		return;
-	sb_add(&sum, "Replies from %s to client %s do not follow RFC 5321 section "
-	    "4.2.", x->server, x->client);
-	if (f->unsolicited_seq != NOSEQ)
-		sb_add(&dia, "%u reply(ies) came with no command outstanding. ",
-		    x->r->anomalies[SAN_UNSOLICITED_REPLY]);
-	if (f->code_change_seq != NOSEQ)
-		sb_add(&dia, "A multi-line reply changed its code between lines. ");
-	if (f->bad_code_seq != NOSEQ)
-		sb_add(&dia, "A reply code outside 2xx-5xx was sent. ");
-	sb_add(&dia, "Client and server may disagree on which reply answers which "
-	    "command, so the client can take a refusal for an acceptance.");
-	sb_add(&fix, "Look at the server software on %s (or a proxy in front of "
-	    "it) that emits these replies.", x->server);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, f->unsolicited_seq, 5);
-	ev(&e, f->code_change_seq, 5);
-	ev(&e, f->code_change_seq == NOSEQ ? NOSEQ : f->code_change_seq - 1, 4);
-	ev(&e, f->bad_code_seq, 5);
-	ev_commit(x, inc, &e);
-}
-
-static void
-r_line_too_long(struct ictx *x, const struct rule *ru)
-{
-	const struct sess_record *r = x->r;
-	struct sb sum = { .n = 0 }, dia = { .n = 0 }, fix = { .n = 0 };
-	struct evb e = { .n = 0 };
-	struct incident *inc;
-	uint32_t lc = r->anomalies[SAN_LONG_CMD], lr = r->anomalies[SAN_LONG_REPLY],
-	    lt = r->anomalies[SAN_LONG_TEXT];
-
-	if (lc == 0 && lr == 0 && lt == 0)
-		return;
-	sb_add(&sum, "Lines longer than RFC 5321 allows between client %s and %s.",
-	    x->client, x->server);
-	if (lc > 0)
-		sb_add(&dia, "%u command line(s) over 512 octets. ", lc);
-	if (lr > 0)
-		sb_add(&dia, "%u reply line(s) over 512 octets. ", lr);
-	if (lt > 0)
-		sb_add(&dia, "%u message line(s) over 1000 octets. ", lt);
-	sb_add(&dia, "RFC 5321 section 4.5.3.1 sets these limits; servers may "
-	    "refuse, truncate or fold such lines (Postfix folds message lines over "
-	    "line_length_limit, which can break DKIM signatures).");
-	sb_add(&fix, "Make the sender %s encode long message lines "
-	    "(quoted-printable or base64) and keep commands short.", x->cip);
-	if ((inc = inc_new(x, ru)) == NULL)
-		return;
-	inc->severity = lc > 0 || lr > 0 ? SEV_WARNING : SEV_NOTICE;
-	inc_texts(inc, &sum, &dia, &fix);
-	ev(&e, x->f->long_cmd_seq, 5);
-	ev(&e, x->f->long_reply_seq, 5);
-	for (size_t i = 0; i < r->ntx; i++)
-		if (x->s->txf[i].long_lines > 0)
-			ev(&e, x->s->txf[i].end_seq, 4);
-	ev_commit(x, inc, &e);
-}
-
-/* ---------------------------------------------------------------------
- * The table
- * ------------------------------------------------------------------ */
-static const struct rule rules[] = {
-	{ "8bitmime-abort", SEV_ERROR, CONF_PROBABLE,
-	  "RFC 6152 section 3; Microsoft KB295734, KB195252", r_8bitmime_abort },
-	{ "8bitmime-unoffered", SEV_WARNING, CONF_CERTAIN, "RFC 6152 section 3",
-	  r_8bitmime_unoffered },
-	{ "body-rejected", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 4.1.1.11; RFC 6152; RFC 3030", r_body_rejected },
-	{ "8bit-undeclared", SEV_WARNING, CONF_CERTAIN,
-	  "RFC 6152 section 3; RFC 2045 section 6", r_8bit_undeclared },
-	{ "8bit-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 3463 section 3.7",
-	  r_8bit_rejected },
-	{ "smtputf8-abort", SEV_ERROR, CONF_PROBABLE, "RFC 6531 section 3",
-	  r_smtputf8_abort },
-	{ "smtputf8-unoffered", SEV_WARNING, CONF_CERTAIN, "RFC 6531 section 3",
-	  r_smtputf8_unoffered },
-	{ "smtputf8-without-8bitmime", SEV_NOTICE, CONF_CERTAIN, "RFC 6531 section 3",
-	  r_smtputf8_without_8bitmime },
-	{ "binarymime-violation", SEV_WARNING, CONF_CERTAIN, "RFC 3030 sections 2-3",
-	  r_binarymime_violation },
-	{ "ehlo-rejected", SEV_WARNING, CONF_CERTAIN,
-	  "RFC 5321 sections 3.2, 4.1.1.1", r_ehlo_rejected },
-	{ "greeting-refused", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 sections 3.1, 4.3.1", r_greeting_refused },
-	{ "early-talker", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.3.1",
-	  r_early_talker },
-	{ "abort-after-capabilities", SEV_WARNING, CONF_POSSIBLE, "RFC 5321",
-	  r_abort_after_capabilities },
-	{ "capability-stripped", SEV_WARNING, CONF_CERTAIN, "RFC 3207 sections 4, 6",
-	  r_capability_stripped },
-	{ "starttls-refused", SEV_WARNING, CONF_CERTAIN, "RFC 3207 section 4",
-	  r_starttls_refused },
-	{ "starttls-not-used", SEV_NOTICE, CONF_CERTAIN, "RFC 3207",
-	  r_starttls_not_used },
-	{ "starttls-handshake-failed", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 3207 section 4.1", r_starttls_handshake_failed },
-	{ "starttls-injection", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411",
-	  r_starttls_injection },
-	{ "tls-required", SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4",
-	  r_tls_required },
-	{ "size-exceeded", SEV_ERROR, CONF_CERTAIN, "RFC 1870", r_size_exceeded },
-	{ "auth-problem", SEV_WARNING, CONF_CERTAIN, "RFC 4954", r_auth_problem },
-	{ "bare-lf", SEV_WARNING, CONF_CERTAIN,
-	  "RFC 5321 sections 2.3.8, 4.1.1.4", r_bare_lf },
-	{ "smuggling-eod", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 4.1.1.4; CVE-2023-51764, CVE-2023-51765, CVE-2023-51766",
-	  r_smuggling_eod },
-	{ "mail-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_mail_rejected },
-	{ "mail-deferred", SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_mail_deferred },
-	{ "all-recipients-rejected", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 3.3; RFC 2920 section 3.1", r_all_recipients_rejected },
-	{ "rcpt-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_rcpt_rejected },
-	{ "rcpt-deferred", SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_rcpt_deferred },
-	{ "data-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321 section 4.1.1.4",
-	  r_data_rejected },
-	{ "message-rejected", SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_message_rejected },
-	{ "message-deferred", SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463",
-	  r_message_deferred },
-	{ "ndr-on-wire", SEV_NOTICE, CONF_CERTAIN, "RFC 3461; RFC 3464",
-	  r_ndr_on_wire },
-	{ "dsn-unoffered", SEV_WARNING, CONF_CERTAIN, "RFC 3461 section 4",
-	  r_dsn_unoffered },
-	{ "reset-mid-data", SEV_ERROR, CONF_CERTAIN,
-	  "RFC 5321 section 4.1.1.4; RFC 1047", r_reset_mid_data },
-	{ "server-shutdown", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 3.8",
-	  r_server_shutdown },
-	{ "no-quit", SEV_NOTICE, CONF_CERTAIN, "RFC 5321 sections 4.1.1.10, 4.5.3.2",
-	  r_no_quit },
-	{ "pipelining-violation", SEV_WARNING, CONF_CERTAIN, "RFC 2920 section 3.1",
-	  r_pipelining_violation },
-	{ "reply-mismatch", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.2",
-	  r_reply_mismatch },
-	{ "line-too-long", SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.5.3.1",
-	  r_line_too_long },
+/* Indexed by type, so the rules run in INCIDENT_TYPES order. */
+#define RULE(id, fn, sb) [INC_##id] = { INC_##id, fn, sb }
+const struct rule inc_rules[INC_MAX] = {
+	RULE(8BITMIME_ABORT, r_8bitmime_abort, 0),
+	RULE(8BITMIME_UNOFFERED, r_8bitmime_unoffered, 0),
+	RULE(BODY_REJECTED, r_body_rejected, 0),
+	RULE(8BIT_UNDECLARED, r_8bit_undeclared, 0),
+	RULE(8BIT_REJECTED, r_8bit_rejected, 0),
+	RULE(SMTPUTF8_ABORT, r_smtputf8_abort, 0),
+	RULE(SMTPUTF8_UNOFFERED, r_smtputf8_unoffered, 0),
+	RULE(SMTPUTF8_WITHOUT_8BITMIME, r_smtputf8_without_8bitmime,
+	    INCB(8BITMIME_ABORT)),
+	RULE(BINARYMIME_VIOLATION, r_binarymime_violation, 0),
+	RULE(EHLO_REJECTED, r_ehlo_rejected, 0),
+	RULE(GREETING_REFUSED, r_greeting_refused, 0),
+	RULE(EARLY_TALKER, r_early_talker, 0),
+	RULE(ABORT_AFTER_CAPABILITIES, r_abort_after_capabilities,
+	    INCB(8BITMIME_ABORT) | INCB(SMTPUTF8_ABORT)),
+	RULE(CAPABILITY_STRIPPED, r_capability_stripped, 0),
+	RULE(STARTTLS_REFUSED, r_starttls_refused, 0),
+	RULE(STARTTLS_NOT_USED, r_starttls_not_used, 0),
+	RULE(STARTTLS_HANDSHAKE_FAILED, r_starttls_handshake_failed, 0),
+	RULE(STARTTLS_INJECTION, r_starttls_injection, 0),
+	RULE(TLS_REQUIRED, r_tls_required, 0),
+	RULE(SIZE_EXCEEDED, r_size_exceeded, 0),
+	RULE(AUTH_PROBLEM, r_auth_problem, 0),
+	RULE(BARE_LF, r_bare_lf, 0),
+	RULE(SMUGGLING_EOD, r_smuggling_eod, 0),
+	RULE(MAIL_REJECTED, r_mail_rejected, 0),
+	RULE(MAIL_DEFERRED, r_mail_deferred, 0),
+	RULE(ALL_RECIPIENTS_REJECTED, r_all_recipients_rejected, 0),
+	RULE(RCPT_REJECTED, r_rcpt_rejected, 0),
+	RULE(RCPT_DEFERRED, r_rcpt_deferred, 0),
+	RULE(DATA_REJECTED, r_data_rejected, 0),
+	RULE(MESSAGE_REJECTED, r_message_rejected, 0),
+	RULE(MESSAGE_DEFERRED, r_message_deferred, 0),
+	RULE(NDR_ON_WIRE, r_ndr_on_wire, 0),
+	RULE(DSN_UNOFFERED, r_dsn_unoffered, 0),
+	RULE(RESET_MID_DATA, r_reset_mid_data, 0),
+	RULE(SERVER_SHUTDOWN, r_server_shutdown, 0),
+	RULE(NO_QUIT, r_no_quit,
+	    INCB(RESET_MID_DATA) | INCB(8BITMIME_ABORT) |
+	    INCB(SMTPUTF8_ABORT) | INCB(ABORT_AFTER_CAPABILITIES) |
+	    INCB(SERVER_SHUTDOWN) | INCB(GREETING_REFUSED) |
+	    INCB(STARTTLS_HANDSHAKE_FAILED)),
+	RULE(PIPELINING_VIOLATION, r_pipelining_violation, 0),
+	RULE(REPLY_MISMATCH, r_reply_mismatch, 0),
+	RULE(LINE_TOO_LONG, r_line_too_long, 0),
 };
-
-static bool
-fired(const struct ictx *x, const char *id)
-{
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (strcmp(rules[i].id, id) == 0)
-			return (x->fired >> i) & 1;
-	return false;
-}
+#undef RULE
 
 /* The first word of the banner when it looks like a host name. */
 static void
@@ -2245,6 +546,7 @@ void
 incidents_run(struct smtp_session *s, const struct host_mem *hm)
 {
 	struct ictx x;
+	struct finding fd;
 	char hp[80], b[100], bh[80];
 
 	memset(&x, 0, sizeof(x));
@@ -2258,7 +560,7 @@ incidents_run(struct smtp_session *s, const struct host_mem *hm)
 	    s->rec.client_port);
 	if (s->rec.helo.p != NULL && s->rec.helo.len > 0)
 		(void)snprintf(x.client, sizeof(x.client), "%s (%s)", hp,
-		    ws(&s->rec.helo, b, 64));
+		    wire_str(&s->rec.helo, b, 64));
 	else
 		strlcpy(x.client, hp, sizeof(x.client));
 	fmt_hostport(hp, sizeof(hp), s->rec.family, s->rec.server_ip,
@@ -2268,8 +570,16 @@ incidents_run(struct smtp_session *s, const struct host_mem *hm)
 		(void)snprintf(x.server, sizeof(x.server), "%s (%s)", hp, bh);
 	else
 		strlcpy(x.server, hp, sizeof(x.server));
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		x.cur = i;
-		rules[i].fn(&x, &rules[i]);
+	for (size_t k = 0; k < INC_MAX; k++) {
+		const struct rule *ru = &inc_rules[k];
+
+		if ((x.fired & ru->stands_back) != 0)
+			continue;
+		fd.sum.n = fd.dia.n = fd.fix.n = 0;
+		fd.e.n = 0;
+		fd.sev = inc_type_severity(ru->kind);
+		fd.conf = inc_type_confidence(ru->kind);
+		if (ru->fn(&x, &fd))
+			(void)finding_commit(&x, ru, &fd);
 	}
 }

@@ -108,6 +108,127 @@ confidence_name(enum confidence c)
 }
 
 /* ---------------------------------------------------------------------
+ * Incident types and families
+ * ------------------------------------------------------------------ */
+static const struct {
+	const char *name;
+	enum inc_family family;
+	enum severity sev;
+	enum confidence conf;
+	const char *rfc;
+} inc_types[INC_MAX] = {
+#define REC_X_INC(id, nm, fam, sv, cf, basis) \
+	[INC_##id] = { .name = nm, .family = fam, .sev = sv, .conf = cf, .rfc = basis },
+	INCIDENT_TYPES(REC_X_INC)
+#undef REC_X_INC
+};
+
+const char *
+inc_type_name(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].name : "?";
+}
+
+enum inc_family
+inc_type_family(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].family : FAM_MAX;
+}
+
+enum severity
+inc_type_severity(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].sev : SEV_NOTICE;
+}
+
+enum confidence
+inc_type_confidence(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].conf : CONF_POSSIBLE;
+}
+
+const char *
+inc_type_rfc(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].rfc : "?";
+}
+
+const char *
+inc_family_name(enum inc_family f)
+{
+	static const char *const names[] = {
+#define REC_X_FAM(id, name) name,
+		INCIDENT_FAMILIES(REC_X_FAM)
+#undef REC_X_FAM
+	};
+	return (unsigned)f < FAM_MAX ? names[f] : "?";
+}
+
+enum inc_type
+inc_type_from_name(const char *name)
+{
+	if (name != NULL)
+		for (unsigned t = 0; t < INC_MAX; t++)
+			if (strcmp(inc_types[t].name, name) == 0)
+				return (enum inc_type)t;
+	return INC_MAX;
+}
+
+/* ---------------------------------------------------------------------
+ * Incidents by type
+ * ------------------------------------------------------------------ */
+void
+inc_tally_one(struct inc_tally *t, const struct incident *inc)
+{
+	unsigned k = (unsigned)inc->kind;
+
+	if (k >= INC_MAX)
+		return;
+	if (t->n[k]++ == 0 || inc->severity > t->sev[k])
+		t->sev[k] = inc->severity;
+	t->total++;
+}
+
+void
+inc_tally_add(struct inc_tally *t, const struct sess_record *r)
+{
+	for (size_t i = 0; r->inc != NULL && i < r->ninc; i++)
+		inc_tally_one(t, &r->inc[i]);
+}
+
+/* Does type a come before type b? */
+static bool
+tally_before(const struct inc_tally *t, enum tally_order o, enum inc_type a,
+    enum inc_type b)
+{
+	if (o == TALLY_BY_SEVERITY && t->sev[a] != t->sev[b])
+		return t->sev[a] > t->sev[b];
+	if (t->n[a] != t->n[b])
+		return t->n[a] > t->n[b];
+	return strcmp(inc_types[a].name, inc_types[b].name) < 0;
+}
+
+size_t
+inc_tally_sorted(const struct inc_tally *t, enum tally_order o,
+    enum inc_type out[INC_MAX])
+{
+	size_t n = 0;
+
+	/* Insertion sort: at most INC_MAX entries. */
+	for (unsigned k = 0; k < INC_MAX; k++) {
+		size_t j;
+
+		if (t->n[k] == 0)
+			continue;
+		for (j = n; j > 0 && tally_before(t, o, (enum inc_type)k, out[j - 1]); j--)
+			out[j] = out[j - 1];
+		out[j] = (enum inc_type)k;
+		n++;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------
  * ASCII comparisons (no locale: these compare protocol keywords)
  * ------------------------------------------------------------------ */
 bool

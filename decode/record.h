@@ -67,6 +67,7 @@ enum smtp_cap_bit {
 	CAPB_MAX
 };
 #define CAPF(id) (1u << CAPB_##id)
+_Static_assert(CAPB_MAX <= 32, "capflags and the other CAPF() sets are uint32_t");
 const char *smtp_cap_name(enum smtp_cap_bit);
 
 /* Anomalies the decoder counts per session.  X(id, name, description) */
@@ -200,9 +201,137 @@ enum confidence { CONF_POSSIBLE = 0, CONF_PROBABLE, CONF_CERTAIN };
 const char *severity_name(enum severity);
 const char *confidence_name(enum confidence);
 
+/*
+ * Incident families: what part of SMTP a finding is about.  The UI flags
+ * the 8-bit family and sorts it first; summaries may group by family.
+ */
+#define INCIDENT_FAMILIES(X)                                              \
+	X(8BIT, "8bit")		/* 8BITMIME, BODY=, SMTPUTF8, BINARYMIME */ \
+	X(HELLO, "hello")	/* greeting, EHLO, capabilities */          \
+	X(TLS, "tls")		/* STARTTLS, TLS, AUTH */                   \
+	X(TX, "transaction")	/* MAIL, RCPT, DATA, the message */         \
+	X(CONN, "connection")	/* how the session went and ended */
+enum inc_family {
+#define REC_X_FAM(id, name) FAM_##id,
+	INCIDENT_FAMILIES(REC_X_FAM)
+#undef REC_X_FAM
+	FAM_MAX
+};
+
+/*
+ * The incident types of INCIDENTS.md: X(id, stable name, family, default
+ * severity, default confidence, RFC basis).  The order is the order the
+ * rules run in (decode/incident.c) and so the order of a session's
+ * incidents in every output: the 8-bit family first, 8bitmime-abort above
+ * all; a rule may stand back for one listed before it, never after.
+ * Severity and confidence are defaults: a rule may raise or lower them for
+ * one incident (struct incident has the final values).
+ */
+#define INCIDENT_TYPES(X)                                                  \
+	X(8BITMIME_ABORT, "8bitmime-abort", FAM_8BIT, SEV_ERROR, CONF_PROBABLE, \
+	  "RFC 6152 section 3; Microsoft KB295734, KB195252")                \
+	X(8BITMIME_UNOFFERED, "8bitmime-unoffered", FAM_8BIT, SEV_WARNING,   \
+	  CONF_CERTAIN, "RFC 6152 section 3")                                \
+	X(BODY_REJECTED, "body-rejected", FAM_8BIT, SEV_ERROR, CONF_CERTAIN, \
+	  "RFC 5321 section 4.1.1.11; RFC 6152; RFC 3030")                   \
+	X(8BIT_UNDECLARED, "8bit-undeclared", FAM_8BIT, SEV_WARNING,         \
+	  CONF_CERTAIN, "RFC 6152 section 3; RFC 2045 section 6")            \
+	X(8BIT_REJECTED, "8bit-rejected", FAM_8BIT, SEV_ERROR, CONF_CERTAIN, \
+	  "RFC 3463 section 3.7")                                            \
+	X(SMTPUTF8_ABORT, "smtputf8-abort", FAM_8BIT, SEV_ERROR, CONF_PROBABLE, \
+	  "RFC 6531 section 3")                                              \
+	X(SMTPUTF8_UNOFFERED, "smtputf8-unoffered", FAM_8BIT, SEV_WARNING,   \
+	  CONF_CERTAIN, "RFC 6531 section 3")                                \
+	X(SMTPUTF8_WITHOUT_8BITMIME, "smtputf8-without-8bitmime", FAM_8BIT,  \
+	  SEV_NOTICE, CONF_CERTAIN, "RFC 6531 section 3")                    \
+	X(BINARYMIME_VIOLATION, "binarymime-violation", FAM_8BIT, SEV_WARNING, \
+	  CONF_CERTAIN, "RFC 3030 sections 2-3")                             \
+	X(EHLO_REJECTED, "ehlo-rejected", FAM_HELLO, SEV_WARNING, CONF_CERTAIN, \
+	  "RFC 5321 sections 3.2, 4.1.1.1")                                  \
+	X(GREETING_REFUSED, "greeting-refused", FAM_HELLO, SEV_ERROR,        \
+	  CONF_CERTAIN, "RFC 5321 sections 3.1, 4.3.1")                      \
+	X(EARLY_TALKER, "early-talker", FAM_HELLO, SEV_WARNING, CONF_CERTAIN, \
+	  "RFC 5321 section 4.3.1")                                          \
+	X(ABORT_AFTER_CAPABILITIES, "abort-after-capabilities", FAM_HELLO,   \
+	  SEV_WARNING, CONF_POSSIBLE, "RFC 5321")                            \
+	X(CAPABILITY_STRIPPED, "capability-stripped", FAM_HELLO, SEV_WARNING, \
+	  CONF_CERTAIN, "RFC 3207 sections 4, 6")                            \
+	X(STARTTLS_REFUSED, "starttls-refused", FAM_TLS, SEV_WARNING,        \
+	  CONF_CERTAIN, "RFC 3207 section 4")                                \
+	X(STARTTLS_NOT_USED, "starttls-not-used", FAM_TLS, SEV_NOTICE,       \
+	  CONF_CERTAIN, "RFC 3207")                                          \
+	X(STARTTLS_HANDSHAKE_FAILED, "starttls-handshake-failed", FAM_TLS,   \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4.1")                   \
+	X(STARTTLS_INJECTION, "starttls-injection", FAM_TLS, SEV_ERROR,      \
+	  CONF_CERTAIN, "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411") \
+	X(TLS_REQUIRED, "tls-required", FAM_TLS, SEV_ERROR, CONF_CERTAIN,    \
+	  "RFC 3207 section 4")                                              \
+	X(SIZE_EXCEEDED, "size-exceeded", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
+	  "RFC 1870")                                                        \
+	X(AUTH_PROBLEM, "auth-problem", FAM_TLS, SEV_WARNING, CONF_CERTAIN,  \
+	  "RFC 4954")                                                        \
+	X(BARE_LF, "bare-lf", FAM_TX, SEV_WARNING, CONF_CERTAIN,             \
+	  "RFC 5321 sections 2.3.8, 4.1.1.4")                                \
+	X(SMUGGLING_EOD, "smuggling-eod", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
+	  "RFC 5321 section 4.1.1.4; CVE-2023-51764, CVE-2023-51765, CVE-2023-51766") \
+	X(MAIL_REJECTED, "mail-rejected", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
+	  "RFC 5321; RFC 3463")                                              \
+	X(MAIL_DEFERRED, "mail-deferred", FAM_TX, SEV_WARNING, CONF_CERTAIN, \
+	  "RFC 5321; RFC 3463")                                              \
+	X(ALL_RECIPIENTS_REJECTED, "all-recipients-rejected", FAM_TX,        \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 5321 section 3.3; RFC 2920 section 3.1") \
+	X(RCPT_REJECTED, "rcpt-rejected", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
+	  "RFC 5321; RFC 3463")                                              \
+	X(RCPT_DEFERRED, "rcpt-deferred", FAM_TX, SEV_WARNING, CONF_CERTAIN, \
+	  "RFC 5321; RFC 3463")                                              \
+	X(DATA_REJECTED, "data-rejected", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
+	  "RFC 5321 section 4.1.1.4")                                        \
+	X(MESSAGE_REJECTED, "message-rejected", FAM_TX, SEV_ERROR,           \
+	  CONF_CERTAIN, "RFC 5321; RFC 3463")                                \
+	X(MESSAGE_DEFERRED, "message-deferred", FAM_TX, SEV_WARNING,         \
+	  CONF_CERTAIN, "RFC 5321; RFC 3463")                                \
+	X(NDR_ON_WIRE, "ndr-on-wire", FAM_TX, SEV_NOTICE, CONF_CERTAIN,      \
+	  "RFC 3461; RFC 3464")                                              \
+	X(DSN_UNOFFERED, "dsn-unoffered", FAM_TX, SEV_WARNING, CONF_CERTAIN, \
+	  "RFC 3461 section 4")                                              \
+	X(RESET_MID_DATA, "reset-mid-data", FAM_CONN, SEV_ERROR, CONF_CERTAIN, \
+	  "RFC 5321 section 4.1.1.4; RFC 1047")                              \
+	X(SERVER_SHUTDOWN, "server-shutdown", FAM_CONN, SEV_WARNING,         \
+	  CONF_CERTAIN, "RFC 5321 section 3.8")                              \
+	X(NO_QUIT, "no-quit", FAM_CONN, SEV_NOTICE, CONF_CERTAIN,            \
+	  "RFC 5321 sections 4.1.1.10, 4.5.3.2")                             \
+	X(PIPELINING_VIOLATION, "pipelining-violation", FAM_CONN, SEV_WARNING, \
+	  CONF_CERTAIN, "RFC 2920 section 3.1")                              \
+	X(REPLY_MISMATCH, "reply-mismatch", FAM_CONN, SEV_WARNING,           \
+	  CONF_CERTAIN, "RFC 5321 section 4.2")                              \
+	X(LINE_TOO_LONG, "line-too-long", FAM_CONN, SEV_WARNING, CONF_CERTAIN, \
+	  "RFC 5321 section 4.5.3.1")
+enum inc_type {
+#define REC_X_INC(id, name, fam, sev, conf, rfc) INC_##id,
+	INCIDENT_TYPES(REC_X_INC)
+#undef REC_X_INC
+	INC_MAX
+};
+/* Sets of incident types are uint64_t bit masks (the rules' "fired" and
+ * "stands back for", the UI's per-session "counted"): INCB(8BITMIME_ABORT). */
+#define INCB(id) ((uint64_t)1 << INC_##id)
+#define INC_BIT(t) ((uint64_t)1 << (t))
+_Static_assert(INC_MAX <= 64, "a uint64_t mask holds a bit per incident type");
+
+/* The table's columns; out of range: "?", FAM_MAX, SEV_NOTICE... */
+const char *inc_type_name(enum inc_type);
+enum inc_family inc_type_family(enum inc_type);
+enum severity inc_type_severity(enum inc_type);
+enum confidence inc_type_confidence(enum inc_type);
+const char *inc_type_rfc(enum inc_type);
+const char *inc_family_name(enum inc_family);
+/* The type of a stable name, or INC_MAX when there is none. */
+enum inc_type inc_type_from_name(const char *);
+
 #define INC_MAX_EVIDENCE 12
 struct incident {
-	const char *type;		/* stable id from INCIDENTS.md, e.g. "8bitmime-abort" */
+	enum inc_type kind;		/* the type: family, default severity... */
+	const char *type;		/* inc_type_name(kind), e.g. "8bitmime-abort" */
 	enum severity severity;
 	enum confidence confidence;
 	char *summary;			/* one sentence naming both hosts */
@@ -269,6 +398,27 @@ struct sess_record {
 	struct incident *inc;
 	size_t ninc;
 };
+
+/*
+ * Incidents counted by type: the one tally the end-of-run summary, the
+ * report and the UI each keep.  Only incidents with a kind in the table
+ * count.  sev is the highest severity among a type's incidents (a rule
+ * may raise or lower its type's default).
+ */
+struct inc_tally {
+	uint64_t n[INC_MAX];
+	enum severity sev[INC_MAX];	/* valid where n > 0 */
+	uint64_t total;
+};
+void inc_tally_one(struct inc_tally *, const struct incident *);
+void inc_tally_add(struct inc_tally *, const struct sess_record *);
+enum tally_order {
+	TALLY_BY_COUNT,		/* most first, then by name */
+	TALLY_BY_SEVERITY	/* highest first, then by count, then by name */
+};
+/* The types counted (n > 0), in that order, into out; returns how many. */
+size_t inc_tally_sorted(const struct inc_tally *, enum tally_order,
+    enum inc_type out[INC_MAX]);
 
 /* ---------------------------------------------------------------------
  * Reading a record: what every output says the same way

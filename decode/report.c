@@ -5,10 +5,11 @@
  * report_add() takes each finished session and copies only what the report
  * needs: run totals, per-type counts, and per group of incidents (type,
  * client ip, server ip, server port) a count, first and last seen, and one
- * example session's incident with its evidence.  Groups and types are
- * capped (REPORT_MAX_GROUPS, REPORT_MAX_TYPES) and evidence lines are cut
- * at REPORT_MAX_LINE bytes, so memory is bounded whatever the run's length;
- * what the caps cut is counted and printed.  A CSV report keeps no groups:
+ * example session's incident with its evidence.  Groups are capped
+ * (REPORT_MAX_GROUPS; types need no cap: record.h's tally has a slot per
+ * type) and evidence lines are cut at REPORT_MAX_LINE bytes, so memory is
+ * bounded whatever the run's length; what the caps cut is counted and
+ * printed.  A CSV report keeps no groups:
  * its rows go straight into the file as sessions end.
  *
  * Files.  report_new() opens (and empties) the report file at once, so a
@@ -56,6 +57,7 @@ struct rgroup {
 	int family;
 	uint8_t client_ip[16], server_ip[16];
 	uint16_t server_port;
+	enum inc_type kind;		/* of type */
 	/* counts */
 	enum severity severity;		/* highest seen */
 	enum confidence confidence;	/* highest seen */
@@ -69,12 +71,6 @@ struct rgroup {
 	char *summary, *diagnosis, *fix, *rfc, *visibility;
 	struct xline evidence[INC_MAX_EVIDENCE];	/* text owned */
 	size_t nevidence;
-};
-
-struct rtype {
-	char *type;
-	enum severity severity;
-	uint64_t count, groups;
 };
 
 RB_HEAD(rgroup_tree, rgroup);
@@ -91,9 +87,8 @@ struct report {
 	struct rgroup_tree groups;
 	size_t ngroups;
 	uint64_t groups_dropped;	/* incidents not grouped: cap */
-	struct rtype types[REPORT_MAX_TYPES];
-	size_t ntypes;
-	uint64_t types_dropped;		/* incidents of types past the cap */
+	struct inc_tally types;		/* incidents by type */
+	uint64_t type_groups[INC_MAX];	/* groups (server pairs) by type */
 	uint64_t nomem;			/* incidents not kept: out of memory */
 
 	uint64_t sessions, transactions, incidents;
@@ -221,36 +216,6 @@ inc_ts(const struct sess_record *r, const struct incident *inc)
 }
 
 static void
-count_type(struct report *rp, const struct incident *inc, bool new_group)
-{
-	size_t i;
-
-	for (i = 0; i < rp->ntypes; i++)
-		if (strcmp(rp->types[i].type, inc->type) == 0)
-			break;
-	if (i == rp->ntypes) {
-		char *t;
-
-		if (rp->ntypes == REPORT_MAX_TYPES) {
-			rp->types_dropped++;
-			return;
-		}
-		if ((t = dup_str(inc->type)) == NULL) {
-			rp->nomem++;
-			return;
-		}
-		rp->types[i].type = t;
-		rp->types[i].severity = inc->severity;
-		rp->ntypes++;
-	}
-	rp->types[i].count++;
-	if (new_group)
-		rp->types[i].groups++;
-	if (inc->severity > rp->types[i].severity)
-		rp->types[i].severity = inc->severity;
-}
-
-static void
 group_incident(struct report *rp, const struct sess_record *r,
     const struct incident *inc)
 {
@@ -273,12 +238,10 @@ group_incident(struct report *rp, const struct sess_record *r,
 			g->severity = inc->severity;
 		if (inc->confidence > g->confidence)
 			g->confidence = inc->confidence;
-		count_type(rp, inc, false);
 		return;
 	}
 	if (rp->ngroups >= REPORT_MAX_GROUPS) {
 		rp->groups_dropped++;
-		count_type(rp, inc, false);
 		return;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
@@ -292,13 +255,15 @@ group_incident(struct report *rp, const struct sess_record *r,
 		rp->nomem++;
 		return;
 	}
+	g->kind = inc->kind;
 	g->severity = inc->severity;
 	g->confidence = inc->confidence;
 	g->count = 1;
 	g->first_us = g->last_us = ts;
 	RB_INSERT(rgroup_tree, &rp->groups, g);
 	rp->ngroups++;
-	count_type(rp, inc, true);
+	if ((unsigned)inc->kind < INC_MAX)
+		rp->type_groups[inc->kind]++;
 }
 
 void
@@ -330,6 +295,7 @@ report_add(struct report *rp, const struct sess_record *r)
 			rp->by_sev[inc->severity]++;
 		if (rp->fmt == REPORT_CSV)
 			continue;
+		inc_tally_one(&rp->types, inc);
 		group_incident(rp, r, inc);
 	}
 	if (rp->fmt == REPORT_CSV && rp->csv != NULL)
@@ -546,7 +512,6 @@ void
 report_free(struct report *rp)
 {
 	struct rgroup *g, *next;
-	size_t i;
 
 	if (rp == NULL)
 		return;
@@ -562,8 +527,6 @@ report_free(struct report *rp)
 		RB_REMOVE(rgroup_tree, &rp->groups, g);
 		rgroup_free(g);
 	}
-	for (i = 0; i < rp->ntypes; i++)
-		free(rp->types[i].type);
 	free(rp);
 }
 
@@ -591,18 +554,6 @@ group_order(const void *a, const void *b)
 	return rgroup_cmp(x, y);
 }
 
-static int
-type_order(const void *a, const void *b)
-{
-	const struct rtype *x = a, *y = b;
-
-	if (x->severity != y->severity)
-		return x->severity > y->severity ? -1 : 1;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->type, y->type);
-}
-
 /* The groups sorted, in a fresh array (NULL with ngroups 0 is fine). */
 static struct rgroup **
 sorted_groups(struct report *rp, bool *nomem)
@@ -620,7 +571,6 @@ sorted_groups(struct report *rp, bool *nomem)
 	RB_FOREACH(g, rgroup_tree, &rp->groups)
 		v[n++] = g;
 	qsort(v, n, sizeof(*v), group_order);
-	qsort(rp->types, rp->ntypes, sizeof(rp->types[0]), type_order);
 	return v;
 }
 
@@ -637,6 +587,7 @@ static void
 group_incident_view(const struct rgroup *g, struct incident *inc)
 {
 	memset(inc, 0, sizeof(*inc));
+	inc->kind = g->kind;
 	inc->type = g->type;
 	inc->severity = g->severity;
 	inc->confidence = g->confidence;
@@ -725,8 +676,9 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
 	char t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE],
 	    b[EXPORT_ADDR_SIZE];
 	const char *li = md ? "- " : "  ";
+	enum inc_type types[INC_MAX];
 	uint64_t s0, s1;
-	size_t i, k;
+	size_t i, k, ntypes;
 	bool any;
 
 	span(rp, st, &s0, &s1);
@@ -791,15 +743,18 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
 	(void)fprintf(f, "%sincidents: %" PRIu64 " (error %" PRIu64 ", warning %"
 	    PRIu64 ", notice %" PRIu64 ")\n", li, rp->incidents,
 	    rp->by_sev[SEV_ERROR], rp->by_sev[SEV_WARNING], rp->by_sev[SEV_NOTICE]);
-	if (rp->groups_dropped || rp->types_dropped || rp->nomem)
+	/* No type is ever dropped now (a tally slot per type); the line
+	 * keeps its shape for those who read it. */
+	if (rp->groups_dropped || rp->nomem)
 		(void)fprintf(f, "%snot detailed (report caps): %" PRIu64
-		    " incidents past %d groups, %" PRIu64 " past %d types, %"
+		    " incidents past %d groups, 0 past %d types, %"
 		    PRIu64 " for lack of memory\n", li, rp->groups_dropped,
-		    REPORT_MAX_GROUPS, rp->types_dropped, REPORT_MAX_TYPES, rp->nomem);
+		    REPORT_MAX_GROUPS, REPORT_MAX_TYPES, rp->nomem);
 
 	(void)fputc('\n', f);
 	heading(f, md, 2, "Incidents by type");
-	if (rp->ntypes == 0)
+	ntypes = inc_tally_sorted(&rp->types, TALLY_BY_SEVERITY, types);
+	if (ntypes == 0)
 		(void)fputs("No incidents.\n", f);
 	else if (md)
 		(void)fputs("| type | severity | incidents | server pairs |\n"
@@ -807,17 +762,17 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
 	else
 		(void)fprintf(f, "  %-28s %-8s %10s %12s\n", "type", "severity",
 		    "incidents", "server pairs");
-	for (i = 0; i < rp->ntypes; i++) {
-		const struct rtype *t = &rp->types[i];
+	for (i = 0; i < ntypes; i++) {
+		enum inc_type t = types[i];
 
 		if (md)
 			(void)fprintf(f, "| %s | %s | %" PRIu64 " | %" PRIu64 " |\n",
-			    t->type, nn(severity_name(t->severity)), t->count,
-			    t->groups);
+			    inc_type_name(t), nn(severity_name(rp->types.sev[t])),
+			    rp->types.n[t], rp->type_groups[t]);
 		else
 			(void)fprintf(f, "  %-28s %-8s %10" PRIu64 " %12" PRIu64 "\n",
-			    t->type, nn(severity_name(t->severity)), t->count,
-			    t->groups);
+			    inc_type_name(t), nn(severity_name(rp->types.sev[t])),
+			    rp->types.n[t], rp->type_groups[t]);
 	}
 
 	if (rp->ngroups > 0) {
@@ -880,8 +835,9 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
 {
 	char t[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE];
 	struct incident inc;
+	enum inc_type types[INC_MAX];
 	uint64_t s0, s1;
-	size_t i;
+	size_t i, ntypes;
 	bool first;
 
 	span(rp, st, &s0, &s1);
@@ -949,17 +905,21 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
 		    nn(smtp_anomaly_name((enum smtp_anomaly)i)), rp->anomalies[i]);
 		first = false;
 	}
-	(void)fprintf(f, "},\"groups_dropped\":%" PRIu64 ",\"types_dropped\":%"
-	    PRIu64 ",\"nomem_dropped\":%" PRIu64 "}", rp->groups_dropped,
-	    rp->types_dropped, rp->nomem);
+	/* types_dropped: always 0 now (a tally slot per type), kept in the
+	 * format for its readers. */
+	(void)fprintf(f, "},\"groups_dropped\":%" PRIu64 ",\"types_dropped\":0"
+	    ",\"nomem_dropped\":%" PRIu64 "}", rp->groups_dropped, rp->nomem);
 	(void)fputs(",\"types\":[", f);
-	for (i = 0; i < rp->ntypes; i++) {
+	ntypes = inc_tally_sorted(&rp->types, TALLY_BY_SEVERITY, types);
+	for (i = 0; i < ntypes; i++) {
+		enum inc_type k = types[i];
+
 		(void)fputs(i > 0 ? ",{\"type\":" : "{\"type\":", f);
-		(void)esc_json_fput_str(f, rp->types[i].type);
+		(void)esc_json_fput_str(f, inc_type_name(k));
 		(void)fprintf(f, ",\"severity\":\"%s\",\"count\":%" PRIu64
 		    ",\"server_pairs\":%" PRIu64 "}",
-		    nn(severity_name(rp->types[i].severity)), rp->types[i].count,
-		    rp->types[i].groups);
+		    nn(severity_name(rp->types.sev[k])), rp->types.n[k],
+		    rp->type_groups[k]);
 	}
 	(void)fputs("],\"groups\":[", f);
 	for (i = 0; i < rp->ngroups; i++) {

@@ -5,8 +5,8 @@
  * The capture thread posts session records (ui_post_session); this file
  * copies what the UI shows into rows keyed by the session uid (updated in
  * place), keeps a bounded detail copy for the session view, counts incidents
- * by type and by (type, client, server) group, and holds the replay pacing
- * state.  The UI thread reads it through a filtered, sorted index that it
+ * by type (record.h's tally, each session's types once) and by (type,
+ * client, server) group, and holds the replay pacing state.  The UI thread reads it through a filtered, sorted index that it
  * rebuilds when the model's generation changes.
  *
  * Threading decision (STYLE.md 4.4).  Two threads when the UI is on:
@@ -38,7 +38,7 @@
  *             ones show "details no longer kept".  A detail keeps at most
  *             UI_DETAIL_LINES transcript lines (first and last halves) of at
  *             most UI_DETAIL_LINE_MAX escaped bytes.
- *   incidents UI_MAX_TYPES types and UI_MAX_GROUPS groups.
+ *   incidents UI_MAX_GROUPS groups (types need no cap: a tally slot each).
  *
  * Deliberately not here: ncurses, drawing, keys; and any reference to the
  * decoder's records after ui_post_session returns (they are copied).
@@ -73,7 +73,7 @@ struct row {
 	uint32_t slot, gen;		/* gen changes when the row is reused */
 	bool live;
 	uint64_t version;		/* changes on every post */
-	uint64_t counted;		/* type indexes counted into groups */
+	uint64_t counted;		/* INC_BIT() of the types counted */
 	struct ui_detail *detail;
 	struct ui_rowdata d;
 };
@@ -82,7 +82,7 @@ RB_HEAD(uidtree, row);
 
 struct group {
 	RB_ENTRY(group) e;
-	unsigned type;
+	unsigned type;			/* enum inc_type */
 	int family;
 	uint8_t cip[16], sip[16];
 	struct ui_group g;
@@ -113,9 +113,7 @@ struct model {
 	uint64_t ddropped;
 
 	/* Incidents (lock). */
-	struct ui_typecount types[UI_MAX_TYPES];
-	size_t ntypes;
-	uint64_t types_dropped, incidents;
+	struct inc_tally tally;		/* each session's types, counted once */
 	struct grouptree groups;
 	size_t ngroups;
 	uint64_t groups_dropped;
@@ -297,12 +295,6 @@ type_name(char *dst, size_t size, const char *t)
 	dst[i] = '\0';
 }
 
-static bool
-is_8bit_type(const char *t)
-{
-	return strstr(t, "8bit") != NULL || strstr(t, "8BIT") != NULL;
-}
-
 static void
 row_from_record(struct ui_rowdata *d, const struct sess_record *rec, bool ended)
 {
@@ -347,14 +339,12 @@ row_from_record(struct ui_rowdata *d, const struct sess_record *rec, bool ended)
 	d->ninc = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
 	for (i = 0; i < n; i++) {
 		const struct incident *in = &rec->inc[i];
-		char t[UI_TYPE_MAX];
 
-		type_name(t, sizeof(t), in->type);
-		if (is_8bit_type(t))
+		if (inc_type_family(in->kind) == FAM_8BIT)
 			d->eightbit = true;
 		if ((int)in->severity > d->severity) {
 			d->severity = (int8_t)in->severity;
-			strlcpy(d->inc, t, sizeof(d->inc));
+			strlcpy(d->inc, inc_type_name(in->kind), sizeof(d->inc));
 		}
 	}
 }
@@ -550,12 +540,12 @@ db_fill(struct dbuild *b, const struct sess_record *rec, const struct ui_rowdata
 	for (i = 0; i < n; i++) {
 		const struct incident *in = &rec->inc[i];
 		struct ui_dinc *c = incs != NULL ? &incs[i] : &di;
-		char t[UI_TYPE_MAX];
+		const char *t = inc_type_name(in->kind);
 		size_t ne = in->nevidence < INC_MAX_EVIDENCE ? in->nevidence : INC_MAX_EVIDENCE;
 
 		memset(c, 0, sizeof(*c));
-		type_name(t, sizeof(t), in->type);
-		c->type = db_str(b, t, strlen(t), sizeof(t));
+		c->type = db_str(b, t, strlen(t), UI_TYPE_MAX);
+		c->family = (uint8_t)inc_type_family(in->kind);
 		c->severity = (uint8_t)in->severity;
 		c->confidence = (uint8_t)in->confidence;
 		c->summary = db_str(b, in->summary, in->summary ? strlen(in->summary) : 0,
@@ -714,51 +704,23 @@ row_alloc(struct model *m)
 	return slot_row(m, m->nslots++);
 }
 
-static int
-type_index(struct model *m, const char *t, int sev)
-{
-	size_t i;
-
-	for (i = 0; i < m->ntypes; i++)
-		if (strcmp(m->types[i].type, t) == 0)
-			break;
-	if (i == m->ntypes) {
-		if (m->ntypes == UI_MAX_TYPES)
-			return -1;
-		strlcpy(m->types[i].type, t, sizeof(m->types[i].type));
-		m->types[i].severity = (int8_t)sev;
-		m->ntypes++;
-	}
-	if (sev > m->types[i].severity)
-		m->types[i].severity = (int8_t)sev;
-	return (int)i;
-}
-
 static void
 count_incidents(struct model *m, struct row *r, const struct sess_record *rec)
 {
 	struct group key, *g;
 	size_t i;
-	int ti;
 
 	for (i = 0; rec->inc != NULL && i < rec->ninc; i++) {
 		const struct incident *in = &rec->inc[i];
-		char t[UI_TYPE_MAX];
+		unsigned ti = (unsigned)in->kind;
 
-		type_name(t, sizeof(t), in->type);
-		if ((ti = type_index(m, t, (int)in->severity)) < 0) {
-			if (r->d.ended)
-				m->types_dropped++;
+		if (ti >= INC_MAX || (r->counted & INC_BIT(ti)))
 			continue;
-		}
-		if (r->counted & (1ull << ti))
-			continue;
-		r->counted |= 1ull << ti;
-		m->types[ti].count++;
-		m->incidents++;
+		r->counted |= INC_BIT(ti);
+		inc_tally_one(&m->tally, in);
 
 		memset(&key, 0, sizeof(key));
-		key.type = (unsigned)ti;
+		key.type = ti;
 		key.family = rec->family;
 		memcpy(key.cip, rec->client_ip, sizeof(key.cip));
 		memcpy(key.sip, rec->server_ip, sizeof(key.sip));
@@ -769,7 +731,8 @@ count_incidents(struct model *m, struct row *r, const struct sess_record *rec)
 				continue;
 			}
 			*g = key;
-			strlcpy(g->g.type, t, sizeof(g->g.type));
+			strlcpy(g->g.type, inc_type_name(in->kind), sizeof(g->g.type));
+			g->g.family = (uint8_t)inc_type_family(in->kind);
 			strlcpy(g->g.client, r->d.client, sizeof(g->g.client));
 			strlcpy(g->g.server, r->d.server, sizeof(g->g.server));
 			g->g.severity = (int8_t)in->severity;
@@ -1257,11 +1220,20 @@ model_summary(struct model *m, struct ui_summary *s)
 	s->rows_evicted = m->evicted;
 	s->details = m->ndrecent + m->ndflagged;
 	s->details_dropped = m->ddropped;
-	s->incidents = m->incidents;
+	s->incidents = m->tally.total;
 	s->groups_dropped = m->groups_dropped;
-	s->types_dropped = m->types_dropped;
-	s->ntypes = m->ntypes;
-	memcpy(s->types, m->types, sizeof(s->types[0]) * m->ntypes);
+	s->ntypes = 0;
+	for (unsigned k = 0; k < INC_MAX; k++) {
+		struct ui_typecount *t = &s->types[s->ntypes];
+
+		if (m->tally.n[k] == 0)
+			continue;
+		strlcpy(t->type, inc_type_name(k), sizeof(t->type));
+		t->family = (uint8_t)inc_type_family(k);
+		t->severity = (int8_t)m->tally.sev[k];
+		t->count = m->tally.n[k];
+		s->ntypes++;
+	}
 	s->gen = m->gen;
 	s->paused = m->paused;
 	s->speed = m->speed;

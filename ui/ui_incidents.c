@@ -52,7 +52,7 @@ gcell(const struct ui_group *g, int c, char *buf, size_t size)
 static enum ui_role
 grole(const struct ui_group *g)
 {
-	if (strstr(g->type, "8bit") != NULL)
+	if (g->family == FAM_8BIT)
 		return R_8BIT;
 	switch (g->severity) {
 	case SEV_ERROR: return R_ERROR;
@@ -166,10 +166,10 @@ inc_draw(struct ui *u, int y, int h)
 	x = draw_textf(&u->theme, y + h - 1, 0, COLS, R_BAR,
 	    " incidents: %zu groups, %llu incidents", s->ngroups,
 	    (unsigned long long)u->sum.incidents);
-	if (u->sum.groups_dropped > 0 || u->sum.types_dropped > 0)
+	if (u->sum.groups_dropped > 0)
 		draw_textf(&u->theme, y + h - 1, x, COLS - x, R_BAR,
-		    "  (%llu beyond the caps)", (unsigned long long)(
-		    u->sum.groups_dropped + u->sum.types_dropped));
+		    "  (%llu beyond the caps)",
+		    (unsigned long long)u->sum.groups_dropped);
 }
 
 static bool

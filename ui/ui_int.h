@@ -33,7 +33,7 @@
 #define UI_TYPE_MAX	32
 
 /* Caps of the model (documented in model.c). */
-#define UI_MAX_TYPES		64	/* distinct incident types counted */
+#define UI_MAX_TYPES		64	/* incident types in a summary (>= INC_MAX) */
 #define UI_MAX_GROUPS		4096	/* incident groups (type, client, server) */
 #define UI_DETAIL_RECENT	2000	/* details kept for sessions without incidents */
 #define UI_DETAIL_FLAGGED	20000	/* details kept for sessions with incidents */
@@ -86,6 +86,7 @@ struct ui_dtx {
 };
 struct ui_dinc {
 	const char *type, *summary, *diagnosis, *fix, *rfc, *visibility;
+	uint8_t family;			/* enum inc_family */
 	uint8_t severity, confidence;
 	size_t nevidence;
 	struct ui_dline *evidence;
@@ -122,6 +123,7 @@ struct ui_detail {
 /* One incident group: a type between one client and one server. */
 struct ui_group {
 	char type[UI_TYPE_MAX];
+	uint8_t family;			/* enum inc_family */
 	int8_t severity;
 	char client[UI_ADDR_MAX], server[UI_ADDR_MAX];
 	uint64_t count, first_us, last_us;
@@ -130,9 +132,11 @@ struct ui_group {
 
 struct ui_typecount {
 	char type[UI_TYPE_MAX];
+	uint8_t family;			/* enum inc_family */
 	int8_t severity;
 	uint64_t count;
 };
+_Static_assert(INC_MAX <= UI_MAX_TYPES, "the summary has room for every incident type");
 
 /* Everything the header shows, copied in one go. */
 struct ui_summary {
@@ -140,7 +144,7 @@ struct ui_summary {
 	bool have_stats;
 	uint64_t rows, rows_open, rows_posted, rows_evicted;
 	uint64_t details, details_dropped;
-	uint64_t incidents, groups_dropped, types_dropped;
+	uint64_t incidents, groups_dropped;
 	size_t ntypes;
 	struct ui_typecount types[UI_MAX_TYPES];
 	uint64_t gen;			/* changes on every post */

@@ -257,7 +257,7 @@ fmt_dur(char *dst, size_t size, uint64_t us)
 static int
 type_rank(const struct ui_typecount *t)
 {
-	return (strstr(t->type, "8bit") != NULL ? 10 : 0) + t->severity;
+	return (t->family == FAM_8BIT ? 10 : 0) + t->severity;
 }
 
 static int
@@ -368,7 +368,7 @@ draw_header(struct ui *u)
 	memcpy(types, s->types, sizeof(types[0]) * s->ntypes);
 	qsort(types, s->ntypes, sizeof(types[0]), type_order);
 	for (i = 0; i < s->ntypes && x < COLS; i++) {
-		enum ui_role r = strstr(types[i].type, "8bit") != NULL ? R_8BIT :
+		enum ui_role r = types[i].family == FAM_8BIT ? R_8BIT :
 		    types[i].severity == SEV_ERROR ? R_ERROR :
 		    types[i].severity == SEV_WARNING ? R_WARNING : R_NOTICE;
 

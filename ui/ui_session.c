@@ -171,9 +171,9 @@ vl_flow(struct ui_session_state *s, int width, int indent,
  * --------------------------------------------------------------------- */
 
 static enum ui_role
-sev_role(int sev, const char *type)
+sev_role(int sev, unsigned family)
 {
-	if (type != NULL && strstr(type, "8bit") != NULL)
+	if (family == FAM_8BIT)
 		return R_8BIT;
 	switch (sev) {
 	case SEV_ERROR: return R_ERROR;
@@ -348,7 +348,7 @@ render(struct ui *u, int width)
 
 			snprintf(buf, sizeof(buf), "%s [%s, %s] ", c->type,
 			    ui_severity_name(c->severity), ui_confidence_name(c->confidence));
-			vl_para(s, width, 2, 4, sev_role(c->severity, c->type), buf,
+			vl_para(s, width, 2, 4, sev_role(c->severity, c->family), buf,
 			    R_NORMAL, c->summary);
 		}
 	}
@@ -372,7 +372,7 @@ render(struct ui *u, int width)
 		for (i = 0; i < d->ninc; i++) {
 			const struct ui_dinc *c = &d->inc[i];
 
-			vl_text(s, sev_role(c->severity, c->type), "%s (%s, %s)", c->type,
+			vl_text(s, sev_role(c->severity, c->family), "%s (%s, %s)", c->type,
 			    ui_severity_name(c->severity), ui_confidence_name(c->confidence));
 			vl_para(s, width, 2, 4, R_SECTION, "Diagnosis: ", R_NORMAL, c->diagnosis);
 			vl_para(s, width, 2, 4, R_SECTION, "Fix: ", R_NORMAL, c->fix);

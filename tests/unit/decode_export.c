@@ -63,7 +63,8 @@ make_abort_incident(struct incident *inc)
 	size_t i;
 
 	memset(inc, 0, sizeof(*inc));
-	inc->type = "8bitmime-abort";
+	inc->kind = INC_8BITMIME_ABORT;
+	inc->type = inc_type_name(inc->kind);
 	inc->severity = SEV_ERROR;
 	inc->confidence = CONF_PROBABLE;
 	inc->summary = (char *)"Client 127.0.0.10 gave up on 127.0.0.31 after EHLO without 8BITMIME.";
@@ -576,7 +577,8 @@ add_sample(struct report *rp)
 
 	make_abort_session(&r);
 	memset(&body_inc, 0, sizeof(body_inc));
-	body_inc.type = "body-rejected";
+	body_inc.kind = INC_BODY_REJECTED;
+	body_inc.type = inc_type_name(body_inc.kind);
 	body_inc.severity = SEV_WARNING;
 	body_inc.confidence = CONF_CERTAIN;
 	body_inc.summary = (char *)"=cmd|' /C calc'!A0 <b>*bold*</b>";

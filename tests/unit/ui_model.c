@@ -73,7 +73,9 @@ fake_incident(struct fake *f, const char *type, enum severity sev)
 {
 	struct incident *in = &f->inc[f->rec.ninc++];
 
-	in->type = type;
+	in->kind = inc_type_from_name(type);
+	assert_int_not_equal(in->kind, INC_MAX);
+	in->type = inc_type_name(in->kind);
 	in->severity = sev;
 	in->confidence = CONF_PROBABLE;
 	in->summary = (char *)(uintptr_t)"client gave up";
@@ -394,6 +396,55 @@ test_incident_groups(void **state)
 	model_free(m);
 }
 
+/* The "!" flag and the header's 8-bit colour follow the type's family,
+ * not "8bit" in its name: smtputf8-abort and binarymime-violation are
+ * flagged, no-quit is not. */
+static void
+test_eightbit_by_family(void **state)
+{
+	struct model *m = new_model(100);
+	struct ui_rowdata row;
+	struct ui_group g[4];
+	struct ui_summary s;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, "S1", "192.0.2.10", "198.51.100.25", "a", 5000000);
+	fake_incident(&f, "smtputf8-abort", SEV_ERROR);
+	model_post_session(m, &f.rec, true);
+	fake_init(&f, "S2", "192.0.2.11", "198.51.100.25", "b", 6000000);
+	fake_incident(&f, "no-quit", SEV_NOTICE);
+	model_post_session(m, &f.rec, true);
+	fake_init(&f, "S3", "192.0.2.12", "198.51.100.25", "c", 7000000);
+	fake_incident(&f, "binarymime-violation", SEV_WARNING);
+	model_post_session(m, &f.rec, true);
+
+	set_view(m, "", false, SORT_TIME, true);	/* newest first */
+	assert_int_equal(model_rows(m, 0, 1, &row), 1);
+	assert_string_equal(row.uid, "S3");
+	assert_true(row.eightbit);
+	assert_int_equal(model_rows(m, 1, 1, &row), 1);
+	assert_string_equal(row.uid, "S2");
+	assert_false(row.eightbit);
+	assert_int_equal(model_rows(m, 2, 1, &row), 1);
+	assert_string_equal(row.uid, "S1");
+	assert_true(row.eightbit);
+	assert_string_equal(row.inc, "smtputf8-abort");
+
+	assert_int_equal(model_groups(m, g, 4), 3);
+	assert_string_equal(g[0].type, "binarymime-violation");
+	assert_int_equal(g[0].family, FAM_8BIT);
+	assert_string_equal(g[1].type, "no-quit");
+	assert_int_equal(g[1].family, FAM_CONN);
+	model_summary(m, &s);
+	assert_int_equal(s.ntypes, 3);
+	assert_int_equal(s.incidents, 3);
+	for (size_t i = 0; i < s.ntypes; i++)
+		assert_int_equal(s.types[i].family == FAM_8BIT,
+		    strcmp(s.types[i].type, "no-quit") != 0);
+	model_free(m);
+}
+
 static void
 test_hostile_banner_escaped(void **state)
 {
@@ -618,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_sort_orders),
 		cmocka_unit_test(test_cap_evicts_oldest_finished),
 		cmocka_unit_test(test_incident_groups),
+		cmocka_unit_test(test_eightbit_by_family),
 		cmocka_unit_test(test_hostile_banner_escaped),
 		cmocka_unit_test(test_escape_cut_at_unit_boundary),
 		cmocka_unit_test(test_detail_transcript_and_caps),

@@ -1,0 +1,266 @@
+/*
+ * rules_tls.c - the STARTTLS, TLS and AUTH rules.
+ *
+ * STARTTLS refused, not used, failed or abused for injection; TLS
+ * demanded by the server; AUTH refused, in cleartext or not offered.  What
+ * follows a successful STARTTLS is encrypted and never seen: these rules
+ * read only the cleartext part and the byte counts session.c kept.
+ * Conditions, texts and evidence only: incident.c runs the rules.
+ */
+#include <sys/socket.h>
+
+#include <string.h>
+
+#include "rule_int.h"
+
+bool
+r_starttls_refused(struct ictx *x, struct finding *fd)
+{
+	const struct sess_record *r = x->r;
+	const struct xline *l;
+	char b[200];
+
+	if (!r->starttls_cmd || r->starttls_reply_code == 0 ||
+	    r->starttls_reply_code == 220)
+		return false;
+	claim_line(x, x->f->starttls_reply_seq);
+	l = tr_find(x->s, x->f->starttls_reply_seq);
+	sb_add(&fd->sum, "Server %s refused STARTTLS from client %s with %d.", x->server,
+	    x->client, r->starttls_reply_code);
+	sb_add(&fd->dia, "The reply was \"%s\" (RFC 3207 section 4). ",
+	    l != NULL ? wire_str(&l->text, b, sizeof(b)) : "?");
+	if (r->starttls_reply_code == 454)
+		sb_add(&fd->dia, "454 usually means the server cannot load its certificate "
+		    "or key, or its TLS library failed. ");
+	sb_add(&fd->dia, "%s", (x->f->cmds_ever & CMDB(MAIL)) ?
+	    "The client then went on in cleartext." :
+	    "The client did not send mail in this session.");
+	sb_add(&fd->fix, "Check the TLS configuration and logs of %s (certificate and "
+	    "key files readable, matching, not expired), or stop offering STARTTLS "
+	    "if TLS is not meant to work.", x->server);
+	ev_add(&fd->e, x->f->starttls_seq, 5);
+	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
+	ev_add(&fd->e, x->s->rec.ntx > 0 ? x->s->txf[0].mail_seq : NOSEQ, 3);
+	return true;
+}
+
+static bool
+is_loopback(const struct sess_record *r)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+
+	if (r->family == AF_INET6)
+		return memcmp(r->client_ip, v6lo, 16) == 0 &&
+		    memcmp(r->server_ip, v6lo, 16) == 0;
+	return r->client_ip[0] == 127 && r->server_ip[0] == 127;
+}
+
+bool
+r_starttls_not_used(struct ictx *x, struct finding *fd)
+{
+	const struct sess_record *r = x->r;
+
+	if (r->starttls_cmd || (r->flags & SF_TLS) || is_loopback(r))
+		return false;
+	for (size_t i = 0; i < r->ntx; i++) {
+		const struct tx_facts *tf = &x->s->txf[i];
+
+		if (!(tf->caps_at_mail & CAPF(STARTTLS)))
+			continue;
+		sb_add(&fd->sum, "Client %s sent mail to %s in cleartext although the "
+		    "server offered STARTTLS.", x->client, x->server);
+		sb_add(&fd->dia, "The server offered STARTTLS (RFC 3207) and the client "
+		    "went on to MAIL FROM without it: envelope and message crossed "
+		    "the network unencrypted.");
+		sb_add(&fd->fix, "Enable opportunistic TLS on the sender %s (Postfix: "
+		    "smtp_tls_security_level = may; Exchange: TLS on the send "
+		    "connector).", x->cip);
+		evidence_hello(x, &fd->e);
+		ev_add(&fd->e, tf->mail_seq, 5);
+		return true;
+	}
+	return false;
+}
+
+bool
+r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
+{
+	const struct sess_record *r = x->r;
+	const struct sess_facts *f = x->f;
+
+	if (!(r->flags & SF_TLS))
+		return false;
+	if (f->plain_after_tls) {
+		/* Cleartext commands after the 220: when the server answered
+		 * them in cleartext too, the capture was decrypted (or taken
+		 * behind a TLS proxy) and nothing failed; when it did not, the
+		 * client never started TLS. */
+		if (f->plain_replies > 0)
+			return false;
+		sb_add(&fd->sum, "Client %s did not start TLS after %s accepted STARTTLS: "
+		    "it sent commands in cleartext.", x->client, x->server);
+		sb_add(&fd->dia, "After 220 the client must send a TLS ClientHello, a "
+		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent SMTP "
+		    "commands in cleartext, which the server did not answer: a client "
+		    "or proxy that does not implement STARTTLS.");
+	} else if (f->tls_c_bytes >= 2 && !(f->tls_c_first[0] == 0x16 && f->tls_c_first[1] == 0x03)) {
+		bool text = f->tls_c_first[0] >= 0x20 && f->tls_c_first[0] < 0x7f;
+
+		sb_add(&fd->sum, "Client %s did not start TLS after %s accepted STARTTLS: "
+		    "its first bytes are %s.", x->client, x->server,
+		    text ? "plaintext" : "not a TLS record");
+		sb_add(&fd->dia, "After 220 the client must send a TLS ClientHello, a "
+		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent 0x%02x "
+		    "0x%02x%s.", f->tls_c_first[0], f->tls_c_first[1],
+		    text ? ", which looks like SMTP commands in cleartext: a client "
+		    "or proxy that does not implement STARTTLS" : "");
+	} else if (f->tls_c_bytes == 0 && sess_closed(r)) {
+		sb_add(&fd->sum, "Client %s closed the connection to %s right after STARTTLS "
+		    "was accepted, without a TLS handshake.", x->client, x->server);
+		sb_add(&fd->dia, "No TLS byte followed the 220 (RFC 3207 section 4.1): the "
+		    "client's TLS library failed before the handshake, or a policy "
+		    "made it give up.");
+	} else if (f->tls_c_bytes > 0 && f->tls_s_bytes == 0 && sess_closed(r)) {
+		fd->conf = CONF_PROBABLE;
+		sb_add(&fd->sum, "The TLS handshake between client %s and %s failed: the "
+		    "server never answered the client's hello.", x->client, x->server);
+		sb_add(&fd->dia, "The client sent %llu bytes of TLS and the connection "
+		    "closed before the server sent any: the server rejected the "
+		    "ClientHello (no common protocol version or cipher) or its TLS "
+		    "setup is broken.", (unsigned long long)f->tls_c_bytes);
+	} else {
+		return false;
+	}
+	sb_add(&fd->fix, "Check both TLS configurations (protocol versions, ciphers, "
+	    "certificate) and the logs of %s for the handshake error; if a device "
+	    "in the path intercepts STARTTLS, disable that.", x->server);
+	ev_add(&fd->e, f->starttls_seq, 5);
+	ev_add(&fd->e, f->starttls_reply_seq, 5);
+	ev_add(&fd->e, f->starttls_reply_seq == NOSEQ ? NOSEQ : f->starttls_reply_seq + 1, 4);
+	if (f->plain_after_tls)
+		ev_add(&fd->e, f->plain_seq + 1, 5);	/* the first cleartext command */
+	return true;
+}
+
+bool
+r_starttls_injection(struct ictx *x, struct finding *fd)
+{
+	const struct sess_facts *f = x->f;
+
+	if (f->inj_client_seq == NOSEQ && f->inj_server_bytes == 0)
+		return false;
+	if (f->inj_client_seq != NOSEQ) {
+		sb_add(&fd->sum, "Client %s sent commands after STARTTLS in the same packet, "
+		    "before %s answered.", x->client, x->server);
+		sb_add(&fd->dia, "STARTTLS must end a pipelined group (RFC 3207 section 4.2, "
+		    "RFC 2920 section 3.1). A server that buffers those bytes and runs "
+		    "them inside the TLS session is open to command injection "
+		    "(CVE-2011-0411 class); an attacker in the path can plant them. ");
+	}
+	if (f->inj_server_bytes > 0) {
+		if (fd->sum.n == 0)
+			sb_add(&fd->sum, "Server %s sent %llu bytes after accepting STARTTLS "
+			    "from client %s, before the TLS handshake.", x->server,
+			    (unsigned long long)f->inj_server_bytes, x->client);
+		sb_add(&fd->dia, "After 220 Ready to start TLS the server must wait for the "
+		    "client's handshake; %llu cleartext bytes came first. A "
+		    "man-in-the-middle injecting responses that a vulnerable client "
+		    "would read as coming from inside TLS looks like this.",
+		    (unsigned long long)f->inj_server_bytes);
+	}
+	sb_add(&fd->fix, "Make sure %s discards buffered input when TLS starts (patched "
+	    "MTA), and investigate the path between %s and %s for an intercepting "
+	    "device.", x->server, x->cip, x->sip);
+	ev_add(&fd->e, f->starttls_seq, 5);
+	ev_add(&fd->e, f->inj_client_seq, 5);
+	ev_add(&fd->e, f->starttls_reply_seq, 4);
+	return true;
+}
+
+bool
+r_tls_required(struct ictx *x, struct finding *fd)
+{
+	const struct sess_facts *f = x->f;
+	const struct xline *l;
+	char b[200];
+
+	if (f->r530_seq == NOSEQ || (l = tr_find(x->s, f->r530_seq)) == NULL ||
+	    !a_contains(l->text.p, l->text.len, "TLS"))
+		return false;
+	claim_line(x, f->r530_seq);
+	sb_add(&fd->sum, "Server %s requires STARTTLS and refused client %s's "
+	    "cleartext command with 530.", x->server, x->client);
+	sb_add(&fd->dia, "The reply was \"%s\" (RFC 3207 section 4): the server's "
+	    "policy demands TLS and the client %s.", wire_str(&l->text, b, sizeof(b)),
+	    (x->r->capflags & CAPF(STARTTLS)) ? "did not use the STARTTLS it was "
+	    "offered" : "was not even offered STARTTLS, so a middlebox may have "
+	    "removed it");
+	sb_add(&fd->fix, "Enable TLS on the sender %s (Postfix: smtp_tls_security_level "
+	    "= may or encrypt), or relax the TLS requirement on %s for this client.",
+	    x->cip, x->server);
+	ev_add(&fd->e, f->r530_seq, 5);
+	ev_add(&fd->e, f->r530_seq - 1, 4);
+	evidence_hello(x, &fd->e);
+	return true;
+}
+
+bool
+r_auth_problem(struct ictx *x, struct finding *fd)
+{
+	const struct sess_record *r = x->r;
+	const struct sess_facts *f = x->f;
+	char m[80];
+	bool failed = r->auth_reply_code == 535 || r->auth_reply_code == 534 ||
+	    r->auth_reply_code == 538 || r->auth_reply_code == 454 ||
+	    r->auth_reply_code == 504;
+	bool required = f->r530_seq != NOSEQ && !line_claimed(x, f->r530_seq);
+
+	if (!failed && !f->auth_cleartext && !f->auth_unoffered && !required)
+		return false;
+	if (failed)
+		sb_add(&fd->sum, "Server %s refused AUTH %s from client %s with %d.",
+		    x->server, wire_str(&r->auth_used, m, sizeof(m)), x->client,
+		    r->auth_reply_code);
+	else if (f->auth_cleartext)
+		sb_add(&fd->sum, "Client %s authenticated to %s in cleartext although "
+		    "STARTTLS was offered.", x->client, x->server);
+	else if (f->auth_unoffered)
+		sb_add(&fd->sum, "Client %s sent AUTH to %s, which had not offered AUTH.",
+		    x->client, x->server);
+	else
+		sb_add(&fd->sum, "Server %s requires authentication from client %s (530).",
+		    x->server, x->client);
+	if (failed) {
+		sb_add(&fd->dia, "RFC 4954: %s. ", r->auth_reply_code == 535 ?
+		    "535 5.7.8 means the credentials were wrong (or the account is "
+		    "locked)" : r->auth_reply_code == 534 ?
+		    "534 5.7.9 means the mechanism is too weak for the server's policy" :
+		    r->auth_reply_code == 538 ?
+		    "538 5.7.11 means the mechanism needs an encrypted session" :
+		    r->auth_reply_code == 504 ? "504 means the mechanism is not supported" :
+		    "454 4.7.0 means a temporary authentication failure on the server");
+		claim_line(x, f->auth_reply_seq);
+	}
+	if (f->auth_cleartext)
+		sb_add(&fd->dia, "AUTH was sent before STARTTLS although STARTTLS was "
+		    "offered: the credentials crossed the network readable (they are "
+		    "masked in this transcript). ");
+	if (f->auth_unoffered)
+		sb_add(&fd->dia, "The EHLO reply had no AUTH keyword. ");
+	if (required) {
+		sb_add(&fd->dia, "The server answered 530: it wants authentication before "
+		    "it accepts this mail. ");
+		claim_line(x, f->r530_seq);
+	}
+	sb_add(&fd->fix, "Check the account and mechanism configured on the sender %s; "
+	    "use STARTTLS before AUTH (Postfix: smtp_tls_security_level = encrypt "
+	    "with smtp_sasl_auth_enable); on %s, offer AUTH only over TLS "
+	    "(smtpd_tls_auth_only = yes).", x->cip, x->server);
+	if (failed)
+		fd->sev = SEV_ERROR;
+	ev_add(&fd->e, f->auth_seq, 5);
+	ev_add(&fd->e, f->auth_reply_seq, 5);
+	ev_add(&fd->e, required ? f->r530_seq : NOSEQ, 5);
+	evidence_hello(x, &fd->e);
+	return true;
+}
