@@ -514,34 +514,6 @@ const struct rule inc_rules[INC_MAX] = {
 };
 #undef RULE
 
-/* The first word of the banner when it looks like a host name. */
-static void
-banner_host(const struct sess_record *r, char *buf, size_t len)
-{
-	size_t n = 0;
-	bool dot = false;
-
-	buf[0] = '\0';
-	if (r->banner.p == NULL)
-		return;
-	while (n < r->banner.len && n + 1 < len) {
-		uint8_t c = (uint8_t)r->banner.p[n];
-
-		if (c == ' ')
-			break;
-		if (!(a_alpha(c) || a_digit(c) || c == '.' || c == '-'))
-			return;
-		dot |= c == '.';
-		n++;
-	}
-	if (!dot || n == 0 || n + 1 >= len) {
-		buf[0] = '\0';
-		return;
-	}
-	memcpy(buf, r->banner.p, n);
-	buf[n] = '\0';
-}
-
 void
 incidents_run(struct smtp_session *s, const struct host_mem *hm)
 {
@@ -565,9 +537,9 @@ incidents_run(struct smtp_session *s, const struct host_mem *hm)
 		strlcpy(x.client, hp, sizeof(x.client));
 	fmt_hostport(hp, sizeof(hp), s->rec.family, s->rec.server_ip,
 	    s->rec.server_port);
-	banner_host(&s->rec, bh, sizeof(bh));
+	rec_banner_host(&s->rec, bh, sizeof(bh));
 	if (bh[0] != '\0')
-		(void)snprintf(x.server, sizeof(x.server), "%s (%s)", hp, bh);
+		(void)snprintf(x.server, sizeof(x.server), "%s (%.72s)", hp, bh);
 	else
 		strlcpy(x.server, hp, sizeof(x.server));
 	for (size_t k = 0; k < INC_MAX; k++) {

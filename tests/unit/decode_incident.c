@@ -476,6 +476,8 @@ chk_greet_ref(const struct sess_record *r)
 	assert_incs(r, "greeting-refused", NULL);
 	assert_inc(r, "greeting-refused", SEV_ERROR, CONF_CERTAIN);
 	assert_evidence(find_inc(r, "greeting-refused"), "554 5.7.1", 1);
+	/* The server is not named after the enhanced status code. */
+	assert_null(strstr(find_inc(r, "greeting-refused")->summary, "(5.7.1)"));
 	assert_int_equal(r->state, SST_REJECTED);
 }
 
