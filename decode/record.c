@@ -113,12 +113,14 @@ confidence_name(enum confidence c)
 static const struct {
 	const char *name;
 	enum inc_family family;
+	enum inc_side side;
 	enum severity sev;
 	enum confidence conf;
 	const char *rfc;
 } inc_types[INC_MAX] = {
-#define REC_X_INC(id, nm, fam, sv, cf, basis) \
-	[INC_##id] = { .name = nm, .family = fam, .sev = sv, .conf = cf, .rfc = basis },
+#define REC_X_INC(id, nm, fam, sd, sv, cf, basis) \
+	[INC_##id] = { .name = nm, .family = fam, .side = sd, .sev = sv, .conf = cf, \
+	    .rfc = basis },
 	INCIDENT_TYPES(REC_X_INC)
 #undef REC_X_INC
 };
@@ -133,6 +135,12 @@ enum inc_family
 inc_type_family(enum inc_type t)
 {
 	return (unsigned)t < INC_MAX ? inc_types[t].family : FAM_MAX;
+}
+
+enum inc_side
+inc_type_side(enum inc_type t)
+{
+	return (unsigned)t < INC_MAX ? inc_types[t].side : SIDE_SERVER;
 }
 
 enum severity

@@ -211,6 +211,9 @@ const char *confidence_name(enum confidence);
 	X(TLS, "tls")		/* STARTTLS, TLS, AUTH */                   \
 	X(TX, "transaction")	/* MAIL, RCPT, DATA, the message */         \
 	X(CONN, "connection")	/* how the session went and ended */
+/* The host that must change for a cause. */
+enum inc_side { SIDE_SERVER, SIDE_CLIENT };
+
 enum inc_family {
 #define REC_X_FAM(id, name) FAM_##id,
 	INCIDENT_FAMILIES(REC_X_FAM)
@@ -219,8 +222,11 @@ enum inc_family {
 };
 
 /*
- * The incident types of INCIDENTS.md: X(id, stable name, family, default
- * severity, default confidence, RFC basis).  The order is the order the
+ * The incident types of INCIDENTS.md: X(id, stable name, family, the side
+ * whose fix it is, default severity, default confidence, RFC basis).  The
+ * side groups incidents by cause: a server-side cause (8BITMIME not
+ * offered, recipients refused) is one entry per server listing its
+ * clients; a client-side one (bare LF, a TLS policy) one per client.  The order is the order the
  * rules run in (decode/incident.c) and so the order of a session's
  * incidents in every output: the 8-bit family first, 8bitmime-abort above
  * all; a rule may stand back for one listed before it, never after.
@@ -228,86 +234,100 @@ enum inc_family {
  * one incident (struct incident has the final values).
  */
 #define INCIDENT_TYPES(X)                                                  \
-	X(8BITMIME_ABORT, "8bitmime-abort", FAM_8BIT, SEV_ERROR, CONF_PROBABLE, \
-	  "RFC 6152 section 3; Microsoft KB295734, KB195252")                \
-	X(8BITMIME_UNOFFERED, "8bitmime-unoffered", FAM_8BIT, SEV_WARNING,   \
-	  CONF_CERTAIN, "RFC 6152 section 3")                                \
-	X(BODY_REJECTED, "body-rejected", FAM_8BIT, SEV_ERROR, CONF_CERTAIN, \
-	  "RFC 5321 section 4.1.1.11; RFC 6152; RFC 3030")                   \
-	X(8BIT_UNDECLARED, "8bit-undeclared", FAM_8BIT, SEV_WARNING,         \
-	  CONF_CERTAIN, "RFC 6152 section 3; RFC 2045 section 6")            \
-	X(8BIT_REJECTED, "8bit-rejected", FAM_8BIT, SEV_ERROR, CONF_CERTAIN, \
-	  "RFC 3463 section 3.7")                                            \
-	X(SMTPUTF8_ABORT, "smtputf8-abort", FAM_8BIT, SEV_ERROR, CONF_PROBABLE, \
-	  "RFC 6531 section 3")                                              \
-	X(SMTPUTF8_UNOFFERED, "smtputf8-unoffered", FAM_8BIT, SEV_WARNING,   \
-	  CONF_CERTAIN, "RFC 6531 section 3")                                \
-	X(SMTPUTF8_WITHOUT_8BITMIME, "smtputf8-without-8bitmime", FAM_8BIT,  \
-	  SEV_NOTICE, CONF_CERTAIN, "RFC 6531 section 3")                    \
-	X(BINARYMIME_VIOLATION, "binarymime-violation", FAM_8BIT, SEV_WARNING, \
-	  CONF_CERTAIN, "RFC 3030 sections 2-3")                             \
-	X(EHLO_REJECTED, "ehlo-rejected", FAM_HELLO, SEV_WARNING, CONF_CERTAIN, \
-	  "RFC 5321 sections 3.2, 4.1.1.1")                                  \
-	X(GREETING_REFUSED, "greeting-refused", FAM_HELLO, SEV_ERROR,        \
-	  CONF_CERTAIN, "RFC 5321 sections 3.1, 4.3.1")                      \
-	X(EARLY_TALKER, "early-talker", FAM_HELLO, SEV_WARNING, CONF_CERTAIN, \
-	  "RFC 5321 section 4.3.1")                                          \
-	X(ABORT_AFTER_CAPABILITIES, "abort-after-capabilities", FAM_HELLO,   \
-	  SEV_WARNING, CONF_POSSIBLE, "RFC 5321")                            \
-	X(CAPABILITY_STRIPPED, "capability-stripped", FAM_HELLO, SEV_WARNING, \
-	  CONF_CERTAIN, "RFC 3207 sections 4, 6")                            \
-	X(STARTTLS_REFUSED, "starttls-refused", FAM_TLS, SEV_WARNING,        \
-	  CONF_CERTAIN, "RFC 3207 section 4")                                \
-	X(STARTTLS_NOT_USED, "starttls-not-used", FAM_TLS, SEV_NOTICE,       \
-	  CONF_CERTAIN, "RFC 3207")                                          \
-	X(STARTTLS_HANDSHAKE_FAILED, "starttls-handshake-failed", FAM_TLS,   \
-	  SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4.1")                   \
-	X(STARTTLS_INJECTION, "starttls-injection", FAM_TLS, SEV_ERROR,      \
-	  CONF_CERTAIN, "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411") \
-	X(TLS_REQUIRED, "tls-required", FAM_TLS, SEV_ERROR, CONF_CERTAIN,    \
-	  "RFC 3207 section 4")                                              \
-	X(SIZE_EXCEEDED, "size-exceeded", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
-	  "RFC 1870")                                                        \
-	X(AUTH_PROBLEM, "auth-problem", FAM_TLS, SEV_WARNING, CONF_CERTAIN,  \
-	  "RFC 4954")                                                        \
-	X(BARE_LF, "bare-lf", FAM_TX, SEV_WARNING, CONF_CERTAIN,             \
-	  "RFC 5321 sections 2.3.8, 4.1.1.4")                                \
-	X(SMUGGLING_EOD, "smuggling-eod", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
-	  "RFC 5321 section 4.1.1.4; CVE-2023-51764, CVE-2023-51765, CVE-2023-51766") \
-	X(MAIL_REJECTED, "mail-rejected", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
-	  "RFC 5321; RFC 3463")                                              \
-	X(MAIL_DEFERRED, "mail-deferred", FAM_TX, SEV_WARNING, CONF_CERTAIN, \
-	  "RFC 5321; RFC 3463")                                              \
-	X(ALL_RECIPIENTS_REJECTED, "all-recipients-rejected", FAM_TX,        \
-	  SEV_ERROR, CONF_CERTAIN, "RFC 5321 section 3.3; RFC 2920 section 3.1") \
-	X(RCPT_REJECTED, "rcpt-rejected", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
-	  "RFC 5321; RFC 3463")                                              \
-	X(RCPT_DEFERRED, "rcpt-deferred", FAM_TX, SEV_WARNING, CONF_CERTAIN, \
-	  "RFC 5321; RFC 3463")                                              \
-	X(DATA_REJECTED, "data-rejected", FAM_TX, SEV_ERROR, CONF_CERTAIN,   \
-	  "RFC 5321 section 4.1.1.4")                                        \
-	X(MESSAGE_REJECTED, "message-rejected", FAM_TX, SEV_ERROR,           \
-	  CONF_CERTAIN, "RFC 5321; RFC 3463")                                \
-	X(MESSAGE_DEFERRED, "message-deferred", FAM_TX, SEV_WARNING,         \
-	  CONF_CERTAIN, "RFC 5321; RFC 3463")                                \
-	X(NDR_ON_WIRE, "ndr-on-wire", FAM_TX, SEV_NOTICE, CONF_CERTAIN,      \
-	  "RFC 3461; RFC 3464")                                              \
-	X(DSN_UNOFFERED, "dsn-unoffered", FAM_TX, SEV_WARNING, CONF_CERTAIN, \
-	  "RFC 3461 section 4")                                              \
-	X(RESET_MID_DATA, "reset-mid-data", FAM_CONN, SEV_ERROR, CONF_CERTAIN, \
-	  "RFC 5321 section 4.1.1.4; RFC 1047")                              \
-	X(SERVER_SHUTDOWN, "server-shutdown", FAM_CONN, SEV_WARNING,         \
-	  CONF_CERTAIN, "RFC 5321 section 3.8")                              \
-	X(NO_QUIT, "no-quit", FAM_CONN, SEV_NOTICE, CONF_CERTAIN,            \
-	  "RFC 5321 sections 4.1.1.10, 4.5.3.2")                             \
-	X(PIPELINING_VIOLATION, "pipelining-violation", FAM_CONN, SEV_WARNING, \
-	  CONF_CERTAIN, "RFC 2920 section 3.1")                              \
-	X(REPLY_MISMATCH, "reply-mismatch", FAM_CONN, SEV_WARNING,           \
-	  CONF_CERTAIN, "RFC 5321 section 4.2")                              \
-	X(LINE_TOO_LONG, "line-too-long", FAM_CONN, SEV_WARNING, CONF_CERTAIN, \
-	  "RFC 5321 section 4.5.3.1")
+	X(8BITMIME_ABORT, "8bitmime-abort", FAM_8BIT, SIDE_SERVER,      \
+	  SEV_ERROR, CONF_PROBABLE,                                     \
+	  "RFC 6152 section 3; Microsoft KB295734, KB195252")           \
+	X(8BITMIME_UNOFFERED, "8bitmime-unoffered", FAM_8BIT,           \
+	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN, "RFC 6152 section 3") \
+	X(BODY_REJECTED, "body-rejected", FAM_8BIT, SIDE_CLIENT,        \
+	  SEV_ERROR, CONF_CERTAIN,                                      \
+	  "RFC 5321 section 4.1.1.11; RFC 6152; RFC 3030")              \
+	X(8BIT_UNDECLARED, "8bit-undeclared", FAM_8BIT, SIDE_CLIENT,    \
+	  SEV_WARNING, CONF_CERTAIN,                                    \
+	  "RFC 6152 section 3; RFC 2045 section 6")                     \
+	X(8BIT_REJECTED, "8bit-rejected", FAM_8BIT, SIDE_CLIENT,        \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 3463 section 3.7")              \
+	X(SMTPUTF8_ABORT, "smtputf8-abort", FAM_8BIT, SIDE_SERVER,      \
+	  SEV_ERROR, CONF_PROBABLE, "RFC 6531 section 3")               \
+	X(SMTPUTF8_UNOFFERED, "smtputf8-unoffered", FAM_8BIT,           \
+	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN, "RFC 6531 section 3") \
+	X(SMTPUTF8_WITHOUT_8BITMIME, "smtputf8-without-8bitmime",       \
+	  FAM_8BIT, SIDE_SERVER, SEV_NOTICE, CONF_CERTAIN,              \
+	  "RFC 6531 section 3")                                         \
+	X(BINARYMIME_VIOLATION, "binarymime-violation", FAM_8BIT,       \
+	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN,                       \
+	  "RFC 3030 sections 2-3")                                      \
+	X(EHLO_REJECTED, "ehlo-rejected", FAM_HELLO, SIDE_SERVER,       \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321 sections 3.2, 4.1.1.1")  \
+	X(GREETING_REFUSED, "greeting-refused", FAM_HELLO, SIDE_SERVER, \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 5321 sections 3.1, 4.3.1")      \
+	X(EARLY_TALKER, "early-talker", FAM_HELLO, SIDE_CLIENT,         \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.3.1")          \
+	X(ABORT_AFTER_CAPABILITIES, "abort-after-capabilities",         \
+	  FAM_HELLO, SIDE_CLIENT, SEV_WARNING, CONF_POSSIBLE,           \
+	  "RFC 5321")                                                   \
+	X(CAPABILITY_STRIPPED, "capability-stripped", FAM_HELLO,        \
+	  SIDE_SERVER, SEV_WARNING, CONF_CERTAIN, "RFC 3207 sections 4, \
+	  6")                                                           \
+	X(STARTTLS_REFUSED, "starttls-refused", FAM_TLS, SIDE_SERVER,   \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 3207 section 4")              \
+	X(STARTTLS_NOT_USED, "starttls-not-used", FAM_TLS, SIDE_CLIENT, \
+	  SEV_NOTICE, CONF_CERTAIN, "RFC 3207")                         \
+	X(STARTTLS_HANDSHAKE_FAILED, "starttls-handshake-failed",       \
+	  FAM_TLS, SIDE_SERVER, SEV_ERROR, CONF_CERTAIN,                \
+	  "RFC 3207 section 4.1")                                       \
+	X(STARTTLS_INJECTION, "starttls-injection", FAM_TLS,            \
+	  SIDE_SERVER, SEV_ERROR, CONF_CERTAIN,                         \
+	  "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411")  \
+	X(TLS_REQUIRED, "tls-required", FAM_TLS, SIDE_CLIENT,           \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4")                \
+	X(SIZE_EXCEEDED, "size-exceeded", FAM_TX, SIDE_CLIENT,          \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 1870")                          \
+	X(AUTH_PROBLEM, "auth-problem", FAM_TLS, SIDE_CLIENT,           \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 4954")                        \
+	X(BARE_LF, "bare-lf", FAM_TX, SIDE_CLIENT, SEV_WARNING,         \
+	  CONF_CERTAIN, "RFC 5321 sections 2.3.8, 4.1.1.4")             \
+	X(SMUGGLING_EOD, "smuggling-eod", FAM_TX, SIDE_SERVER,          \
+	  SEV_ERROR, CONF_CERTAIN,                                      \
+	  "RFC 5321 section 4.1.1.4; CVE-2023-51764, CVE-2023-51765,    \
+	  CVE-2023-51766")                                              \
+	X(MAIL_REJECTED, "mail-rejected", FAM_TX, SIDE_SERVER,          \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463")                \
+	X(MAIL_DEFERRED, "mail-deferred", FAM_TX, SIDE_SERVER,          \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463")              \
+	X(ALL_RECIPIENTS_REJECTED, "all-recipients-rejected", FAM_TX,   \
+	  SIDE_SERVER, SEV_ERROR, CONF_CERTAIN,                         \
+	  "RFC 5321 section 3.3; RFC 2920 section 3.1")                 \
+	X(RCPT_REJECTED, "rcpt-rejected", FAM_TX, SIDE_SERVER,          \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463")                \
+	X(RCPT_DEFERRED, "rcpt-deferred", FAM_TX, SIDE_SERVER,          \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463")              \
+	X(DATA_REJECTED, "data-rejected", FAM_TX, SIDE_SERVER,          \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 5321 section 4.1.1.4")          \
+	X(MESSAGE_REJECTED, "message-rejected", FAM_TX, SIDE_SERVER,    \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 5321; RFC 3463")                \
+	X(MESSAGE_DEFERRED, "message-deferred", FAM_TX, SIDE_SERVER,    \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321; RFC 3463")              \
+	X(NDR_ON_WIRE, "ndr-on-wire", FAM_TX, SIDE_CLIENT, SEV_NOTICE,  \
+	  CONF_CERTAIN, "RFC 3461; RFC 3464")                           \
+	X(DSN_UNOFFERED, "dsn-unoffered", FAM_TX, SIDE_CLIENT,          \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 3461 section 4")              \
+	X(RESET_MID_DATA, "reset-mid-data", FAM_CONN, SIDE_SERVER,      \
+	  SEV_ERROR, CONF_CERTAIN,                                      \
+	  "RFC 5321 section 4.1.1.4; RFC 1047")                         \
+	X(SERVER_SHUTDOWN, "server-shutdown", FAM_CONN, SIDE_SERVER,    \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 3.8")            \
+	X(NO_QUIT, "no-quit", FAM_CONN, SIDE_CLIENT, SEV_NOTICE,        \
+	  CONF_CERTAIN, "RFC 5321 sections 4.1.1.10, 4.5.3.2")          \
+	X(PIPELINING_VIOLATION, "pipelining-violation", FAM_CONN,       \
+	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN,                       \
+	  "RFC 2920 section 3.1")                                       \
+	X(REPLY_MISMATCH, "reply-mismatch", FAM_CONN, SIDE_SERVER,      \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.2")            \
+	X(LINE_TOO_LONG, "line-too-long", FAM_CONN, SIDE_CLIENT,        \
+	  SEV_WARNING, CONF_CERTAIN, "RFC 5321 section 4.5.3.1")
 enum inc_type {
-#define REC_X_INC(id, name, fam, sev, conf, rfc) INC_##id,
+#define REC_X_INC(id, name, fam, side, sev, conf, rfc) INC_##id,
 	INCIDENT_TYPES(REC_X_INC)
 #undef REC_X_INC
 	INC_MAX
@@ -321,6 +341,7 @@ _Static_assert(INC_MAX <= 64, "a uint64_t mask holds a bit per incident type");
 /* The table's columns; out of range: "?", FAM_MAX, SEV_NOTICE... */
 const char *inc_type_name(enum inc_type);
 enum inc_family inc_type_family(enum inc_type);
+enum inc_side inc_type_side(enum inc_type);
 enum severity inc_type_severity(enum inc_type);
 enum confidence inc_type_confidence(enum inc_type);
 const char *inc_type_rfc(enum inc_type);

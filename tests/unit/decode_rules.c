@@ -66,6 +66,12 @@ t_families(void **state)
 	assert_int_equal(inc_type_family(INC_SMUGGLING_EOD), FAM_TX);
 	assert_int_equal(inc_type_family(INC_NO_QUIT), FAM_CONN);
 	assert_int_equal(inc_type_family(INC_MAX), FAM_MAX);
+	/* Whose fix a cause is: the server lacking 8BITMIME, the server
+	 * refusing recipients; the client sending bare LF or pipelining. */
+	assert_int_equal(inc_type_side(INC_8BITMIME_ABORT), SIDE_SERVER);
+	assert_int_equal(inc_type_side(INC_RCPT_REJECTED), SIDE_SERVER);
+	assert_int_equal(inc_type_side(INC_BARE_LF), SIDE_CLIENT);
+	assert_int_equal(inc_type_side(INC_PIPELINING_VIOLATION), SIDE_CLIENT);
 	assert_string_equal(inc_family_name(FAM_8BIT), "8bit");
 	assert_string_equal(inc_family_name(FAM_TX), "transaction");
 	assert_string_equal(inc_family_name(FAM_MAX), "?");
