@@ -176,14 +176,11 @@ struct run_stats {
 };
 
 /*
- * Memory bounds of a report.  Incidents are grouped by (type, client ip,
- * server ip, server port); each group keeps counts, first and last seen and
- * one example session's evidence.  Past REPORT_MAX_GROUPS new groups are
- * only counted (groups_dropped) and still appear in the per-type totals.
+ * A report groups incidents by root cause (cause.h): the type and the host
+ * that must change, with its peers, refused addresses, session uids and one
+ * example; past CAUSE_MAX causes, incidents of new causes are only counted
+ * (causes_dropped) and still appear in the per-type totals.
  */
-#define REPORT_MAX_GROUPS	2048
-#define REPORT_MAX_TYPES	128
-
 enum report_format { REPORT_TXT, REPORT_MD, REPORT_JSON, REPORT_CSV };
 
 struct report;

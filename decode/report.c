@@ -3,13 +3,13 @@
  * a safe write to disk in text, Markdown, JSON or CSV (export.h).
  *
  * report_add() takes each finished session and copies only what the report
- * needs: run totals, per-type counts, and per group of incidents (type,
- * client ip, server ip, server port) a count, first and last seen, and one
- * example session's incident with its evidence.  Groups are capped
- * (REPORT_MAX_GROUPS; types need no cap: record.h's tally has a slot per
- * type) and evidence lines are cut at REPORT_MAX_LINE bytes, so memory is
- * bounded whatever the run's length; what the caps cut is counted and
- * printed.  A CSV report keeps no groups:
+ * needs: run totals, per-type counts, and the incidents grouped by root
+ * cause (cause.h: the type and the host that must change, with the peers,
+ * the refused addresses, the session uids, and one example with its
+ * diagnosis, fix and evidence, printed once per cause).  The causes are
+ * capped (CAUSE_MAX; types need no cap: record.h's tally has a slot per
+ * type), so memory is bounded whatever the run's length; what the caps
+ * cut is counted and printed.  A CSV report keeps no groups:
  * its rows go straight into the file as sessions end.
  *
  * Files.  report_new() opens (and empties) the report file at once, so a
@@ -45,35 +45,9 @@
 #include <sys/tree.h>
 #include <unistd.h>
 
+#include "cause.h"
 #include "escape.h"
 #include "export.h"
-
-#define REPORT_MAX_LINE	1024	/* evidence bytes kept per line */
-
-struct rgroup {
-	RB_ENTRY(rgroup) entry;
-	/* key */
-	char *type;
-	int family;
-	uint8_t client_ip[16], server_ip[16];
-	uint16_t server_port;
-	enum inc_type kind;		/* of type */
-	/* counts */
-	enum severity severity;		/* highest seen */
-	enum confidence confidence;	/* highest seen */
-	uint64_t count;
-	uint64_t first_us, last_us;
-	/* the example: the first session that raised it */
-	char uid[sizeof(((struct sess_record *)0)->uid) + 1];
-	uint16_t client_port;
-	uint64_t ex_start_us, ex_end_us;
-	struct wstr helo;		/* owned copy */
-	char *summary, *diagnosis, *fix, *rfc, *visibility;
-	struct xline evidence[INC_MAX_EVIDENCE];	/* text owned */
-	size_t nevidence;
-};
-
-RB_HEAD(rgroup_tree, rgroup);
 
 struct report {
 	enum report_format fmt;
@@ -84,12 +58,8 @@ struct report {
 	bool created;		/* report_new made the file (removed if unwritten) */
 	bool written;
 
-	struct rgroup_tree groups;
-	size_t ngroups;
-	uint64_t groups_dropped;	/* incidents not grouped: cap */
+	struct cause_set *causes;	/* NULL for CSV, or when out of memory */
 	struct inc_tally types;		/* incidents by type */
-	uint64_t type_groups[INC_MAX];	/* groups (server pairs) by type */
-	uint64_t nomem;			/* incidents not kept: out of memory */
 
 	uint64_t sessions, transactions, incidents;
 	uint64_t first_us, last_us;
@@ -100,171 +70,6 @@ struct report {
 /* ------------------------------------------------------------------------
  * Accumulating
  * --------------------------------------------------------------------- */
-
-static int
-rgroup_cmp(const struct rgroup *a, const struct rgroup *b)
-{
-	int c = strcmp(a->type, b->type);
-
-	if (c != 0)
-		return c;
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if ((c = memcmp(a->client_ip, b->client_ip, sizeof(a->client_ip))) != 0)
-		return c;
-	if ((c = memcmp(a->server_ip, b->server_ip, sizeof(a->server_ip))) != 0)
-		return c;
-	return a->server_port < b->server_port ? -1 :
-	    a->server_port > b->server_port;
-}
-
-/* RB_GENERATE_STATIC needs __unused, which libbsd's cdefs.h leaves out. */
-RB_GENERATE_INTERNAL(rgroup_tree, rgroup, entry, rgroup_cmp,
-    __attribute__((__unused__)) static)
-
-static char *
-dup_bytes(const char *s, size_t len, size_t cap)
-{
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if (len > cap)
-		len = cap;
-	if ((p = malloc(len + 1)) == NULL)
-		return NULL;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
-
-static char *
-dup_str(const char *s)
-{
-	return s == NULL ? NULL : dup_bytes(s, strlen(s), SIZE_MAX - 1);
-}
-
-static void
-rgroup_free(struct rgroup *g)
-{
-	size_t i;
-
-	free(g->type);
-	free(g->helo.p);
-	free(g->summary);
-	free(g->diagnosis);
-	free(g->fix);
-	free(g->rfc);
-	free(g->visibility);
-	for (i = 0; i < g->nevidence; i++)
-		free(g->evidence[i].text.p);
-	free(g);
-}
-
-/* Copy the example; false when memory ran out (the group is then freed). */
-static bool
-rgroup_fill(struct rgroup *g, const struct sess_record *r,
-    const struct incident *inc)
-{
-	size_t i, n;
-
-	memcpy(g->uid, r->uid, sizeof(r->uid));
-	g->uid[sizeof(r->uid)] = '\0';
-	g->client_port = r->client_port;
-	g->ex_start_us = r->ts_start_us;
-	g->ex_end_us = r->ts_end_us;
-	if (r->helo.p != NULL) {
-		if ((g->helo.p = dup_bytes(r->helo.p, r->helo.len,
-		    REPORT_MAX_LINE)) == NULL)
-			return false;
-		g->helo.len = r->helo.len < REPORT_MAX_LINE ? r->helo.len :
-		    REPORT_MAX_LINE;
-	}
-	if ((inc->summary && !(g->summary = dup_str(inc->summary))) ||
-	    (inc->diagnosis && !(g->diagnosis = dup_str(inc->diagnosis))) ||
-	    (inc->fix && !(g->fix = dup_str(inc->fix))) ||
-	    (inc->rfc && !(g->rfc = dup_str(inc->rfc))) ||
-	    (inc->visibility && !(g->visibility = dup_str(inc->visibility))))
-		return false;
-	n = inc->nevidence < INC_MAX_EVIDENCE ? inc->nevidence : INC_MAX_EVIDENCE;
-	for (i = 0; i < n; i++) {
-		const struct xline *x = &inc->evidence[i];
-		struct xline *y = &g->evidence[i];
-
-		*y = *x;
-		y->text.p = NULL;
-		y->text.len = 0;
-		if (x->text.p != NULL) {
-			if ((y->text.p = dup_bytes(x->text.p, x->text.len,
-			    REPORT_MAX_LINE)) == NULL)
-				return false;
-			if (x->text.len > REPORT_MAX_LINE) {
-				y->text.len = REPORT_MAX_LINE;
-				y->flags |= XL_TRUNCATED;
-			} else
-				y->text.len = x->text.len;
-		}
-		g->nevidence = i + 1;
-	}
-	return true;
-}
-
-static uint64_t
-inc_ts(const struct sess_record *r, const struct incident *inc)
-{
-	return inc->nevidence > 0 ? inc->evidence[0].ts_us : r->ts_start_us;
-}
-
-static void
-group_incident(struct report *rp, const struct sess_record *r,
-    const struct incident *inc)
-{
-	struct rgroup key, *g;
-	uint64_t ts = inc_ts(r, inc);
-
-	memset(&key, 0, sizeof(key));
-	key.type = (char *)(uintptr_t)inc->type;
-	key.family = r->family;
-	memcpy(key.client_ip, r->client_ip, sizeof(key.client_ip));
-	memcpy(key.server_ip, r->server_ip, sizeof(key.server_ip));
-	key.server_port = r->server_port;
-	if ((g = RB_FIND(rgroup_tree, &rp->groups, &key)) != NULL) {
-		g->count++;
-		if (ts < g->first_us)
-			g->first_us = ts;
-		if (ts > g->last_us)
-			g->last_us = ts;
-		if (inc->severity > g->severity)
-			g->severity = inc->severity;
-		if (inc->confidence > g->confidence)
-			g->confidence = inc->confidence;
-		return;
-	}
-	if (rp->ngroups >= REPORT_MAX_GROUPS) {
-		rp->groups_dropped++;
-		return;
-	}
-	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		rp->nomem++;
-		return;
-	}
-	key.type = NULL;
-	*g = key;
-	if ((g->type = dup_str(inc->type)) == NULL || !rgroup_fill(g, r, inc)) {
-		rgroup_free(g);
-		rp->nomem++;
-		return;
-	}
-	g->kind = inc->kind;
-	g->severity = inc->severity;
-	g->confidence = inc->confidence;
-	g->count = 1;
-	g->first_us = g->last_us = ts;
-	RB_INSERT(rgroup_tree, &rp->groups, g);
-	rp->ngroups++;
-	if ((unsigned)inc->kind < INC_MAX)
-		rp->type_groups[inc->kind]++;
-}
 
 void
 report_add(struct report *rp, const struct sess_record *r)
@@ -296,8 +101,9 @@ report_add(struct report *rp, const struct sess_record *r)
 		if (rp->fmt == REPORT_CSV)
 			continue;
 		inc_tally_one(&rp->types, inc);
-		group_incident(rp, r, inc);
 	}
+	if (rp->causes != NULL)
+		(void)cause_add(rp->causes, r, NULL, 0);
 	if (rp->fmt == REPORT_CSV && rp->csv != NULL)
 		(void)export_csv_incidents(rp->csv, r);	/* errors latch */
 }
@@ -478,16 +284,21 @@ report_new(const char *path, char *errbuf, size_t errlen)
 	}
 	rp->fmt = fmt;
 	rp->fd = -1;
-	RB_INIT(&rp->groups);
+	if (fmt != REPORT_CSV && (rp->causes = cause_set_new()) == NULL) {
+		(void)snprintf(errbuf, errlen, "%s: out of memory",
+		    path != NULL ? path : "report");
+		free(rp);
+		return NULL;
+	}
 	if (path == NULL)
 		return rp;	/* an accumulator only, for report_snapshot() */
 	if (strlcpy(rp->path, path, sizeof(rp->path)) >= sizeof(rp->path)) {
 		(void)snprintf(errbuf, errlen, "%s: path too long", path);
-		free(rp);
+		report_free(rp);
 		return NULL;
 	}
 	if (open_target(rp, errbuf, errlen) == -1) {
-		free(rp);
+		report_free(rp);
 		return NULL;
 	}
 	if (rp->fmt == REPORT_CSV) {
@@ -511,8 +322,6 @@ report_format(const struct report *rp)
 void
 report_free(struct report *rp)
 {
-	struct rgroup *g, *next;
-
 	if (rp == NULL)
 		return;
 	if (rp->csv != NULL)
@@ -523,10 +332,7 @@ report_free(struct report *rp)
 		(void)unlink(rp->path);
 	if (rp->tmp[0] != '\0')
 		(void)unlink(rp->tmp);
-	RB_FOREACH_SAFE(g, rgroup_tree, &rp->groups, next) {
-		RB_REMOVE(rgroup_tree, &rp->groups, g);
-		rgroup_free(g);
-	}
+	cause_set_free(rp->causes);
 	free(rp);
 }
 
@@ -540,64 +346,12 @@ nn(const char *s)
 	return s != NULL ? s : "?";
 }
 
-/* Groups in report order: severity, then count (both descending), type. */
-static int
-group_order(const void *a, const void *b)
-{
-	const struct rgroup *x = *(const struct rgroup *const *)a;
-	const struct rgroup *y = *(const struct rgroup *const *)b;
-
-	if (x->severity != y->severity)
-		return x->severity > y->severity ? -1 : 1;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return rgroup_cmp(x, y);
-}
-
-/* The groups sorted, in a fresh array (NULL with ngroups 0 is fine). */
-static struct rgroup **
-sorted_groups(struct report *rp, bool *nomem)
-{
-	struct rgroup **v, *g;
-	size_t n = 0;
-
-	*nomem = false;
-	if (rp->ngroups == 0)
-		return NULL;
-	if ((v = reallocarray(NULL, rp->ngroups, sizeof(*v))) == NULL) {
-		*nomem = true;
-		return NULL;
-	}
-	RB_FOREACH(g, rgroup_tree, &rp->groups)
-		v[n++] = g;
-	qsort(v, n, sizeof(*v), group_order);
-	return v;
-}
-
 static void
 span(const struct report *rp, const struct run_stats *st, uint64_t *a,
     uint64_t *b)
 {
 	*a = st != NULL && st->first_ts_us != 0 ? st->first_ts_us : rp->first_us;
 	*b = st != NULL && st->last_ts_us != 0 ? st->last_ts_us : rp->last_us;
-}
-
-/* An incident as record.h shapes it, pointing into a group's copies. */
-static void
-group_incident_view(const struct rgroup *g, struct incident *inc)
-{
-	memset(inc, 0, sizeof(*inc));
-	inc->kind = g->kind;
-	inc->type = g->type;
-	inc->severity = g->severity;
-	inc->confidence = g->confidence;
-	inc->summary = g->summary;
-	inc->diagnosis = g->diagnosis;
-	inc->fix = g->fix;
-	inc->rfc = g->rfc;
-	inc->visibility = g->visibility;
-	memcpy(inc->evidence, g->evidence, sizeof(inc->evidence));
-	inc->nevidence = g->nevidence;
 }
 
 /* ------------------------------------------------------------------------
@@ -669,16 +423,130 @@ heading(FILE *f, bool md, int level, const char *title)
 	(void)fputs("\n\n", f);
 }
 
+/* How many causes each type has. */
+static void
+causes_by_type(const struct cause **v, size_t nv, uint64_t n[INC_MAX])
+{
+	memset(n, 0, sizeof(uint64_t) * INC_MAX);
+	for (size_t i = 0; i < nv; i++)
+		if ((unsigned)v[i]->kind < INC_MAX)
+			n[v[i]->kind]++;
+}
+
+/* "127.0.0.31:25 (domino.example)": the host a cause is about. */
+static void
+cause_host(FILE *f, bool md, const struct cause *c)
+{
+	char a[EXPORT_ADDR_SIZE];
+
+	(void)fputs(export_fmt_addr(a, sizeof(a), c->family, c->ip,
+	    c->side == SIDE_SERVER ? c->port : -1), f);
+	if (c->name.p != NULL) {
+		(void)fputs(" (", f);
+		put_text(f, md, c->name.p, c->name.len);
+		(void)fputc(')', f);
+	}
+}
+
+/* "550 5.1.1 RCPT TO:<x@y> x24" */
+static void
+put_refusal(FILE *f, bool md, const struct cause_refusal *r)
+{
+	(void)fprintf(f, "%d", r->code);
+	if (r->enh.cls != 0)
+		(void)fprintf(f, " %u.%u.%u", r->enh.cls, r->enh.subject, r->enh.detail);
+	(void)fputs(r->mail ? " MAIL FROM:<" : " RCPT TO:<", f);
+	put_text(f, md, r->addr.p, r->addr.len);
+	(void)fprintf(f, "> x%" PRIu64, r->n);
+}
+
+#define TEXT_UIDS	20	/* session uids listed in text; JSON lists all kept */
+
+/* One cause: what, where, how often, with whom, then the diagnosis and
+ * the fix once, and the first session as the example. */
+static void
+text_cause(FILE *f, bool md, const struct cause *c)
+{
+	char t1[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE], b[EXPORT_ADDR_SIZE];
+	const char *ind = md ? "- " : "    ";
+	const struct incident *inc = &c->ex.inc;
+	size_t k;
+
+	(void)fprintf(f, "%s%s %s: %s ", md ? "### " : "* ", inc_type_name(c->kind),
+	    nn(severity_name(c->severity)), c->side == SIDE_SERVER ? "server" : "client");
+	cause_host(f, md, c);
+	(void)fprintf(f, ", %" PRIu64 " session%s with %zu%s %s%s\n\n", c->count,
+	    c->count == 1 ? "" : "s", c->npeers, cause_peers_complete(c) ? "" : "+",
+	    c->side == SIDE_SERVER ? "client" : "server",
+	    c->npeers == 1 && cause_peers_complete(c) ? "" : "s");
+	(void)fprintf(f, "%sconfidence: %s\n", ind, nn(confidence_name(c->confidence)));
+	(void)fprintf(f, "%sfirst seen: %s UTC\n", ind,
+	    export_fmt_time(t1, sizeof(t1), c->first_us, TS_READABLE));
+	(void)fprintf(f, "%slast seen: %s UTC\n", ind,
+	    export_fmt_time(t1, sizeof(t1), c->last_us, TS_READABLE));
+	(void)fprintf(f, "%s%s:", ind, c->side == SIDE_SERVER ? "clients" : "servers");
+	for (k = 0; k < c->npeers; k++)
+		(void)fprintf(f, "%s %s x%" PRIu64, k > 0 ? "," : "",
+		    export_fmt_addr(a, sizeof(a), c->family, c->peers[k].ip, -1),
+		    c->peers[k].n);
+	if (c->peers_other > 0)
+		(void)fprintf(f, ", others x%" PRIu64, c->peers_other);
+	(void)fputc('\n', f);
+	if (c->nrefusals > 0) {
+		(void)fprintf(f, "%srefused:", ind);
+		for (k = 0; k < c->nrefusals; k++) {
+			(void)fputs(k > 0 ? ", " : " ", f);
+			put_refusal(f, md, &c->refusals[k]);
+		}
+		if (c->refusals_other > 0)
+			(void)fprintf(f, ", others x%" PRIu64, c->refusals_other);
+		(void)fputc('\n', f);
+	}
+	(void)fprintf(f, "%ssessions:", ind);
+	for (k = 0; k < c->nuids && k < TEXT_UIDS; k++)
+		(void)fprintf(f, " %s", c->uids[k]);
+	if (c->nuids > TEXT_UIDS || c->uids_dropped > 0)
+		(void)fprintf(f, " and %" PRIu64 " more", (uint64_t)(c->nuids -
+		    (c->nuids > TEXT_UIDS ? TEXT_UIDS : c->nuids)) + c->uids_dropped);
+	(void)fputs("\n\n", f);
+	text_field(f, md, "diagnosis:", inc->diagnosis);
+	text_field(f, md, "fix:", inc->fix);
+	text_field(f, md, "rfc:", inc->rfc);
+	text_field(f, md, "example:", inc->summary);
+	text_field(f, md, "visibility:", inc->visibility);
+	(void)fprintf(f, "%s%s %s -> %s, %s UTC", md ? "Example session " :
+	    "    session:    ", c->ex.uid,
+	    export_fmt_addr(a, sizeof(a), c->family, c->ex.client_ip, c->ex.client_port),
+	    export_fmt_addr(b, sizeof(b), c->family, c->ex.server_ip, c->ex.server_port),
+	    export_fmt_time(t1, sizeof(t1), c->ex.start_us, TS_READABLE));
+	if (c->ex.helo.p != NULL) {
+		(void)fputs(", helo ", f);
+		put_text(f, md, c->ex.helo.p, c->ex.helo.len);
+	}
+	(void)fputs(md ? ":\n\n```\n" : "\n", f);
+	for (k = 0; k < inc->nevidence; k++) {
+		const struct xline *x = &inc->evidence[k];
+
+		(void)fprintf(f, "%s%s #%" PRIu64 " %s ", md ? "" : "      ",
+		    export_fmt_time(t1, sizeof(t1), x->ts_us, TS_READABLE),
+		    x->pkt, x->dir == XDIR_CLIENT ? "C:" :
+		    x->dir == XDIR_SERVER ? "S:" : "--");
+		/* Inside a code block Markdown is inert: text escaping only. */
+		(void)esc_text_fput(f, x->text.p, x->text.len, 0);
+		(void)fputs(x->flags & XL_TRUNCATED ? " [truncated]\n" : "\n", f);
+	}
+	(void)fputs(md ? "```\n\n" : "\n", f);
+}
+
 static void
 write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
-    struct rgroup **v)
+    const struct cause **v, size_t nv)
 {
-	char t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE],
-	    b[EXPORT_ADDR_SIZE];
+	char t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE];
 	const char *li = md ? "- " : "  ";
 	enum inc_type types[INC_MAX];
-	uint64_t s0, s1;
-	size_t i, k, ntypes;
+	uint64_t s0, s1, ncauses[INC_MAX];
+	size_t i, ntypes;
 	bool any;
 
 	span(rp, st, &s0, &s1);
@@ -743,105 +611,130 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
 	(void)fprintf(f, "%sincidents: %" PRIu64 " (error %" PRIu64 ", warning %"
 	    PRIu64 ", notice %" PRIu64 ")\n", li, rp->incidents,
 	    rp->by_sev[SEV_ERROR], rp->by_sev[SEV_WARNING], rp->by_sev[SEV_NOTICE]);
-	/* No type is ever dropped now (a tally slot per type); the line
-	 * keeps its shape for those who read it. */
-	if (rp->groups_dropped || rp->nomem)
+	if (cause_dropped(rp->causes) || cause_nomem(rp->causes))
 		(void)fprintf(f, "%snot detailed (report caps): %" PRIu64
-		    " incidents past %d groups, 0 past %d types, %"
-		    PRIu64 " for lack of memory\n", li, rp->groups_dropped,
-		    REPORT_MAX_GROUPS, REPORT_MAX_TYPES, rp->nomem);
+		    " incidents past %d causes, %" PRIu64 " for lack of memory\n", li,
+		    cause_dropped(rp->causes), CAUSE_MAX, cause_nomem(rp->causes));
 
 	(void)fputc('\n', f);
 	heading(f, md, 2, "Incidents by type");
 	ntypes = inc_tally_sorted(&rp->types, TALLY_BY_SEVERITY, types);
+	causes_by_type(v, nv, ncauses);
 	if (ntypes == 0)
 		(void)fputs("No incidents.\n", f);
 	else if (md)
-		(void)fputs("| type | severity | incidents | server pairs |\n"
+		(void)fputs("| type | severity | incidents | causes |\n"
 		    "|---|---|---:|---:|\n", f);
 	else
-		(void)fprintf(f, "  %-28s %-8s %10s %12s\n", "type", "severity",
-		    "incidents", "server pairs");
+		(void)fprintf(f, "  %-28s %-8s %10s %8s\n", "type", "severity",
+		    "incidents", "causes");
 	for (i = 0; i < ntypes; i++) {
 		enum inc_type t = types[i];
 
 		if (md)
 			(void)fprintf(f, "| %s | %s | %" PRIu64 " | %" PRIu64 " |\n",
 			    inc_type_name(t), nn(severity_name(rp->types.sev[t])),
-			    rp->types.n[t], rp->type_groups[t]);
+			    rp->types.n[t], ncauses[t]);
 		else
-			(void)fprintf(f, "  %-28s %-8s %10" PRIu64 " %12" PRIu64 "\n",
+			(void)fprintf(f, "  %-28s %-8s %10" PRIu64 " %8" PRIu64 "\n",
 			    inc_type_name(t), nn(severity_name(rp->types.sev[t])),
-			    rp->types.n[t], rp->type_groups[t]);
+			    rp->types.n[t], ncauses[t]);
 	}
-
-	if (rp->ngroups > 0) {
+	if (nv > 0) {
 		(void)fputc('\n', f);
-		heading(f, md, 2, "Incidents by server pair");
+		heading(f, md, 2, "Incidents by cause");
 	}
-	for (i = 0; i < rp->ngroups; i++) {
-		const struct rgroup *g = v[i];
-
-		export_fmt_addr(a, sizeof(a), g->family, g->client_ip, -1);
-		export_fmt_addr(b, sizeof(b), g->family, g->server_ip, g->server_port);
-		(void)fprintf(f, "%s%s %s: %s -> %s, %" PRIu64 " time%s\n\n",
-		    md ? "### " : "* ", g->type,
-		    nn(severity_name(g->severity)), a, b, g->count,
-		    g->count == 1 ? "" : "s");
-		(void)fprintf(f, "%sconfidence: %s\n", md ? "- " : "    ",
-		    nn(confidence_name(g->confidence)));
-		(void)fprintf(f, "%sfirst seen: %s UTC\n%slast seen: %s UTC\n\n",
-		    md ? "- " : "    ",
-		    export_fmt_time(t1, sizeof(t1), g->first_us, TS_READABLE),
-		    md ? "- " : "    ",
-		    export_fmt_time(t2, sizeof(t2), g->last_us, TS_READABLE));
-		text_field(f, md, "diagnosis:", g->diagnosis);
-		text_field(f, md, "fix:", g->fix);
-		text_field(f, md, "rfc:", g->rfc);
-		text_field(f, md, "example:", g->summary);
-		text_field(f, md, "visibility:", g->visibility);
-		(void)fprintf(f, "%s%s %s -> %s, %s UTC", md ? "Example session " :
-		    "    session:    ", g->uid,
-		    export_fmt_addr(a, sizeof(a), g->family, g->client_ip,
-		    g->client_port), b,
-		    export_fmt_time(t1, sizeof(t1), g->ex_start_us, TS_READABLE));
-		if (g->helo.p != NULL) {
-			(void)fputs(", helo ", f);
-			put_text(f, md, g->helo.p, g->helo.len);
-		}
-		(void)fputs(md ? ":\n\n```\n" : "\n", f);
-		for (k = 0; k < g->nevidence; k++) {
-			const struct xline *x = &g->evidence[k];
-
-			(void)fprintf(f, "%s%s #%" PRIu64 " %s ", md ? "" : "      ",
-			    export_fmt_time(t1, sizeof(t1), x->ts_us, TS_READABLE),
-			    x->pkt, x->dir == XDIR_CLIENT ? "C:" :
-			    x->dir == XDIR_SERVER ? "S:" : "--");
-			/* Inside a code block Markdown is inert: text escaping only. */
-			(void)esc_text_fput(f, x->text.p, x->text.len, 0);
-			(void)fputs(x->flags & XL_TRUNCATED ? " [truncated]\n" : "\n", f);
-		}
-		(void)fputs(md ? "```\n\n" : "\n", f);
-	}
+	for (i = 0; i < nv; i++)
+		text_cause(f, md, v[i]);
 }
 
 /* ------------------------------------------------------------------------
  * JSON
  * --------------------------------------------------------------------- */
 
+/* One cause as a JSON object: the key, the counts, the peers, the
+ * refused addresses, every session uid kept, and the example. */
 static void
-write_json(FILE *f, struct report *rp, const struct run_stats *st,
-    struct rgroup **v)
+json_cause(FILE *f, const struct cause *c)
 {
 	char t[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE];
-	struct incident inc;
+	size_t k;
+
+	(void)fputs("{\"type\":", f);
+	(void)esc_json_fput_str(f, inc_type_name(c->kind));
+	(void)fprintf(f, ",\"family\":\"%s\",\"severity\":\"%s\",\"confidence\":\"%s\"",
+	    inc_family_name(inc_type_family(c->kind)), nn(severity_name(c->severity)),
+	    nn(confidence_name(c->confidence)));
+	(void)fprintf(f, ",\"side\":\"%s\",\"host_ip\":\"%s\"",
+	    c->side == SIDE_SERVER ? "server" : "client",
+	    export_fmt_addr(a, sizeof(a), c->family, c->ip, -1));
+	if (c->side == SIDE_SERVER)
+		(void)fprintf(f, ",\"host_port\":%u", (unsigned)c->port);
+	else
+		(void)fputs(",\"host_port\":null", f);
+	(void)fputs(",\"host_name\":", f);
+	(void)esc_json_fput_wstr(f, &c->name);
+	(void)fprintf(f, ",\"count\":%" PRIu64, c->count);
+	(void)fprintf(f, ",\"first_seen\":%s", export_fmt_time(t, sizeof(t),
+	    c->first_us, TS_EPOCH));
+	(void)fprintf(f, ",\"last_seen\":%s", export_fmt_time(t, sizeof(t),
+	    c->last_us, TS_EPOCH));
+	(void)fputs(",\"peers\":[", f);
+	for (k = 0; k < c->npeers; k++)
+		(void)fprintf(f, "%s{\"ip\":\"%s\",\"count\":%" PRIu64 "}", k ? "," : "",
+		    export_fmt_addr(a, sizeof(a), c->family, c->peers[k].ip, -1),
+		    c->peers[k].n);
+	(void)fprintf(f, "],\"peers_other\":%" PRIu64 ",\"refused\":[", c->peers_other);
+	for (k = 0; k < c->nrefusals; k++) {
+		const struct cause_refusal *r = &c->refusals[k];
+
+		(void)fprintf(f, "%s{\"command\":\"%s\",\"code\":%d,\"enhanced\":",
+		    k ? "," : "", r->mail ? "MAIL" : "RCPT", r->code);
+		if (r->enh.cls != 0)
+			(void)fprintf(f, "\"%u.%u.%u\"", r->enh.cls, r->enh.subject,
+			    r->enh.detail);
+		else
+			(void)fputs("null", f);
+		(void)fputs(",\"address\":", f);
+		(void)esc_json_fput_wstr(f, &r->addr);
+		(void)fprintf(f, ",\"count\":%" PRIu64 "}", r->n);
+	}
+	(void)fprintf(f, "],\"refused_other\":%" PRIu64 ",\"sessions\":[",
+	    c->refusals_other);
+	for (k = 0; k < c->nuids; k++)
+		(void)fprintf(f, "%s\"%s\"", k ? "," : "", c->uids[k]);
+	(void)fprintf(f, "],\"sessions_not_listed\":%" PRIu64, c->uids_dropped);
+	(void)fputs(",\"example\":{\"uid\":", f);
+	(void)esc_json_fput_str(f, c->ex.uid);
+	(void)fprintf(f, ",\"client_ip\":\"%s\",\"client_port\":%u",
+	    export_fmt_addr(a, sizeof(a), c->family, c->ex.client_ip, -1),
+	    (unsigned)c->ex.client_port);
+	(void)fprintf(f, ",\"server_ip\":\"%s\",\"server_port\":%u",
+	    export_fmt_addr(a, sizeof(a), c->family, c->ex.server_ip, -1),
+	    (unsigned)c->ex.server_port);
+	(void)fprintf(f, ",\"ts_start\":%s", export_fmt_time(t, sizeof(t),
+	    c->ex.start_us, TS_EPOCH));
+	(void)fprintf(f, ",\"ts_end\":%s", export_fmt_time(t, sizeof(t),
+	    c->ex.end_us, TS_EPOCH));
+	(void)fputs(",\"helo\":", f);
+	(void)esc_json_fput_wstr(f, &c->ex.helo);
+	(void)fputs(",\"incident\":", f);
+	(void)export_json_incident(f, &c->ex.inc);
+	(void)fputs("}}", f);
+}
+
+static void
+write_json(FILE *f, struct report *rp, const struct run_stats *st,
+    const struct cause **v, size_t nv)
+{
+	char t[EXPORT_TS_SIZE];
 	enum inc_type types[INC_MAX];
-	uint64_t s0, s1;
+	uint64_t s0, s1, ncauses[INC_MAX];
 	size_t i, ntypes;
 	bool first;
 
 	span(rp, st, &s0, &s1);
-	(void)fputs("{\"report\":\"smtpscope\",\"version\":1,\"run\":{", f);
+	(void)fputs("{\"report\":\"smtpscope\",\"version\":2,\"run\":{", f);
 	(void)fputs("\"source\":", f);
 	(void)esc_json_fput_str(f, st != NULL ? st->source : NULL);
 	(void)fprintf(f, ",\"ts_first\":%s", export_fmt_time(t, sizeof(t), s0,
@@ -905,54 +798,24 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
 		    nn(smtp_anomaly_name((enum smtp_anomaly)i)), rp->anomalies[i]);
 		first = false;
 	}
-	/* types_dropped: always 0 now (a tally slot per type), kept in the
-	 * format for its readers. */
-	(void)fprintf(f, "},\"groups_dropped\":%" PRIu64 ",\"types_dropped\":0"
-	    ",\"nomem_dropped\":%" PRIu64 "}", rp->groups_dropped, rp->nomem);
+	(void)fprintf(f, "},\"causes_dropped\":%" PRIu64 ",\"nomem_dropped\":%"
+	    PRIu64 "}", cause_dropped(rp->causes), cause_nomem(rp->causes));
 	(void)fputs(",\"types\":[", f);
 	ntypes = inc_tally_sorted(&rp->types, TALLY_BY_SEVERITY, types);
+	causes_by_type(v, nv, ncauses);
 	for (i = 0; i < ntypes; i++) {
 		enum inc_type k = types[i];
 
 		(void)fputs(i > 0 ? ",{\"type\":" : "{\"type\":", f);
 		(void)esc_json_fput_str(f, inc_type_name(k));
 		(void)fprintf(f, ",\"severity\":\"%s\",\"count\":%" PRIu64
-		    ",\"server_pairs\":%" PRIu64 "}",
-		    nn(severity_name(rp->types.sev[k])), rp->types.n[k],
-		    rp->type_groups[k]);
+		    ",\"causes\":%" PRIu64 "}", nn(severity_name(rp->types.sev[k])),
+		    rp->types.n[k], ncauses[k]);
 	}
-	(void)fputs("],\"groups\":[", f);
-	for (i = 0; i < rp->ngroups; i++) {
-		const struct rgroup *g = v[i];
-
-		(void)fputs(i > 0 ? ",{\"type\":" : "{\"type\":", f);
-		(void)esc_json_fput_str(f, g->type);
-		(void)fprintf(f, ",\"severity\":\"%s\",\"confidence\":\"%s\"",
-		    nn(severity_name(g->severity)),
-		    nn(confidence_name(g->confidence)));
-		(void)fprintf(f, ",\"client_ip\":\"%s\"", export_fmt_addr(a,
-		    sizeof(a), g->family, g->client_ip, -1));
-		(void)fprintf(f, ",\"server_ip\":\"%s\",\"server_port\":%u",
-		    export_fmt_addr(a, sizeof(a), g->family, g->server_ip, -1),
-		    (unsigned)g->server_port);
-		(void)fprintf(f, ",\"count\":%" PRIu64, g->count);
-		(void)fprintf(f, ",\"first_seen\":%s", export_fmt_time(t, sizeof(t),
-		    g->first_us, TS_EPOCH));
-		(void)fprintf(f, ",\"last_seen\":%s", export_fmt_time(t, sizeof(t),
-		    g->last_us, TS_EPOCH));
-		(void)fputs(",\"example\":{\"uid\":", f);
-		(void)esc_json_fput_str(f, g->uid);
-		(void)fprintf(f, ",\"client_port\":%u", (unsigned)g->client_port);
-		(void)fprintf(f, ",\"ts_start\":%s", export_fmt_time(t, sizeof(t),
-		    g->ex_start_us, TS_EPOCH));
-		(void)fprintf(f, ",\"ts_end\":%s", export_fmt_time(t, sizeof(t),
-		    g->ex_end_us, TS_EPOCH));
-		(void)fputs(",\"helo\":", f);
-		(void)esc_json_fput_wstr(f, &g->helo);
-		(void)fputs(",\"incident\":", f);
-		group_incident_view(g, &inc);
-		(void)export_json_incident(f, &inc);
-		(void)fputs("}}", f);
+	(void)fputs("],\"causes\":[", f);
+	for (i = 0; i < nv; i++) {
+		(void)fputs(i > 0 ? "," : "", f);
+		json_cause(f, v[i]);
 	}
 	(void)fputs("]}\n", f);
 }
@@ -1028,7 +891,8 @@ int
 report_write(struct report *rp, const struct run_stats *st, char *errbuf,
     size_t errlen)
 {
-	struct rgroup **v = NULL;
+	const struct cause **v = NULL;
+	size_t nv;
 	bool nomem;
 	FILE *f;
 	int rc;
@@ -1048,7 +912,7 @@ report_write(struct report *rp, const struct run_stats *st, char *errbuf,
 		rp->csv = NULL;
 		return commit_in_place(rp, f, errbuf, errlen);
 	}
-	v = sorted_groups(rp, &nomem);
+	v = cause_sorted(rp->causes, &nv, &nomem);
 	if (nomem) {
 		(void)snprintf(errbuf, errlen, "%s: out of memory", rp->path);
 		return -1;
@@ -1059,9 +923,9 @@ report_write(struct report *rp, const struct run_stats *st, char *errbuf,
 		return -1;
 	}
 	if (rp->fmt == REPORT_JSON)
-		write_json(f, rp, st, v);
+		write_json(f, rp, st, v, nv);
 	else
-		write_text(f, rp, st, rp->fmt == REPORT_MD, v);
+		write_text(f, rp, st, rp->fmt == REPORT_MD, v, nv);
 	free(v);
 	rc = commit_in_place(rp, f, errbuf, errlen);
 	return rc;
@@ -1072,7 +936,8 @@ report_snapshot(struct report *rp, const char *path, const struct run_stats *st,
     char *errbuf, size_t errlen)
 {
 	struct report *view;
-	struct rgroup **v;
+	const struct cause **v;
+	size_t nv;
 	enum report_format fmt;
 	bool nomem;
 	FILE *f;
@@ -1104,7 +969,7 @@ report_snapshot(struct report *rp, const char *path, const struct run_stats *st,
 		free(view);
 		return -1;
 	}
-	v = sorted_groups(view, &nomem);
+	v = cause_sorted(view->causes, &nv, &nomem);
 	if (nomem || (f = open_temp(view, errbuf, errlen)) == NULL) {
 		if (nomem)
 			(void)snprintf(errbuf, errlen, "%s: out of memory", path);
@@ -1113,9 +978,9 @@ report_snapshot(struct report *rp, const char *path, const struct run_stats *st,
 		return -1;
 	}
 	if (fmt == REPORT_JSON)
-		write_json(f, view, st, v);
+		write_json(f, view, st, v, nv);
 	else
-		write_text(f, view, st, fmt == REPORT_MD, v);
+		write_text(f, view, st, fmt == REPORT_MD, v, nv);
 	free(v);
 	rc = commit_rename(view, f, errbuf, errlen);
 	free(view);

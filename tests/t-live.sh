@@ -141,7 +141,8 @@ ABORT_UID=$(awk -F'\t' '$1 == "incident" && $3 == "8bitmime-abort" {print $2}' "
 
 # The Markdown report: the incident, both hosts, the Domino fix.
 t_grep A-report-names-incident '^\| 8bitmime-abort \| error \| 1 \|' "$O/a.md"
-t_grep A-report-pair "8bitmime-abort error: $IIS -> $DOMINO:$PORT" "$O/a.md"
+t_grep A-report-cause "8bitmime-abort error: server $DOMINO:$PORT .*1 session with 1 client" "$O/a.md"
+t_grep A-report-cause-client "^- clients: $IIS x1\$" "$O/a.md"
 t_grep A-report-domino-fix 'Lotus Domino.*Router/SMTP tab.*8-bit MIME extension' "$O/a.md"
 t_nogrep A-report-clean-not-flagged "$CLEAN" "$O/a.md"
 

@@ -558,8 +558,9 @@ test_write_errors(void **state)
 
 static struct incident body_inc;
 
-/* Four sessions: the abort twice against one server, a body rejection
- * against another, and one clean session. */
+/* Four sessions: the abort twice against one server (from two clients:
+ * one cause), a body rejection against another (a client-side cause), and
+ * one clean session. */
 static void
 add_sample(struct report *rp)
 {
@@ -569,6 +570,7 @@ add_sample(struct report *rp)
 	report_add(rp, &r);
 	make_abort_session(&r);
 	strlcpy(r.uid, "SZZZZZZZZ234567", sizeof(r.uid));
+	r.client_ip[3] = 0x0c;
 	r.client_port = 40000;
 	r.ts_start_us = T0 + 60000000;
 	r.ts_end_us = T0 + 61000000;
@@ -689,12 +691,20 @@ test_report_txt(void **state)
 	    "  session states: delivered 1, rejected 1, aborted 2\n"
 	    "  protocol anomalies: bare-lf 3\n"
 	    "  incidents: 3 (error 2, warning 1, notice 0)\n"));
-	assert_non_null(strstr(txt, "  8bitmime-abort               error             2            1\n"));
-	assert_non_null(strstr(txt, "\n* 8bitmime-abort error: 127.0.0.10 -> 127.0.0.31:25, 2 times\n\n"
+	assert_non_null(strstr(txt, "  8bitmime-abort               error             2        1\n"));
+	/* One entry per cause: the server that must change, its clients. */
+	assert_non_null(strstr(txt, "\n* 8bitmime-abort error: server 127.0.0.31:25 "
+	    "(iis-smtp.contoso.test), 2 sessions with 2 clients\n\n"
 	    "    confidence: probable\n"
 	    "    first seen: 2026-11-28 10:00:01.123456 UTC\n"
-	    "    last seen: 2026-11-28 10:01:01.123456 UTC\n\n"
+	    "    last seen: 2026-11-28 10:01:01.123456 UTC\n"
+	    "    clients: 127.0.0.10 x1, 127.0.0.12 x1\n"
+	    "    sessions: SABCDEFGH234567 SZZZZZZZZ234567\n\n"
 	    "    diagnosis:  Server did not offer 8BITMIME; the client aborted before MAIL FROM.\n"));
+	/* A client-side cause is the client's, named by its HELO. */
+	assert_non_null(strstr(txt, "\n* body-rejected warning: client 127.0.0.10 "
+	    "(=HYPERLINK(\"http://x\")), 1 session with 1 server\n"));
+	assert_int_equal(count_str(txt, "\n* "), 2);
 	assert_non_null(strstr(txt, "    session:    SABCDEFGH234567 127.0.0.10:37331 -> 127.0.0.31:25, "
 	    "2026-11-28 10:00:01.123456 UTC, helo iis-smtp.contoso.test\n"
 	    "      2026-11-28 10:00:01.123456 #4 S: 220 iis-smtp.contoso.test Microsoft ESMTP MAIL Service ready\n"));
@@ -717,7 +727,8 @@ test_report_md(void **state)
 	assert_no_control(md, strlen(md), true);
 	assert_non_null(strstr(md, "# smtpscope report\n"));
 	assert_non_null(strstr(md, "| 8bitmime-abort | error | 2 | 1 |\n"));
-	assert_non_null(strstr(md, "### 8bitmime-abort error: 127.0.0.10 -> 127.0.0.31:25, 2 times\n"));
+	assert_non_null(strstr(md, "### 8bitmime-abort error: server 127.0.0.31:25 "
+	    "(iis-smtp.contoso.test), 2 sessions with 2 clients\n"));
 	/* Wire text cannot add markup. */
 	assert_non_null(strstr(md, "**example:** =cmd\\|' /C calc'\\!A0 \\<b\\>\\*bold\\*\\</b\\>\n"));
 	assert_non_null(strstr(md, "helo =HYPERLINK(\"http://x\"):\n\n```\n"));
@@ -741,16 +752,23 @@ static const char report_json_py[] =
     "assert tot['severities'] == {'error': 2, 'warning': 1, 'notice': 0}\n"
     "assert tot['anomalies'] == {'bare-lf': 3}\n"
     "assert [t['type'] for t in d['types']] == ['8bitmime-abort', 'body-rejected']\n"
-    "g = d['groups']\n"
+    "assert d['version'] == 2\n"
+    "g = d['causes']\n"
     "assert len(g) == 2 and g[0]['type'] == '8bitmime-abort' and g[0]['count'] == 2\n"
-    "assert g[0]['client_ip'] == '127.0.0.10' and g[0]['server_ip'] == '127.0.0.31'\n"
+    "assert g[0]['side'] == 'server' and g[0]['host_ip'] == '127.0.0.31' and g[0]['host_port'] == 25\n"
+    "assert g[0]['host_name'] == 'iis-smtp.contoso.test' and g[0]['family'] == '8bit'\n"
+    "assert g[0]['peers'] == [{'ip': '127.0.0.10', 'count': 1}, {'ip': '127.0.0.12', 'count': 1}], g[0]['peers']\n"
+    "assert g[0]['sessions'] == ['SABCDEFGH234567', 'SZZZZZZZZ234567']\n"
     "assert g[0]['first_seen'] == 1795860001.123456 and g[0]['last_seen'] == 1795860061.123456\n"
     "ex = g[0]['example']\n"
     "assert ex['uid'] == 'SABCDEFGH234567' and ex['helo'] == 'iis-smtp.contoso.test'\n"
+    "assert ex['client_ip'] == '127.0.0.10' and ex['server_ip'] == '127.0.0.31'\n"
     "ev = ex['incident']['evidence']\n"
     "assert len(ev) == 5 and ev[1] == {'ts': 1795860001.223456, 'pkt': 6, 'dir': 'C', 'line': 'EHLO mail.example.test', 'truncated': False}, ev[1]\n"
-    "assert g[1]['server_ip'] == '127.0.0.32' and g[1]['severity'] == 'warning'\n"
+    "assert g[1]['side'] == 'client' and g[1]['host_ip'] == '127.0.0.10' and g[1]['host_port'] is None\n"
+    "assert g[1]['peers'] == [{'ip': '127.0.0.32', 'count': 1}] and g[1]['severity'] == 'warning'\n"
     "assert g[1]['example']['helo'] == '=HYPERLINK(\"http://x\")'\n"
+    "assert [t['causes'] for t in d['types']] == [1, 1]\n"
     "print('ok')\n";
 
 static void
@@ -761,7 +779,7 @@ test_report_json(void **state)
 	(void)state;
 	js = write_report(dir, "run.json", &path);
 	assert_int_equal(py_check(report_json_py, path), 0);
-	snprintf(cmd, sizeof(cmd), "jq -e '.groups | length == 2' %s >/dev/null", path);
+	snprintf(cmd, sizeof(cmd), "jq -e '.causes | length == 2' %s >/dev/null", path);
 	assert_int_equal(system(cmd), 0);
 	free(path);
 	free(js);
@@ -926,14 +944,14 @@ test_report_write_fails(void **state)
 	}
 }
 
-/* Past REPORT_MAX_GROUPS, incidents are counted but not detailed. */
+/* Past CAUSE_MAX causes, incidents are counted but not detailed. */
 static const char caps_py[] =
     "import json, sys\n"
     "d = json.load(open(sys.argv[1]))\n"
-    "assert len(d['groups']) == 2048, len(d['groups'])\n"
-    "assert d['totals']['groups_dropped'] == 3000 - 2048\n"
+    "assert len(d['causes']) == 2048, len(d['causes'])\n"
+    "assert d['totals']['causes_dropped'] == 3000 - 2048\n"
     "assert d['totals']['incidents'] == 3000 and d['types'][0]['count'] == 3000\n"
-    "assert d['types'][0]['server_pairs'] == 2048\n"
+    "assert d['types'][0]['causes'] == 2048\n"
     "print('ok')\n";
 
 static void
