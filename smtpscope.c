@@ -31,6 +31,7 @@
 
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "decode/cause.h"
 #include "decode/escape.h"
 #include "decode/export.h"
 #include "decode/smtp.h"
@@ -657,6 +658,7 @@ run_capture(struct cli_opts *o)
 		    getenv("NO_COLOR") == NULL;
 		r.bo.verbose = o->verbose;
 		r.bo.ts = cli_batch_ts(o->tstamp);
+		r.bo.causes = r.batch != NULL ? cause_set_new() : NULL;
 		loop_rc = capture_loop(&r, errbuf);
 		cap_finish(r.cap, got_stop != 0);
 	} else {
@@ -681,8 +683,10 @@ run_capture(struct cli_opts *o)
 		cli_warn("%s", errbuf);
 		rc = EX_INPUT_;
 	}
-	if (r.batch != NULL)
+	if (r.batch != NULL) {
+		(void)export_batch_causes(stdout, &r.bo);
 		summary_print(stdout, &r.sum, r.cap, o->ports_text, r.sessions_open, true);
+	}
 	else if (o->json != NULL && strcmp(o->json, "-") == 0 && !want_ui)
 		summary_print(stderr, &r.sum, r.cap, o->ports_text, r.sessions_open, true);
 	if (close_outputs(&r) == -1 && rc == EX_OK_)
@@ -695,6 +699,7 @@ run_capture(struct cli_opts *o)
 	sig_cap = NULL;
 	cap_close(r.cap);
 	smtp_ctx_free(r.smtp);
+	cause_set_free(r.bo.causes);
 	if (r.ui != NULL)
 		ui_free(r.ui);
 	if (r.ui_report != NULL)

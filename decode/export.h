@@ -74,11 +74,15 @@ enum batch_ts {
  * every session.  first_us and prev_us are the writer's own state for the
  * relative time styles: start them at 0.
  */
+struct cause_set;
 struct batch_opts {
 	bool color;		/* ANSI colours by severity */
 	enum batch_ts ts;
 	int verbose;
 	uint64_t first_us, prev_us;
+	/* When set, incidents are grouped by cause (cause.h): the first of a
+	 * cause is printed in full, the next ones as one line. */
+	struct cause_set *causes;
 };
 
 /*
@@ -87,6 +91,16 @@ struct batch_opts {
  * each with -q) and the transcript.  o may not be NULL (it holds state).
  */
 int export_batch_session(FILE *, const struct sess_record *, struct batch_opts *o);
+/* The causes of the run, one short block each (with o->causes, at the
+ * end): the cause, its counts, peers and refused addresses. */
+int export_batch_causes(FILE *, const struct batch_opts *o);
+/* A cause's peers and its refused addresses as text, for batch mode and
+ * the reports: " 192.0.2.1 x3, ..., others x2" and " 550 5.1.1 RCPT
+ * TO:<a@b> x24, ..."; put writes a wire string escaped for the output. */
+struct cause;
+typedef void (*export_put_fn)(FILE *, const char *, size_t);
+void export_cause_peers(FILE *, const struct cause *);
+void export_cause_refusals(FILE *, const struct cause *, export_put_fn put);
 
 /*
  * One readable line per finished session (batch mode, -b), e.g.

@@ -448,16 +448,16 @@ cause_host(FILE *f, bool md, const struct cause *c)
 	}
 }
 
-/* "550 5.1.1 RCPT TO:<x@y> x24" */
 static void
-put_refusal(FILE *f, bool md, const struct cause_refusal *r)
+put_md(FILE *f, const char *s, size_t len)
 {
-	(void)fprintf(f, "%d", r->code);
-	if (r->enh.cls != 0)
-		(void)fprintf(f, " %u.%u.%u", r->enh.cls, r->enh.subject, r->enh.detail);
-	(void)fputs(r->mail ? " MAIL FROM:<" : " RCPT TO:<", f);
-	put_text(f, md, r->addr.p, r->addr.len);
-	(void)fprintf(f, "> x%" PRIu64, r->n);
+	put_text(f, true, s, len);
+}
+
+static void
+put_plain(FILE *f, const char *s, size_t len)
+{
+	put_text(f, false, s, len);
 }
 
 #define TEXT_UIDS	20	/* session uids listed in text; JSON lists all kept */
@@ -485,21 +485,11 @@ text_cause(FILE *f, bool md, const struct cause *c)
 	(void)fprintf(f, "%slast seen: %s UTC\n", ind,
 	    export_fmt_time(t1, sizeof(t1), c->last_us, TS_READABLE));
 	(void)fprintf(f, "%s%s:", ind, c->side == SIDE_SERVER ? "clients" : "servers");
-	for (k = 0; k < c->npeers; k++)
-		(void)fprintf(f, "%s %s x%" PRIu64, k > 0 ? "," : "",
-		    export_fmt_addr(a, sizeof(a), c->family, c->peers[k].ip, -1),
-		    c->peers[k].n);
-	if (c->peers_other > 0)
-		(void)fprintf(f, ", others x%" PRIu64, c->peers_other);
+	export_cause_peers(f, c);
 	(void)fputc('\n', f);
 	if (c->nrefusals > 0) {
 		(void)fprintf(f, "%srefused:", ind);
-		for (k = 0; k < c->nrefusals; k++) {
-			(void)fputs(k > 0 ? ", " : " ", f);
-			put_refusal(f, md, &c->refusals[k]);
-		}
-		if (c->refusals_other > 0)
-			(void)fprintf(f, ", others x%" PRIu64, c->refusals_other);
+		export_cause_refusals(f, c, md ? put_md : put_plain);
 		(void)fputc('\n', f);
 	}
 	(void)fprintf(f, "%ssessions:", ind);

@@ -14,10 +14,12 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "cause.h"
 #include "escape.h"
 #include "export.h"
 
@@ -333,20 +335,43 @@ print_incident_line(FILE *f, const struct sess_record *r, const struct incident 
 	(void)fputc('\n', f);
 }
 
+/* A further incident of a cause already printed in full. */
+static void
+print_again(FILE *f, const struct sess_record *r, const struct incident *inc,
+    const struct cause *c, const struct batch_opts *o)
+{
+	print_severity(f, inc, o->color);
+	(void)fprintf(f, " %s (%s) %.*s ", inc->type != NULL ? inc->type : "?",
+	    nn(confidence_name(inc->confidence)), (int)sizeof(r->uid), r->uid);
+	print_hosts(f, r);
+	(void)fprintf(f, ": again, %" PRIu64 " sessions so far (diagnosis and fix "
+	    "with %.*s above)\n", c->count, (int)sizeof(c->ex.uid), c->ex.uid);
+}
+
 int
 export_batch_session(FILE *f, const struct sess_record *r, struct batch_opts *o)
 {
-	size_t i;
+	const struct cause *news[SESS_MAX_INC], *c;
+	size_t i, k, nnew = 0;
 
 	if (o->first_us == 0)
 		o->first_us = r->ts_start_us;
+	if (o->causes != NULL)
+		nnew = cause_add(o->causes, r, news, SESS_MAX_INC);
 	if (o->verbose < 0) {
 		for (i = 0; i < r->ninc; i++)
 			print_incident_line(f, r, &r->inc[i], o);
 	} else {
 		(void)export_batch_line(f, r, o);
-		for (i = 0; i < r->ninc; i++)
-			(void)export_batch_incident(f, r, &r->inc[i], o);
+		for (i = 0; i < r->ninc; i++) {
+			c = o->causes != NULL ? cause_of(o->causes, r, &r->inc[i]) : NULL;
+			for (k = 0; c != NULL && k < nnew && news[k] != c; k++)
+				;
+			if (c != NULL && k == nnew && c->count > 1)
+				print_again(f, r, &r->inc[i], c, o);
+			else
+				(void)export_batch_incident(f, r, &r->inc[i], o);
+		}
 		if (o->verbose >= 2 || (o->verbose == 1 && r->ninc > 0)) {
 			(void)fprintf(f, "  transcript (%zu lines%s):\n", r->nlines,
 			    r->lines_dropped > 0 ? ", the middle not kept" : "");
@@ -356,5 +381,96 @@ export_batch_session(FILE *f, const struct sess_record *r, struct batch_opts *o)
 		}
 	}
 	o->prev_us = r->ts_start_us;
+	return ferror(f) ? -1 : 0;
+}
+
+static void
+put_escaped(FILE *f, const char *p, size_t len)
+{
+	(void)esc_text_fput(f, p, len, 0);
+}
+
+void
+export_cause_peers(FILE *f, const struct cause *c)
+{
+	char a[EXPORT_ADDR_SIZE];
+
+	for (size_t k = 0; k < c->npeers; k++)
+		(void)fprintf(f, "%s %s x%" PRIu64, k > 0 ? "," : "",
+		    export_fmt_addr(a, sizeof(a), c->family, c->peers[k].ip, -1),
+		    c->peers[k].n);
+	if (c->peers_other > 0)
+		(void)fprintf(f, ", others x%" PRIu64, c->peers_other);
+}
+
+void
+export_cause_refusals(FILE *f, const struct cause *c, export_put_fn put)
+{
+	for (size_t k = 0; k < c->nrefusals; k++) {
+		const struct cause_refusal *rf = &c->refusals[k];
+
+		(void)fprintf(f, "%s %d", k > 0 ? "," : "", rf->code);
+		if (rf->enh.cls != 0)
+			(void)fprintf(f, " %u.%u.%u", rf->enh.cls, rf->enh.subject,
+			    rf->enh.detail);
+		(void)fputs(rf->mail ? " MAIL FROM:<" : " RCPT TO:<", f);
+		put(f, rf->addr.p, rf->addr.len);
+		(void)fprintf(f, "> x%" PRIu64, rf->n);
+	}
+	if (c->refusals_other > 0)
+		(void)fprintf(f, ", others x%" PRIu64, c->refusals_other);
+}
+
+int
+export_batch_causes(FILE *f, const struct batch_opts *o)
+{
+	const struct cause **v;
+	char a[EXPORT_ADDR_SIZE], t1[EXPORT_TS_SIZE], t2[EXPORT_TS_SIZE];
+	size_t n, i;
+	bool nomem;
+
+	if (o == NULL || o->causes == NULL)
+		return 0;
+	v = cause_sorted(o->causes, &n, &nomem);
+	if (n == 0) {
+		free(v);
+		return ferror(f) ? -1 : 0;
+	}
+	(void)fprintf(f, "\ncauses (%zu):\n", n);
+	for (i = 0; i < n; i++) {
+		const struct cause *c = v[i];
+		struct incident sev = { .severity = c->severity };
+
+		(void)fputs("  ", f);
+		print_severity(f, &sev, o->color);
+		(void)fprintf(f, " %s: %s %s", inc_type_name(c->kind),
+		    c->side == SIDE_SERVER ? "server" : "client",
+		    export_fmt_addr(a, sizeof(a), c->family, c->ip,
+		    c->side == SIDE_SERVER ? c->port : -1));
+		if (c->name.p != NULL) {
+			(void)fputs(" (", f);
+			(void)esc_text_fput(f, c->name.p, c->name.len, 0);
+			(void)fputc(')', f);
+		}
+		(void)fprintf(f, ", %" PRIu64 " session%s with %zu%s %s%s, %s to %s\n",
+		    c->count, c->count == 1 ? "" : "s", c->npeers,
+		    cause_peers_complete(c) ? "" : "+",
+		    c->side == SIDE_SERVER ? "client" : "server",
+		    c->npeers == 1 && cause_peers_complete(c) ? "" : "s",
+		    export_fmt_time(t1, sizeof(t1), c->first_us, TS_LOCAL_MILLI),
+		    export_fmt_time(t2, sizeof(t2), c->last_us, TS_LOCAL_MILLI));
+		(void)fprintf(f, "    %s:", c->side == SIDE_SERVER ? "clients" : "servers");
+		export_cause_peers(f, c);
+		(void)fputc('\n', f);
+		if (c->nrefusals > 0) {
+			(void)fputs("    refused:", f);
+			export_cause_refusals(f, c, put_escaped);
+			(void)fputc('\n', f);
+		}
+	}
+	if (cause_dropped(o->causes) + cause_nomem(o->causes) > 0)
+		(void)fprintf(f, "  (%" PRIu64 " incidents of further causes not grouped)\n",
+		    cause_dropped(o->causes) + cause_nomem(o->causes));
+	free(v);
 	return ferror(f) ? -1 : 0;
 }

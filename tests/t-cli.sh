@@ -109,6 +109,19 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 tests/bench/gen.py "$tmp/many.pca
 	else
 		echo "ok no-limits-by-default"
 	fi
+	# Batch mode prints a cause once: the first abort in full, the next
+	# ones as one line each, and the causes with their clients at the end.
+	n=$(grep -c '\[8bitmime-abort\]$' "$tmp/many2.out")
+	if [ "$n" -ge 2 ] &&
+	    [ "$(grep -c '^  diagnosis: ' "$tmp/many2.out")" -eq 1 ] &&
+	    [ "$(grep -c '^error 8bitmime-abort .*: again, [0-9]* sessions so far' "$tmp/many2.out")" -eq $((n - 1)) ] &&
+	    grep -q '^causes (1):$' "$tmp/many2.out" &&
+	    grep -qE "^  error 8bitmime-abort: server 192\.0\.2\.25:25 \(mx\.example\.test\), $n sessions with $n clients," "$tmp/many2.out" &&
+	    [ "$(grep '^    clients:' "$tmp/many2.out" | tr ',' '\n' | grep -c ' x1')" -eq "$n" ]; then
+		echo "ok batch-one-block-per-cause ($n aborts)"
+	else
+		echo "FAIL batch-one-block-per-cause ($n aborts)"; grep -E 'again|^causes|^  error|diagnosis' "$tmp/many2.out" | head; bad=1
+	fi
 fi
 
 # --trace-states: every state change of every session, on stderr, named by
