@@ -176,14 +176,18 @@ keys Escape
 wait_re 'sessions [0-9]+/4 of 4' || fail "Esc did not return to the list"
 
 # ---------------------------------------------------------------------------
-# 4. The incidents view groups it; Enter opens the example session.
+# 4. The incidents view: one row per cause (the type and the host that must
+#    change), worst first; Enter lists that cause's sessions.
 # ---------------------------------------------------------------------------
 keys i
-wait_re 'Type +Sev +Client +Server +Count +First +Last' || fail "no incidents view"
-screen | grep -qE '^ 8bitmime-abort +error +127\.0\.0\.10 +127\.0\.0\.31 +1 ' ||
-    fail "no 8bitmime-abort group for 127.0.0.10 -> 127.0.0.31 with count 1"
-screen | grep -qE 'incidents: [0-9]+ groups' || fail "no group count"
-ok "incidents view groups by type and client/server"
+wait_re 'Type +Sev +Fix on +Host +(Name +)?Count +Peers +First +Last' || fail "no incidents view"
+screen | grep -qE '^ 8bitmime-abort +error +server +127\.0\.0\.31:25 +(dom[^ ]* +)?1 +1 ' ||
+    fail "no 8bitmime-abort cause on server 127.0.0.31:25 with count 1 and 1 peer"
+screen | grep -qE 'incidents: [0-9]+ causes' || fail "no cause count"
+[ "$(screen | grep -nE '^ 8bitmime-abort ' | cut -d: -f1)" -lt \
+    "$(screen | grep -nE '^ mail-deferred ' | cut -d: -f1)" ] ||
+    fail "the error cause is not above the warning"
+ok "incidents view: one row per cause, worst first"
 gline=$(screen | grep -nE '^ 8bitmime-abort ' | head -n 1 | cut -d: -f1)
 i=4
 while [ "$i" -lt "$gline" ]; do
@@ -191,12 +195,16 @@ while [ "$i" -lt "$gline" ]; do
 	i=$((i + 1))
 done
 keys Enter
-wait_for "8BITMIME missing" || fail "Enter in the incidents view did not open the session"
+wait_re 'sessions 1/1 of 4' || fail "Enter on a cause did not list its session"
+screen | grep -qE '^!.*8bitmime-abort' || fail "the cause's session is not listed"
+screen | grep -q 'cause 8bitmime-abort@127.0.0.31' || fail "the status bar does not name the cause"
+keys Enter
+wait_for "8BITMIME missing" || fail "Enter in the cause's list did not open the session"
 keys Escape
-wait_re 'Type +Sev +Client' || fail "Esc did not return to the incidents view"
-keys Escape
-wait_re 'sessions [0-9]+/4 of 4' || fail "Esc did not return to the list"
-ok "incident group opens its session"
+wait_re 'sessions 1/1 of 4' || fail "Esc did not return to the cause's list"
+keys c
+wait_re 'sessions [0-9]+/4 of 4' || fail "c did not show every session again"
+ok "a cause lists its sessions; c shows all"
 
 # ---------------------------------------------------------------------------
 # 5. Help lists the keys; resize redraws at the new size.

@@ -82,9 +82,14 @@ RB_HEAD(uidtree, row);
 
 struct group {
 	RB_ENTRY(group) e;
+	/* key: the cause */
 	unsigned type;			/* enum inc_type */
+	unsigned side;			/* enum inc_side */
 	int family;
-	uint8_t cip[16], sip[16];
+	uint8_t ip[16];
+	uint16_t port;
+	/* the peers seen, for counting them */
+	uint8_t peers[UI_GROUP_PEERS][16];
 	struct ui_group g;
 };
 RB_HEAD(grouptree, group);
@@ -152,11 +157,13 @@ group_cmp(const struct group *a, const struct group *b)
 
 	if (a->type != b->type)
 		return a->type < b->type ? -1 : 1;
+	if (a->side != b->side)
+		return a->side < b->side ? -1 : 1;
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	if ((c = memcmp(a->cip, b->cip, sizeof(a->cip))) != 0)
+	if ((c = memcmp(a->ip, b->ip, sizeof(a->ip))) != 0)
 		return c;
-	return memcmp(a->sip, b->sip, sizeof(a->sip));
+	return a->port < b->port ? -1 : a->port > b->port;
 }
 RB_GENERATE_STATIC(grouptree, group, e, group_cmp)
 
@@ -337,6 +344,9 @@ row_from_record(struct ui_rowdata *d, const struct sess_record *rec, bool ended)
 	d->severity = -1;
 	n = rec->inc != NULL ? rec->ninc : 0;
 	d->ninc = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+	for (i = 0; i < n; i++)
+		if ((unsigned)rec->inc[i].kind < INC_MAX)
+			d->inc_mask |= INC_BIT(rec->inc[i].kind);
 	for (i = 0; i < n; i++) {
 		const struct incident *in = &rec->inc[i];
 
@@ -704,6 +714,19 @@ row_alloc(struct model *m)
 	return slot_row(m, m->nslots++);
 }
 
+/* Count a distinct peer of a cause (bounded: then "more"). */
+static void
+group_peer(struct group *g, const uint8_t ip[16])
+{
+	for (uint32_t i = 0; i < g->g.npeers; i++)
+		if (memcmp(g->peers[i], ip, 16) == 0)
+			return;
+	if (g->g.npeers < UI_GROUP_PEERS)
+		memcpy(g->peers[g->g.npeers++], ip, 16);
+	else
+		g->g.peers_more = true;
+}
+
 static void
 count_incidents(struct model *m, struct row *r, const struct sess_record *rec)
 {
@@ -721,9 +744,10 @@ count_incidents(struct model *m, struct row *r, const struct sess_record *rec)
 
 		memset(&key, 0, sizeof(key));
 		key.type = ti;
+		key.side = (unsigned)inc_type_side(in->kind);
 		key.family = rec->family;
-		memcpy(key.cip, rec->client_ip, sizeof(key.cip));
-		memcpy(key.sip, rec->server_ip, sizeof(key.sip));
+		memcpy(key.ip, key.side == SIDE_SERVER ? rec->server_ip : rec->client_ip, 16);
+		key.port = key.side == SIDE_SERVER ? rec->server_port : 0;
 		if ((g = RB_FIND(grouptree, &m->groups, &key)) == NULL) {
 			if (m->ngroups >= UI_MAX_GROUPS ||
 			    (g = calloc(1, sizeof(*g))) == NULL) {
@@ -732,15 +756,24 @@ count_incidents(struct model *m, struct row *r, const struct sess_record *rec)
 			}
 			*g = key;
 			strlcpy(g->g.type, inc_type_name(in->kind), sizeof(g->g.type));
+			g->g.kind = (uint8_t)ti;
 			g->g.family = (uint8_t)inc_type_family(in->kind);
-			strlcpy(g->g.client, r->d.client, sizeof(g->g.client));
-			strlcpy(g->g.server, r->d.server, sizeof(g->g.server));
+			g->g.side = (uint8_t)key.side;
+			g->g.port = key.port;
+			if (key.side == SIDE_SERVER) {
+				strlcpy(g->g.host, r->d.server, sizeof(g->g.host));
+				strlcpy(g->g.name, r->d.server_name, sizeof(g->g.name));
+			} else {
+				strlcpy(g->g.host, r->d.client, sizeof(g->g.host));
+				strlcpy(g->g.name, r->d.helo, sizeof(g->g.name));
+			}
 			g->g.severity = (int8_t)in->severity;
 			g->g.first_us = rec->ts_start_us;
 			g->g.last_us = rec->ts_start_us;
 			RB_INSERT(grouptree, &m->groups, g);
 			m->ngroups++;
 		}
+		group_peer(g, key.side == SIDE_SERVER ? rec->client_ip : rec->server_ip);
 		g->g.count++;
 		if ((int)in->severity > g->g.severity)
 			g->g.severity = (int8_t)in->severity;
@@ -959,6 +992,15 @@ row_matches(const struct model *m, const struct row *r)
 
 	if (m->view.incidents_only && d->ninc == 0)
 		return false;
+	if (m->view.cause) {
+		const struct ui_view *v = &m->view;
+
+		if (!(d->inc_mask & INC_BIT(v->cause_kind)))
+			return false;
+		if (v->cause_side == SIDE_SERVER ? strcmp(d->server, v->cause_host) != 0 ||
+		    d->server_port != v->cause_port : strcmp(d->client, v->cause_host) != 0)
+			return false;
+	}
 	if (n[0] == '\0')
 		return true;
 	return has_text(d->client, n) || has_text(d->server, n) ||
@@ -1177,17 +1219,20 @@ model_detail_put(struct model *m, struct ui_detail *d)
 		free(d);
 }
 
+/* Worst first, then the most frequent: what to fix first is on top. */
 static int
 group_order(const void *a, const void *b)
 {
 	const struct ui_group *x = a, *y = b;
 	int c;
 
-	if ((c = strcmp(x->type, y->type)) != 0)
-		return c;
+	if (x->severity != y->severity)
+		return x->severity > y->severity ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return x->last_us > y->last_us ? -1 : x->last_us < y->last_us;
+	if ((c = strcmp(x->type, y->type)) != 0)
+		return c;
+	return strcmp(x->host, y->host);
 }
 
 size_t

@@ -59,7 +59,7 @@ static const struct keybind keytab[] = {
 	{ SCOPE_SESSION, { 'N' }, "N", ACT_PREV_SESSION, "previous session of the list" },
 
 	{ SCOPE_INCIDENTS, { '\n', '\r', KEY_ENTER, KEY_RIGHT }, "Enter", ACT_OPEN,
-	    "open the group's most recent session" },
+	    "list the cause's sessions (c in the list shows all again)" },
 };
 #define NKEYS (sizeof(keytab) / sizeof(keytab[0]))
 

@@ -1,12 +1,12 @@
 /*
- * ui_incidents.c - incidents grouped by type and client/server pair, with
- * counts and first and last seen; Enter opens the group's most recent
- * session.
+ * ui_incidents.c - incidents grouped by root cause: the type and the host
+ * that must change for it (the server, or the client), with counts,
+ * distinct peers, and first and last seen; Enter lists the cause's
+ * sessions (the list, filtered to them; c clears it).
  *
- * The groups (at most UI_MAX_GROUPS, counted by the model as sessions end)
+ * The causes (at most UI_MAX_GROUPS, counted by the model as sessions end)
  * are copied from the model when its generation changes: a bounded copy,
- * sorted by type and then by count, so the same kind of problem with
- * different servers reads as one block.
+ * sorted by severity and then by count, so what to fix first is on top.
  *
  * Deliberately not here: deciding what an incident is (decode/incident.c),
  * keeping sessions (model.c).
@@ -18,7 +18,8 @@
 
 #include "ui/ui_int.h"
 
-enum { G_TYPE, G_SEV, G_CLIENT, G_SERVER, G_COUNT, G_FIRST, G_LAST, G_MAX };
+enum { G_TYPE, G_SEV, G_SIDE, G_HOST, G_NAME, G_COUNT, G_PEERS, G_FIRST, G_LAST,
+	G_MAX };
 
 static const struct gcol {
 	const char *title;
@@ -27,9 +28,11 @@ static const struct gcol {
 } gcols[G_MAX] = {
 	[G_TYPE] = { "Type", 8, 28, false },
 	[G_SEV] = { "Sev", 7, 7, false },
-	[G_CLIENT] = { "Client", 7, 39, false },
-	[G_SERVER] = { "Server", 7, 39, false },
+	[G_SIDE] = { "Fix on", 6, 6, false },
+	[G_HOST] = { "Host", 7, 46, false },
+	[G_NAME] = { "Name", 4, 28, false },
 	[G_COUNT] = { "Count", 5, 10, true },
+	[G_PEERS] = { "Peers", 5, 6, true },
 	[G_FIRST] = { "First", 8, 8, false },
 	[G_LAST] = { "Last", 8, 8, false },
 };
@@ -40,9 +43,16 @@ gcell(const struct ui_group *g, int c, char *buf, size_t size)
 	switch (c) {
 	case G_TYPE: strlcpy(buf, g->type, size); break;
 	case G_SEV: strlcpy(buf, ui_severity_name(g->severity), size); break;
-	case G_CLIENT: strlcpy(buf, g->client, size); break;
-	case G_SERVER: strlcpy(buf, g->server, size); break;
+	case G_SIDE: strlcpy(buf, g->side == SIDE_SERVER ? "server" : "client", size); break;
+	case G_HOST:
+		if (g->side == SIDE_SERVER)
+			snprintf(buf, size, "%s:%u", g->host, (unsigned)g->port);
+		else
+			strlcpy(buf, g->host, size);
+		break;
+	case G_NAME: strlcpy(buf, g->name[0] != '\0' ? g->name : "-", size); break;
 	case G_COUNT: snprintf(buf, size, "%llu", (unsigned long long)g->count); break;
+	case G_PEERS: snprintf(buf, size, "%u%s", g->npeers, g->peers_more ? "+" : ""); break;
 	case G_FIRST: ui_fmt_ts(buf, size, g->first_us, TS_HMS); break;
 	case G_LAST: ui_fmt_ts(buf, size, g->last_us, TS_HMS); break;
 	default: buf[0] = '\0'; break;
@@ -95,7 +105,7 @@ inc_draw(struct ui *u, int y, int h)
 		s->top = s->sel - page + 1;
 	e = s->top + page < s->ngroups ? s->top + page : s->ngroups;
 
-	/* Widths from what is visible; client and server give way first. */
+	/* Widths from what is visible; name and host give way first. */
 	for (c = 0; c < G_MAX; c++) {
 		w[c] = (int)strlen(gcols[c].title);
 		for (i = s->top; i < e; i++) {
@@ -110,13 +120,13 @@ inc_draw(struct ui *u, int y, int h)
 	}
 	for (;;) {
 		for (total = 1, c = 0; c < G_MAX; c++)
-			total += w[c] + 1;
+			total += w[c] > 0 ? w[c] + 1 : 0;
 		if (total <= COLS)
 			break;
-		if (w[G_CLIENT] > gcols[G_CLIENT].min && w[G_CLIENT] >= w[G_SERVER])
-			w[G_CLIENT]--;
-		else if (w[G_SERVER] > gcols[G_SERVER].min)
-			w[G_SERVER]--;
+		if (w[G_NAME] > 0)	/* a name too cut to read goes */
+			w[G_NAME] = w[G_NAME] > gcols[G_NAME].min ? w[G_NAME] - 1 : 0;
+		else if (w[G_HOST] > gcols[G_HOST].min)
+			w[G_HOST]--;
 		else if (w[G_TYPE] > gcols[G_TYPE].min)
 			w[G_TYPE]--;
 		else
@@ -125,6 +135,8 @@ inc_draw(struct ui *u, int y, int h)
 
 	draw_fill(&u->theme, y, 0, COLS, R_COLTITLE);
 	for (x = 1, c = 0; c < G_MAX; c++) {
+		if (w[c] == 0)
+			continue;
 		if (gcols[c].right)
 			draw_text(&u->theme, y, x + w[c] - (int)strlen(gcols[c].title),
 			    w[c], R_COLTITLE, gcols[c].title);
@@ -146,6 +158,8 @@ inc_draw(struct ui *u, int y, int h)
 		for (x = 1, c = 0; c < G_MAX; c++) {
 			size_t len;
 
+			if (w[c] == 0)
+				continue;
 			gcell(g, c, buf, sizeof(buf));
 			len = strlen(buf);
 			if ((int)len > w[c] && w[c] > 1) {
@@ -164,12 +178,32 @@ inc_draw(struct ui *u, int y, int h)
 
 	draw_fill(&u->theme, y + h - 1, 0, COLS, R_BAR);
 	x = draw_textf(&u->theme, y + h - 1, 0, COLS, R_BAR,
-	    " incidents: %zu groups, %llu incidents", s->ngroups,
+	    " incidents: %zu causes, %llu incidents", s->ngroups,
 	    (unsigned long long)u->sum.incidents);
 	if (u->sum.groups_dropped > 0)
 		draw_textf(&u->theme, y + h - 1, x, COLS - x, R_BAR,
 		    "  (%llu beyond the caps)",
 		    (unsigned long long)u->sum.groups_dropped);
+}
+
+/* Enter: the list, showing the sessions of this cause only. */
+static void
+show_cause(struct ui *u, const struct ui_group *g)
+{
+	u->view.text[0] = '\0';
+	u->view.incidents_only = false;
+	u->view.cause = true;
+	u->view.cause_kind = g->kind;
+	u->view.cause_side = g->side;
+	strlcpy(u->view.cause_host, g->host, sizeof(u->view.cause_host));
+	u->view.cause_port = g->port;
+	model_set_view(u->m, &u->view);
+	u->list.sel = 0;
+	u->list.top = 0;
+	ui_pop(u);
+	ui_status(u, false, "the %llu session%s of %s on %s %s (c shows all)",
+	    (unsigned long long)g->count, g->count == 1 ? "" : "s", g->type,
+	    g->side == SIDE_SERVER ? "server" : "client", g->host);
 }
 
 static bool
@@ -200,8 +234,8 @@ inc_action(struct ui *u, enum ui_action a)
 		s->sel = n > 0 ? n - 1 : 0;
 		return true;
 	case ACT_OPEN:
-		if (s->sel < n && s->groups[s->sel].example_uid[0] != '\0')
-			ui_open_session(u, s->groups[s->sel].example_uid);
+		if (s->sel < n)
+			show_cause(u, &s->groups[s->sel]);
 		return true;
 	case ACT_INCIDENTS:
 		return true;	/* already here */

@@ -56,6 +56,7 @@ struct ui_rowdata {
 	char mail_from[UI_MAIL_MAX];	/* first transaction's sender */
 	char rcpt[UI_MAIL_MAX];		/* and its first recipient */
 	char inc[UI_TYPE_MAX];		/* the most severe incident type, or "" */
+	uint64_t inc_mask;		/* INC_BIT() of every type it raised */
 	int last_reply_code;
 	uint8_t state;			/* enum sess_state */
 	uint8_t end;			/* enum sess_end */
@@ -120,12 +121,20 @@ struct ui_detail {
 	uint32_t anomalies[SAN_MAX];
 };
 
-/* One incident group: a type between one client and one server. */
+/* One cause: an incident type and the host that must change for it
+ * (decode/cause.h's key), with its counts. */
+#define UI_GROUP_PEERS	64	/* distinct peers counted per cause */
 struct ui_group {
 	char type[UI_TYPE_MAX];
+	uint8_t kind;			/* enum inc_type */
 	uint8_t family;			/* enum inc_family */
+	uint8_t side;			/* enum inc_side */
 	int8_t severity;
-	char client[UI_ADDR_MAX], server[UI_ADDR_MAX];
+	char host[UI_ADDR_MAX];		/* the host's address */
+	uint16_t port;			/* a server's port, 0 for a client */
+	char name[UI_HELO_MAX];		/* its banner name or HELO, escaped */
+	uint32_t npeers;		/* distinct peers (up to UI_GROUP_PEERS) */
+	bool peers_more;		/* more than that */
 	uint64_t count, first_us, last_us;
 	char example_uid[UI_UID_MAX];	/* the most recent session */
 };
@@ -161,6 +170,11 @@ const char *ui_sort_name(enum ui_sort);
 struct ui_view {
 	char text[UI_FILTER_MAX];	/* case-insensitive substring, "" = all */
 	bool incidents_only;
+	/* The sessions of one cause (the incidents view's Enter): */
+	bool cause;
+	uint8_t cause_kind, cause_side;
+	char cause_host[UI_ADDR_MAX];
+	uint16_t cause_port;
 	enum ui_sort sort;
 	bool descending;
 };
@@ -190,7 +204,7 @@ struct ui_detail *model_detail_get(struct model *, const char *uid, bool *known,
     uint64_t *version);
 uint64_t model_row_version(struct model *, const char *uid);
 void model_detail_put(struct model *, struct ui_detail *);
-/* Copy up to max incident groups, sorted by type then count (descending). */
+/* Copy up to max causes, sorted by severity, then count (descending). */
 size_t model_groups(struct model *, struct ui_group *out, size_t max);
 void model_summary(struct model *, struct ui_summary *);
 

@@ -297,7 +297,8 @@ list_draw(struct ui *u, int y, int h)
 		}
 	}
 	if (n == 0) {
-		const char *msg = u->view.text[0] != '\0' || u->view.incidents_only ?
+		const char *msg = u->view.text[0] != '\0' || u->view.incidents_only ||
+		    u->view.cause ?
 		    "no session matches the filter (c clears it)" : "no SMTP session yet";
 
 		draw_text(&u->theme, y + 2, 2, COLS - 2, R_DIM, msg);
@@ -315,6 +316,9 @@ list_draw(struct ui *u, int y, int h)
 	if (u->view.incidents_only)
 		x += draw_text(&u->theme, y + h - 1, x, COLS - x, R_BAR,
 		    "  incidents only");
+	if (u->view.cause)
+		x += draw_textf(&u->theme, y + h - 1, x, COLS - x, R_BAR,
+		    "  cause %s@%s", inc_type_name(u->view.cause_kind), u->view.cause_host);
 	if (u->sum.rows_evicted > 0)
 		draw_textf(&u->theme, y + h - 1, x, COLS - x, R_BAR,
 		    "  %llu oldest dropped", (unsigned long long)u->sum.rows_evicted);
@@ -358,6 +362,7 @@ list_action(struct ui *u, enum ui_action a)
 	case ACT_CLEAR_FILTER:
 		u->view.text[0] = '\0';
 		u->view.incidents_only = false;
+		u->view.cause = false;
 		model_set_view(u->m, &u->view);
 		l->sel = 0;
 		return true;

@@ -288,12 +288,14 @@ draw_header(struct ui *u)
 	else
 		strlcpy(flt, "(none)", sizeof(flt));
 	/* The display filter too: what the list shows is the two together. */
-	if (u->view.text[0] != '\0' || u->view.incidents_only) {
+	if (u->view.text[0] != '\0' || u->view.incidents_only || u->view.cause) {
 		size_t fl = strlen(flt);
 
 		ui_escape(vt, sizeof(vt), u->view.text, strlen(u->view.text));
-		snprintf(flt + fl, sizeof(flt) - fl, "  show:%s%s%.100s",
+		snprintf(flt + fl, sizeof(flt) - fl, "  show:%s%s%s%s%.100s",
 		    u->view.incidents_only ? " flagged" : "",
+		    u->view.cause ? " cause " : "",
+		    u->view.cause ? inc_type_name(u->view.cause_kind) : "",
 		    u->view.text[0] != '\0' ? " /" : "", vt);
 	}
 	if (u->cfg.is_file)
@@ -401,7 +403,7 @@ draw_bottom(struct ui *u)
 		hint = "?:help Esc:back t:transcript d:diagnosis n/N:next/prev i:incidents q:quit";
 		break;
 	case P_INCIDENTS:
-		hint = "?:help Esc:back Enter:open session w:report W:pcap q:quit";
+		hint = "?:help Esc:back Enter:its sessions w:report W:pcap q:quit";
 		break;
 	case P_HELP:
 		hint = "Esc:close Up/Down:scroll q:quit";

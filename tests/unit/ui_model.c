@@ -352,17 +352,20 @@ test_incident_groups(void **state)
 	struct model *m = new_model(100);
 	struct ui_group g[8];
 	struct ui_summary s;
+	struct ui_view v;
 	struct fake f;
+	char buf[128];
 	size_t n;
 
 	(void)state;
-	/* Same client/server pair twice, then another server; the first
-	 * session is posted twice (update and end): counted once. */
+	/* One server, two clients aborting: one cause (its fix is on the
+	 * server); the first session is posted twice (update and end):
+	 * counted once.  Then another server, and a client-side cause. */
 	fake_init(&f, "S1", "192.0.2.10", "198.51.100.25", "a", 5000000);
 	fake_incident(&f, "8bitmime-abort", SEV_ERROR);
 	model_post_session(m, &f.rec, false);
 	model_post_session(m, &f.rec, true);
-	fake_init(&f, "S2", "192.0.2.10", "198.51.100.25", "a", 9000000);
+	fake_init(&f, "S2", "192.0.2.11", "198.51.100.25", "b", 9000000);
 	fake_incident(&f, "8bitmime-abort", SEV_ERROR);
 	model_post_session(m, &f.rec, true);
 	fake_init(&f, "S3", "192.0.2.10", "198.51.100.99", "a", 7000000);
@@ -372,19 +375,25 @@ test_incident_groups(void **state)
 
 	n = model_groups(m, g, 8);
 	assert_int_equal(n, 3);
-	/* By type, then by count. */
+	/* By severity, then by count. */
 	assert_string_equal(g[0].type, "8bitmime-abort");
-	assert_string_equal(g[0].client, "192.0.2.10");
-	assert_string_equal(g[0].server, "198.51.100.25");
+	assert_int_equal(g[0].side, SIDE_SERVER);
+	assert_string_equal(g[0].host, "198.51.100.25");
+	assert_int_equal(g[0].port, 25);
+	assert_string_equal(g[0].name, "mx.example.net");
 	assert_int_equal(g[0].count, 2);
+	assert_int_equal(g[0].npeers, 2);
 	assert_int_equal(g[0].first_us, 5000000);
 	assert_int_equal(g[0].last_us, 9000000);
 	assert_string_equal(g[0].example_uid, "S2");	/* the most recent */
 	assert_int_equal(g[0].severity, SEV_ERROR);
 	assert_string_equal(g[1].type, "8bitmime-abort");
-	assert_string_equal(g[1].server, "198.51.100.99");
+	assert_string_equal(g[1].host, "198.51.100.99");
 	assert_int_equal(g[1].count, 1);
 	assert_string_equal(g[2].type, "no-quit");
+	assert_int_equal(g[2].side, SIDE_CLIENT);
+	assert_string_equal(g[2].host, "192.0.2.10");
+	assert_string_equal(g[2].name, "a");
 	assert_int_equal(g[2].count, 1);
 	model_summary(m, &s);
 	assert_int_equal(s.incidents, 4);
@@ -393,6 +402,22 @@ test_incident_groups(void **state)
 	assert_int_equal(s.types[0].count, 3);
 	assert_string_equal(s.types[1].type, "no-quit");
 	assert_int_equal(s.types[1].count, 1);
+	/* The incidents view's Enter: the sessions of one cause. */
+	memset(&v, 0, sizeof(v));
+	v.descending = true;
+	v.cause = true;
+	v.cause_kind = g[0].kind;
+	v.cause_side = g[0].side;
+	strlcpy(v.cause_host, g[0].host, sizeof(v.cause_host));
+	v.cause_port = g[0].port;
+	model_set_view(m, &v);
+	assert_string_equal(uids(m, buf, sizeof(buf)), "S2 S1");
+	v.cause_kind = g[2].kind;
+	v.cause_side = g[2].side;
+	strlcpy(v.cause_host, g[2].host, sizeof(v.cause_host));
+	v.cause_port = 0;
+	model_set_view(m, &v);
+	assert_string_equal(uids(m, buf, sizeof(buf)), "S3");
 	model_free(m);
 }
 
@@ -431,11 +456,14 @@ test_eightbit_by_family(void **state)
 	assert_true(row.eightbit);
 	assert_string_equal(row.inc, "smtputf8-abort");
 
+	/* Causes by severity: error, warning, notice. */
 	assert_int_equal(model_groups(m, g, 4), 3);
-	assert_string_equal(g[0].type, "binarymime-violation");
+	assert_string_equal(g[0].type, "smtputf8-abort");
 	assert_int_equal(g[0].family, FAM_8BIT);
-	assert_string_equal(g[1].type, "no-quit");
-	assert_int_equal(g[1].family, FAM_CONN);
+	assert_string_equal(g[1].type, "binarymime-violation");
+	assert_int_equal(g[1].family, FAM_8BIT);
+	assert_string_equal(g[2].type, "no-quit");
+	assert_int_equal(g[2].family, FAM_CONN);
 	model_summary(m, &s);
 	assert_int_equal(s.ntypes, 3);
 	assert_int_equal(s.incidents, 3);
