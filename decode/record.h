@@ -249,11 +249,15 @@ enum inc_family {
 	  SEV_ERROR, CONF_CERTAIN, "RFC 3463 section 3.7")              \
 	X(SMTPUTF8_ABORT, "smtputf8-abort", FAM_8BIT, SIDE_SERVER,      \
 	  SEV_ERROR, CONF_PROBABLE, "RFC 6531 section 3")               \
+	X(SMTPUTF8_REJECTED, "smtputf8-rejected", FAM_8BIT, SIDE_SERVER,  \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 6531 section 3.4")              \
 	X(SMTPUTF8_UNOFFERED, "smtputf8-unoffered", FAM_8BIT,           \
 	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN, "RFC 6531 section 3") \
 	X(SMTPUTF8_WITHOUT_8BITMIME, "smtputf8-without-8bitmime",       \
 	  FAM_8BIT, SIDE_SERVER, SEV_NOTICE, CONF_CERTAIN,              \
 	  "RFC 6531 section 3")                                         \
+	X(CHUNKING_UNOFFERED, "chunking-unoffered", FAM_TX, SIDE_CLIENT,  \
+	  SEV_ERROR, CONF_CERTAIN, "RFC 3030 section 2")                \
 	X(BINARYMIME_VIOLATION, "binarymime-violation", FAM_8BIT,       \
 	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN,                       \
 	  "RFC 3030 sections 2-3")                                      \

@@ -115,8 +115,10 @@ bool r_body_rejected(struct ictx *, struct finding *);
 bool r_8bit_undeclared(struct ictx *, struct finding *);
 bool r_8bit_rejected(struct ictx *, struct finding *);
 bool r_smtputf8_abort(struct ictx *, struct finding *);
+bool r_smtputf8_rejected(struct ictx *, struct finding *);
 bool r_smtputf8_unoffered(struct ictx *, struct finding *);
 bool r_smtputf8_without_8bitmime(struct ictx *, struct finding *);
+bool r_chunking_unoffered(struct ictx *, struct finding *);
 bool r_binarymime_violation(struct ictx *, struct finding *);
 /* rules_hello.c */
 bool r_ehlo_rejected(struct ictx *, struct finding *);

@@ -11,6 +11,41 @@
  */
 #include "rule_int.h"
 
+static bool
+looks_8bit_text(const struct wstr *w)
+{
+	return w->p != NULL && (a_contains(w->p, w->len, "8bit") ||
+	    a_contains(w->p, w->len, "8-bit") || a_contains(w->p, w->len, "8 bit") ||
+	    a_contains(w->p, w->len, "charset") || a_contains(w->p, w->len, "non-ascii") ||
+	    a_contains(w->p, w->len, "8BITMIME"));
+}
+
+/* A refused MAIL whose reply blames a parameter: its code (501, 504,
+ * 555), its enhanced code (X.5.2, X.5.4 syntax and parameters) or its
+ * text naming the keyword.  A refusal for another reason (a sender check,
+ * a greylist) is not blamed on the parameter. */
+static bool
+param_refused(const struct tx_record *t, const char *kw)
+{
+	int code = t->mail_reply_code;
+	const struct enh_code *en = &t->mail_enh;
+
+	if (code < 400)
+		return false;
+	return code == 501 || code == 504 || code == 555 ||
+	    (en->subject == 5 && (en->detail == 2 || en->detail == 4)) ||
+	    a_contains(t->mail_reply_text.p, t->mail_reply_text.len, kw);
+}
+
+/* BODY= refused: a parameter refusal, or one about 8-bit content. */
+static bool
+body_refused(const struct tx_record *t)
+{
+	return t->body != BODY_NONE && t->mail_reply_code >= 400 &&
+	    (param_refused(t, "BODY") || t->mail_enh.subject == 6 ||
+	    looks_8bit_text(&t->mail_reply_text));
+}
+
 bool
 r_8bitmime_abort(struct ictx *x, struct finding *fd)
 {
@@ -51,15 +86,15 @@ bool
 r_8bitmime_unoffered(struct ictx *x, struct finding *fd)
 {
 	const struct sess_record *r = x->r;
-	char a[160];
+	char a[160], b[200];
 
 	for (size_t i = 0; i < r->ntx; i++) {
 		const struct tx_record *t = &r->tx[i];
 		const struct tx_facts *tf = &x->s->txf[i];
 
 		if (t->body != BODY_8BITMIME || !tf->caps_known ||
-		    (tf->caps_at_mail & CAPF(8BITMIME)))
-			continue;
+		    (tf->caps_at_mail & CAPF(8BITMIME)) || body_refused(t))
+			continue;	/* (a refused BODY= is body-rejected's) */
 		sb_add(&fd->sum, "Client %s sent MAIL FROM:<%s> BODY=8BITMIME to %s, "
 		    "which had not offered 8BITMIME%s.", x->client,
 		    wire_str(&t->mail_from, a, sizeof(a)), x->server,
@@ -69,12 +104,18 @@ r_8bitmime_unoffered(struct ictx *x, struct finding *fd)
 		    "server offered 8BITMIME in its EHLO reply. The server answered "
 		    "%d", t->mail_reply_code);
 		if (t->mail_reply_code >= 400)
-			sb_add(&fd->dia, ": it refused the transaction.");
+			sb_add(&fd->dia, " (\"%s\"), a refusal its reply does not tie to "
+			    "BODY= (see the other findings of this session).",
+			    wire_str(&t->mail_reply_text, b, sizeof(b)));
 		else if (t->mail_reply_code != 0)
 			sb_add(&fd->dia, ": it accepted the parameter anyway, but the next "
 			    "hop may not, and 8-bit content may be damaged on the way.");
 		else
 			sb_add(&fd->dia, " (no reply was seen).");
+		if (t->eightbit_bytes > 0)
+			sb_add(&fd->dia, " The message held %llu octets >= 0x80 (first at "
+			    "offset %llu).", (unsigned long long)t->eightbit_bytes,
+			    (unsigned long long)t->first_8bit_off);
 		sb_add(&fd->fix, "Fix the sender %s: it must look at the EHLO reply and, "
 		    "without 8BITMIME, convert the message to 7-bit (quoted-printable "
 		    "or base64) or return it; or enable 8BITMIME on %s.", x->cip,
@@ -84,15 +125,6 @@ r_8bitmime_unoffered(struct ictx *x, struct finding *fd)
 		return true;
 	}
 	return false;
-}
-
-static bool
-looks_8bit_text(const struct wstr *w)
-{
-	return w->p != NULL && (a_contains(w->p, w->len, "8bit") ||
-	    a_contains(w->p, w->len, "8-bit") || a_contains(w->p, w->len, "8 bit") ||
-	    a_contains(w->p, w->len, "charset") || a_contains(w->p, w->len, "non-ascii") ||
-	    a_contains(w->p, w->len, "8BITMIME"));
 }
 
 bool
@@ -107,12 +139,7 @@ r_body_rejected(struct ictx *x, struct finding *fd)
 		int code = t->mail_reply_code;
 		const struct enh_code *en = &t->mail_enh;
 
-		if (t->body == BODY_NONE || code < 400)
-			continue;
-		if (!(code == 501 || code == 504 || code == 555 ||
-		    (en->subject == 5 && (en->detail == 2 || en->detail == 4)) ||
-		    en->subject == 6 || a_contains(t->mail_reply_text.p,
-		    t->mail_reply_text.len, "BODY") || looks_8bit_text(&t->mail_reply_text)))
+		if (!body_refused(t))
 			continue;
 		claim_line(x, tf->mail_reply_seq);
 		sb_add(&fd->sum, "Server %s refused MAIL FROM:<%s> BODY=%s from client %s "
@@ -359,8 +386,9 @@ r_binarymime_violation(struct ictx *x, struct finding *fd)
 			ev_add(&fd->e, tf->binary_data_seq, 5);
 			any = true;
 		}
-		if (tf->first_bdat_seq != NOSEQ && tf->caps_known &&
-		    !(tf->caps_at_mail & CAPF(CHUNKING))) {
+		/* (BDAT without CHUNKING and no BINARYMIME is chunking-unoffered.) */
+		if (t->body == BODY_BINARYMIME && tf->first_bdat_seq != NOSEQ &&
+		    tf->caps_known && !(tf->caps_at_mail & CAPF(CHUNKING))) {
 			sb_add(&fd->dia, "BDAT was sent although CHUNKING was not offered "
 			    "(RFC 3030 section 2). ");
 			ev_add(&fd->e, tf->first_bdat_seq, 5);
@@ -396,4 +424,89 @@ r_binarymime_violation(struct ictx *x, struct finding *fd)
 	    "chunk sizes, and never mix DATA and BDAT.", x->cip);
 	evidence_hello(x, &fd->e);
 	return true;
+}
+
+/* BDAT without the CHUNKING offer: its own cause, and the server's refusal
+ * of the command is not a refusal of the message. */
+bool
+r_chunking_unoffered(struct ictx *x, struct finding *fd)
+{
+	const struct sess_record *r = x->r;
+	char b[200], c[200];
+
+	for (size_t i = 0; i < r->ntx; i++) {
+		const struct tx_record *t = &r->tx[i];
+		const struct tx_facts *tf = &x->s->txf[i];
+
+		if (tf->first_bdat_seq == NOSEQ || !tf->caps_known ||
+		    (tf->caps_at_mail & CAPF(CHUNKING)) || t->body == BODY_BINARYMIME)
+			continue;	/* (with BINARYMIME: binarymime-violation's) */
+		sb_add(&fd->sum, "Client %s sent BDAT to %s, which had not offered "
+		    "CHUNKING.", x->client, x->server);
+		sb_add(&fd->dia, "RFC 3030 section 2 allows BDAT only after the server "
+		    "offered CHUNKING in its EHLO reply. ");
+		if (t->reply_code >= 400) {
+			claim_line(x, tf->final_seq);
+			sb_add(&fd->dia, "The server refused the BDAT command with %s "
+			    "(\"%s\"): it does not implement BDAT, so the message was not "
+			    "delivered; the refusal says nothing about the message itself.",
+			    code_class(&t->enh, t->reply_code, c, sizeof(c)),
+			    wire_str(&t->reply_text, b, sizeof(b)));
+		} else if (t->reply_code != 0)
+			sb_add(&fd->dia, "The server accepted it anyway (%d), but the next "
+			    "hop may not.", t->reply_code);
+		sb_add(&fd->fix, "Fix the sender %s: use DATA unless the EHLO reply offers "
+		    "CHUNKING (a client that always uses BDAT is broken); or enable "
+		    "CHUNKING on %s.", x->cip, x->server);
+		evidence_hello(x, &fd->e);
+		evidence_tx_mail(&fd->e, tf);
+		ev_add(&fd->e, tf->first_bdat_seq, 5);
+		ev_range(&fd->e, tf->final_seq, tf->final_last, 5);
+		return true;
+	}
+	return false;
+}
+
+/* MAIL ... SMTPUTF8 refused as a parameter: the extension's problem, not
+ * the sender address's. */
+bool
+r_smtputf8_rejected(struct ictx *x, struct finding *fd)
+{
+	const struct sess_record *r = x->r;
+	char a[160], b[200], c[200];
+
+	for (size_t i = 0; i < r->ntx; i++) {
+		const struct tx_record *t = &r->tx[i];
+		const struct tx_facts *tf = &x->s->txf[i];
+		bool offered = (tf->caps_at_mail & CAPF(SMTPUTF8)) != 0;
+
+		if (!t->smtputf8 || !param_refused(t, "SMTPUTF8") || body_refused(t))
+			continue;
+		claim_line(x, tf->mail_reply_seq);
+		sb_add(&fd->sum, "Server %s refused MAIL FROM:<%s> SMTPUTF8 from client %s "
+		    "with %d.", x->server, wire_str(&t->mail_from, a, sizeof(a)), x->client,
+		    t->mail_reply_code);
+		sb_add(&fd->dia, "The server refused the SMTPUTF8 parameter (%s; reply "
+		    "\"%s\"). ", code_class(&t->mail_enh, t->mail_reply_code, c, sizeof(c)),
+		    wire_str(&t->mail_reply_text, b, sizeof(b)));
+		if (tf->caps_known && !offered)
+			sb_add(&fd->dia, "It had not offered SMTPUTF8, so the client should "
+			    "not have used it (RFC 6531 section 3.4): a message with UTF-8 "
+			    "addresses or headers then needs a downgrade or a bounce.");
+		else
+			sb_add(&fd->dia, "It offered SMTPUTF8, yet refuses the parameter: a "
+			    "server or proxy that advertises what it does not implement.");
+		if (tf->caps_known && !offered)
+			sb_add(&fd->fix, "Make the sender %s use SMTPUTF8 only when offered "
+			    "(and downgrade or bounce otherwise), or enable SMTPUTF8 on %s "
+			    "(Postfix: smtputf8_enable = yes).", x->cip, x->server);
+		else
+			sb_add(&fd->fix, "Make %s implement what it offers (enable SMTPUTF8 "
+			    "properly, or stop offering it), and look for a proxy in front "
+			    "of it that rewrites the EHLO reply.", x->server);
+		evidence_hello(x, &fd->e);
+		evidence_tx_mail(&fd->e, tf);
+		return true;
+	}
+	return false;
 }

@@ -64,11 +64,12 @@ bool
 r_early_talker(struct ictx *x, struct finding *fd)
 {
 
-	/* A greeting lost in a capture gap, or a session joined mid-stream
-	 * (known only once the server's first line failed to parse), is not
-	 * a client talking first. */
+	/* A greeting lost in a capture gap, a session joined mid-stream
+	 * (known only once the server's first line failed to parse), or a
+	 * capture that holds only the client's side (a mirror port that
+	 * copies one direction) cannot show a client talking first. */
 	if (x->f->early_seq == NOSEQ || x->f->greeting_lost ||
-	    (x->r->flags & SF_MID_STREAM))
+	    (x->r->flags & (SF_MID_STREAM | SF_ONE_SIDED)))
 		return false;
 	sb_add(&fd->sum, "Client %s spoke before %s sent its greeting.", x->client,
 	    x->server);

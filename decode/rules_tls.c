@@ -19,6 +19,7 @@ r_starttls_refused(struct ictx *x, struct finding *fd)
 	const struct sess_record *r = x->r;
 	const struct xline *l;
 	char b[200];
+	bool offered;
 
 	if (!r->starttls_cmd || r->starttls_reply_code == 0 ||
 	    r->starttls_reply_code == 220)
@@ -29,15 +30,31 @@ r_starttls_refused(struct ictx *x, struct finding *fd)
 	    x->client, r->starttls_reply_code);
 	sb_add(&fd->dia, "The reply was \"%s\" (RFC 3207 section 4). ",
 	    l != NULL ? wire_str(&l->text, b, sizeof(b)) : "?");
-	if (r->starttls_reply_code == 454)
-		sb_add(&fd->dia, "454 usually means the server cannot load its certificate "
-		    "or key, or its TLS library failed. ");
+	/* The fix depends on what the server said it could do. */
+	offered = (r->capflags_ever & CAPF(STARTTLS)) != 0;
+	if (!offered)
+		sb_add(&fd->dia, "The server had not offered STARTTLS (it was not in the "
+		    "EHLO reply%s), so the refusal is expected: the client asked for "
+		    "TLS the server does not provide. ", x->f->ehlo_ok ? "" :
+		    ", or no EHLO reply was seen");
+	else if (r->starttls_reply_code == 454)
+		sb_add(&fd->dia, "The server offered STARTTLS and then could not start "
+		    "it: 454 usually means it cannot load its certificate or key, or "
+		    "its TLS library failed. ");
+	else
+		sb_add(&fd->dia, "The server offered STARTTLS and then refused it. ");
 	sb_add(&fd->dia, "%s", (x->f->cmds_ever & CMDB(MAIL)) ?
 	    "The client then went on in cleartext." :
 	    "The client did not send mail in this session.");
-	sb_add(&fd->fix, "Check the TLS configuration and logs of %s (certificate and "
-	    "key files readable, matching, not expired), or stop offering STARTTLS "
-	    "if TLS is not meant to work.", x->server);
+	if (offered)
+		sb_add(&fd->fix, "Check the TLS configuration and logs of %s (certificate "
+		    "and key files readable, matching, not expired), or stop offering "
+		    "STARTTLS if TLS is not meant to work.", x->server);
+	else
+		sb_add(&fd->fix, "If mail to %s must be encrypted, enable TLS on it "
+		    "(Postfix: smtpd_tls_security_level = may, with a certificate); "
+		    "otherwise make the sender %s send STARTTLS only when it is "
+		    "offered.", x->server, x->cip);
 	ev_add(&fd->e, x->f->starttls_seq, 5);
 	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
 	ev_add(&fd->e, x->s->rec.ntx > 0 ? x->s->txf[0].mail_seq : NOSEQ, 3);

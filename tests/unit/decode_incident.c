@@ -275,7 +275,8 @@ t_8bit_undeclared(void **state)
 }
 
 /* BODY=8BITMIME declared to a server that did not offer 8BITMIME, with
- * 8-bit content: both the parameter and the content are findings. */
+ * 8-bit content: one cause, one incident (the parameter), which names the
+ * content too. */
 static const struct step decl_unoffered[] = {
 	S(G), C(E), S(CAPS_NO8),
 	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S(M_OK),
@@ -290,9 +291,10 @@ chk_decl_unoffered(const struct sess_record *r)
 {
 	const struct incident *inc;
 
-	assert_incs(r, "8bitmime-unoffered", "8bit-undeclared", NULL);
-	inc = find_inc(r, "8bit-undeclared");
+	assert_incs(r, "8bitmime-unoffered", NULL);
+	inc = find_inc(r, "8bitmime-unoffered");
 	assert_true(str_in(inc->summary, "which had not offered 8BITMIME"));
+	assert_true(str_in(inc->diagnosis, "1 octets >= 0x80"));
 	assert_evidence(inc, "MAIL FROM:<a@example.test> BODY=8BITMIME", 4);
 }
 
@@ -581,6 +583,7 @@ chk_tls_ref(const struct sess_record *r)
 	assert_incs(r, "starttls-refused", NULL);
 	assert_inc(r, "starttls-refused", SEV_WARNING, CONF_CERTAIN);
 	assert_evidence(find_inc(r, "starttls-refused"), "454 4.7.0", 5);
+	assert_true(str_in(find_inc(r, "starttls-refused")->fix, "certificate"));
 	assert_false(r->flags & SF_TLS);
 }
 
@@ -1350,6 +1353,158 @@ t_visibility_gap(void **state)
 	RUN(gapped, SEND_CLOSE, chk_gapped);
 }
 
+/* ---------------------------------------------------------------------
+ * Every diagnosis follows from what the session showed (issue 10)
+ * ------------------------------------------------------------------ */
+
+/* A capture with the client's side only (a mirror port copying one
+ * direction): no greeting seen is not a client talking first. */
+static const struct step early_onesided[] = {
+	C(E), C("MAIL FROM:<a@example.test>\r\n"), C("QUIT\r\n"),
+};
+
+static void
+chk_early_onesided(const struct sess_record *r)
+{
+	assert_true(r->flags & SF_ONE_SIDED);
+	assert_null(find_inc(r, "early-talker"));
+}
+
+static void
+t_early_talker_one_sided(void **state)
+{
+	RUN(early_onesided, SEND_CLOSE, chk_early_onesided);
+}
+
+/* BDAT without the CHUNKING offer, refused as a command: its own type,
+ * and no message-rejected with a content-filter fix. */
+static const struct step bdat_nochunk[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test>\r\n"), S(R_OK),
+	C("BDAT 3 LAST\r\nabc"), S("521 5.5.1 command not implemented\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_bdat_nochunk(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "chunking-unoffered", NULL);
+	inc = find_inc(r, "chunking-unoffered");
+	assert_true(str_in(inc->diagnosis, "refused the BDAT command"));
+	assert_false(str_in(inc->fix, "filter"));
+	assert_evidence(inc, "BDAT 3 LAST", 8);
+	assert_evidence(inc, "521 5.5.1", 9);
+}
+
+static void
+t_chunking_unoffered(void **state)
+{
+	RUN(bdat_nochunk, SEND_CLOSE, chk_bdat_nochunk);
+}
+
+/* MAIL ... SMTPUTF8 refused as an unsupported option: a parameter
+ * problem, offered or not, never "fix the sender address or its DNS". */
+static const struct step utf8_opt_offered[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> SMTPUTF8\r\n"),
+	S("555 5.5.4 Unsupported option: SMTPUTF8\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+static const struct step utf8_opt_unoffered[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> SMTPUTF8\r\n"),
+	S("555 5.5.4 Unsupported option: SMTPUTF8\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_utf8_opt(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "smtputf8-rejected", NULL);
+	inc = find_inc(r, "smtputf8-rejected");
+	assert_false(str_in(inc->fix, "DNS"));
+	assert_true(str_in(inc->fix, "SMTPUTF8"));
+	assert_evidence(inc, "555 5.5.4", 5);
+}
+
+static void
+t_smtputf8_rejected(void **state)
+{
+	RUN(utf8_opt_offered, SEND_CLOSE, chk_utf8_opt);
+	RUN(utf8_opt_unoffered, SEND_CLOSE, chk_utf8_opt);
+}
+
+/* BODY=8BITMIME without the offer, refused 451 by a sender check: the
+ * refusal is not blamed on BODY=. */
+static const struct step body_unrelated[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"),
+	S("451 4.1.8 <a@example.test>: Sender address rejected: Domain not found\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_body_unrelated(const struct sess_record *r)
+{
+	const struct incident *inc = find_inc(r, "8bitmime-unoffered");
+
+	assert_non_null(inc);
+	assert_null(find_inc(r, "body-rejected"));
+	assert_false(str_in(inc->diagnosis, "refused the transaction."));
+	assert_true(str_in(inc->diagnosis, "does not tie to BODY="));
+}
+
+/* ... but a refusal that names the parameter is body-rejected's alone. */
+static const struct step body_param[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"),
+	S("555 5.5.4 BODY=8BITMIME parameter not supported\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_body_param(const struct sess_record *r)
+{
+	assert_incs(r, "body-rejected", NULL);
+}
+
+static void
+t_refusal_blamed_on_parameter_only_when_it_says_so(void **state)
+{
+	RUN(body_unrelated, SEND_CLOSE, chk_body_unrelated);
+	RUN(body_param, SEND_CLOSE, chk_body_param);
+}
+
+/* STARTTLS refused where it was never offered: the fix is not the
+ * server's certificate files. */
+static const struct step tls_ref_unoffered[] = {
+	S(G), C(E), S(CAPS_NO8), C("STARTTLS\r\n"),
+	S("502 5.5.1 Error: command not implemented\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_tls_ref_unoffered(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "starttls-refused", NULL);
+	inc = find_inc(r, "starttls-refused");
+	assert_true(str_in(inc->diagnosis, "had not offered STARTTLS"));
+	assert_false(str_in(inc->fix, "certificate and key files"));
+}
+
+static void
+t_starttls_refused_unoffered(void **state)
+{
+	RUN(tls_ref_unoffered, SEND_CLOSE, chk_tls_ref_unoffered);
+}
+
 int
 main(void)
 {
@@ -1378,6 +1533,11 @@ main(void)
 		cmocka_unit_test(t_early_talker_gap),
 		cmocka_unit_test(t_capability_stripped),
 		cmocka_unit_test(t_starttls_refused),
+		cmocka_unit_test(t_starttls_refused_unoffered),
+		cmocka_unit_test(t_early_talker_one_sided),
+		cmocka_unit_test(t_chunking_unoffered),
+		cmocka_unit_test(t_smtputf8_rejected),
+		cmocka_unit_test(t_refusal_blamed_on_parameter_only_when_it_says_so),
 		cmocka_unit_test(t_starttls_not_used),
 		cmocka_unit_test(t_starttls_not_used_loopback),
 		cmocka_unit_test(t_starttls_handshake_failed),
