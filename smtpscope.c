@@ -658,6 +658,7 @@ run_capture(struct cli_opts *o)
 		    getenv("NO_COLOR") == NULL;
 		r.bo.verbose = o->verbose;
 		r.bo.ts = cli_batch_ts(o->tstamp);
+		r.bo.esc = r.batch != NULL && cli_utf8_terminal(STDOUT_FILENO) ? ESC_UTF8 : 0;
 		r.bo.causes = r.batch != NULL ? cause_set_new() : NULL;
 		loop_rc = capture_loop(&r, errbuf);
 		cap_finish(r.cap, got_stop != 0);

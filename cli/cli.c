@@ -1,11 +1,15 @@
 /*
- * cli.c - the small helpers main and cli/ share: messages and clocks.
+ * cli.c - the small helpers main and cli/ share: messages, clocks, sizes
+ * and whether the terminal takes UTF-8.
  */
+#include <langinfo.h>
+#include <libutil.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
-#include <libutil.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -54,4 +58,16 @@ cli_fmt_bytes(char *buf, size_t len, uint64_t n)
 	    HN_DECIMAL | HN_IEC_PREFIXES) == -1)
 		snprintf(tmp, sizeof(tmp), "?");
 	strlcpy(buf, tmp, len);
+}
+
+bool
+cli_utf8_terminal(int fd)
+{
+	bool utf8;
+
+	if (!isatty(fd) || setlocale(LC_CTYPE, "") == NULL)
+		return false;
+	utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	(void)setlocale(LC_CTYPE, "C");	/* nothing else depends on the locale */
+	return utf8;
 }

@@ -36,6 +36,9 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Microseconds: monotonic (for durations), and since the epoch. */
 uint64_t cli_mono_us(void);
 uint64_t cli_wall_us(void);
+/* Is fd a terminal whose locale ($LANG, $LC_ALL) is UTF-8?  Then wire
+ * text may show valid UTF-8 as itself (escape.h ESC_UTF8). */
+bool cli_utf8_terminal(int fd);
 /* "17 B", "1.2 KiB", "118 MiB" (powers of 1024, so named). */
 void cli_fmt_bytes(char *buf, size_t len, uint64_t n);
 

@@ -137,6 +137,29 @@ plain_span(const unsigned char *s, size_t len, bool sp)
 	return i;
 }
 
+int
+esc_utf8_shown(unsigned long cp)
+{
+	if (cp < 0xa0)
+		return cp >= 0x20 && cp < 0x7f;	/* C0, DEL, C1 */
+	if (cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		return 0;
+	return 1;
+}
+
+/* A valid, shown UTF-8 sequence at s: its length, else 0. */
+static size_t
+utf8_shown(const unsigned char *s, size_t len)
+{
+	unsigned long cp;
+	size_t n;
+
+	if (s[0] < 0x80 || (n = esc_utf8_seq(s, len, &cp)) == 0)
+		return 0;
+	return esc_utf8_shown(cp) ? n : 0;
+}
+
 static void
 text_run(struct out *o, const unsigned char *s, size_t len, int flags)
 {
@@ -147,6 +170,11 @@ text_run(struct out *o, const unsigned char *s, size_t len, int flags)
 	for (i = 0; i < len; i++) {
 		if ((n = plain_span(s + i, len - i, (flags & ESC_SP) != 0)) > 0) {
 			out_put_plain(o, (const char *)s + i, n);
+			i += n - 1;
+			continue;
+		}
+		if ((flags & ESC_UTF8) && (n = utf8_shown(s + i, len - i)) > 0) {
+			out_put(o, (const char *)s + i, n);
 			i += n - 1;
 			continue;
 		}
@@ -166,7 +194,7 @@ esc_text(char *dst, size_t size, const void *src, size_t len, int flags)
 	if (src == NULL)
 		len = 0;
 	/* Fast path: the worst case fits, so one strvisx(3) call does it. */
-	if (size > 0 && len <= (size - 1) / ESC_TEXT_MAXCHAR) {
+	if (size > 0 && len <= (size - 1) / ESC_TEXT_MAXCHAR && !(flags & ESC_UTF8)) {
 		int vflags = TEXT_VIS_FLAGS | ((flags & ESC_SP) ? VIS_SP : 0);
 		int n = len > 0 ? strvisx(dst, src, len, vflags) : 0;
 
@@ -376,7 +404,7 @@ esc_csv_fput(FILE *f, const void *src, size_t len)
 	const unsigned char *s = src;
 	bool quote = false, guard = false;
 	struct out o;
-	size_t i;
+	size_t i, n;
 
 	if (s == NULL)
 		len = 0;
@@ -401,6 +429,11 @@ esc_csv_fput(FILE *f, const void *src, size_t len)
 		}
 		if (s[i] >= 0x20 && s[i] <= 0x7e && s[i] != '\\') {
 			out_put(&o, (const char *)s + i, 1);
+			continue;
+		}
+		if ((n = utf8_shown(s + i, len - i)) > 0) {
+			out_put(&o, (const char *)s + i, n);
+			i += n - 1;
 			continue;
 		}
 		e = vis(tmp, s[i], TEXT_VIS_FLAGS, i + 1 < len ? s[i + 1] : '\0');

@@ -29,8 +29,10 @@
  *         digits always means one raw byte, and any other backslash is
  *         itself.  The output is valid JSON whatever the input.
  *
- *   csv   one RFC 4180 field: the text escaping above (so no raw control
- *         byte and no byte >= 0x80 ever reaches the file), then enclosed in
+ *   csv   one RFC 4180 field: the text escaping above, except that valid
+ *         UTF-8 of shown code points passes as UTF-8 (a CSV file is data:
+ *         an address is written once, as UTF-8, as in JSON; no raw control
+ *         byte and no invalid byte ever reaches the file), then enclosed in
  *         double quotes when it contains a comma, a double quote or a space
  *         at either end, with quotes doubled.  Spreadsheet formula guard: a
  *         field whose first byte is '=', '+', '-', '@', TAB or CR gets a
@@ -55,6 +57,13 @@
 
 /* Flags for esc_text*(). */
 #define ESC_SP		0x01	/* also escape space as "\s" */
+/* Pass valid UTF-8 whose code points a terminal shows as text: for a
+ * UTF-8 terminal.  C1 controls, U+2028/U+2029, the bidirectional controls
+ * (U+200E/F, U+202A-E, U+2066-9), U+FEFF and invalid sequences are still
+ * escaped byte by byte, so a name cannot reorder or hide what follows. */
+#define ESC_UTF8	0x02
+/* Is this code point safe to pass to a terminal or a data file as itself? */
+int esc_utf8_shown(unsigned long cp);
 
 /* Longest text escape of one byte ("\ooo"), and a size that always fits. */
 #define ESC_TEXT_MAXCHAR 4

@@ -83,6 +83,8 @@ struct batch_opts {
 	/* When set, incidents are grouped by cause (cause.h): the first of a
 	 * cause is printed in full, the next ones as one line. */
 	struct cause_set *causes;
+	/* Extra escape.h flags for wire text: ESC_UTF8 on a UTF-8 terminal. */
+	int esc;
 };
 
 /*

@@ -38,8 +38,9 @@
  * - reset-mid-data and no-quit need the connection to have closed (FIN,
  *   RST or idle timeout); the end of a capture file says nothing about
  *   the peers.
- * - Wire text quoted in incident texts is reduced to printable ASCII
- *   (other octets as \xHH) and cut at 120 characters; the evidence lines
+ * - Wire text quoted in incident texts is reduced to printable ASCII and
+ *   valid UTF-8 of shown characters (other octets as \xHH) and cut at 120
+ *   characters; the evidence lines
  *   are raw copies for the exporters to escape.
  */
 #include <stdarg.h>
@@ -47,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "rule_int.h"
 
 /* ---------------------------------------------------------------------
@@ -87,7 +89,8 @@ const char *
 wire_text(const char *p, size_t len, char *buf, size_t blen)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	unsigned long cp;
+	size_t o = 0, n;
 
 	if (p == NULL || blen < 8) {
 		if (blen > 0)
@@ -104,6 +107,12 @@ wire_text(const char *p, size_t len, char *buf, size_t blen)
 		}
 		if (c >= 0x20 && c < 0x7f) {
 			buf[o++] = (char)c;
+		} else if (c >= 0x80 && (n = esc_utf8_seq((const unsigned char *)p + i,
+		    len - i, &cp)) > 0 && esc_utf8_shown(cp) && o + n + 8 < blen) {
+			/* UTF-8 stays UTF-8: each output escapes it its way. */
+			memcpy(buf + o, p + i, n);
+			o += n;
+			i += n - 1;
 		} else {
 			buf[o++] = '\\';
 			buf[o++] = 'x';

@@ -140,12 +140,12 @@ print_hosts(FILE *f, const struct sess_record *r)
 /* " key=value" with the value text-escaped, spaces included; skipped when
  * the string is absent. */
 static void
-print_token(FILE *f, const char *key, const struct wstr *w)
+print_token(FILE *f, const char *key, const struct wstr *w, int esc)
 {
 	if (w->p == NULL)
 		return;
 	(void)fprintf(f, " %s=", key);
-	(void)esc_text_fput(f, w->p, w->len, ESC_SP);
+	(void)esc_text_fput(f, w->p, w->len, ESC_SP | esc);
 }
 
 /* ------------------------------------------------------------------------
@@ -212,7 +212,7 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 	print_hosts(f, r);
 	if (r->banner_code > 0 && r->banner_code != 220)
 		(void)fprintf(f, " greeting=%d", r->banner_code);
-	print_token(f, "helo", &r->helo);
+	print_token(f, "helo", &r->helo, o->esc);
 	if (r->ehlo) {
 		(void)fprintf(f, " ehlo caps=%zu", r->ncaps);
 		if (!(r->capflags & CAPF(8BITMIME)))
@@ -222,7 +222,7 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 		(void)fputs(" helo-fallback", f);
 	if (r->flags & SF_TLS)
 		(void)fputs(" tls", f);
-	print_token(f, "auth", &r->auth_used);
+	print_token(f, "auth", &r->auth_used, o->esc);
 	(void)fprintf(f, " tx=%zu", r->ntx);
 	(void)fprintf(f, " end=%s", nn(sess_end_name(r->end)));
 	if (r->last_reply_code > 0)
@@ -253,12 +253,12 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
  * --------------------------------------------------------------------- */
 
 static void
-print_field(FILE *f, const char *label, const char *s)
+print_field(FILE *f, const char *label, const char *s, int esc)
 {
 	if (s == NULL)
 		return;
 	(void)fprintf(f, "  %-11s ", label);
-	(void)esc_text_fput(f, s, strlen(s), 0);
+	(void)esc_text_fput(f, s, strlen(s), esc);
 	(void)fputc('\n', f);
 }
 
@@ -275,7 +275,7 @@ print_xline(FILE *f, const struct batch_opts *o, const struct xline *x)
 	print_batch_time(f, &abs, x->ts_us, false);
 	(void)fprintf(f, "#%" PRIu64 " %s ", x->pkt,
 	    x->dir == XDIR_CLIENT ? "C:" : x->dir == XDIR_SERVER ? "S:" : "--");
-	(void)esc_text_fput(f, x->text.p, x->text.len, 0);
+	(void)esc_text_fput(f, x->text.p, x->text.len, o->esc);
 	if (x->flags & XL_TRUNCATED)
 		(void)fputs(" [truncated]", f);
 	(void)fputc('\n', f);
@@ -304,11 +304,11 @@ export_batch_incident(FILE *f, const struct sess_record *r,
 	    nn(confidence_name(inc->confidence)), (int)sizeof(r->uid), r->uid);
 	print_hosts(f, r);
 	(void)fputc('\n', f);
-	print_field(f, "summary:", inc->summary);
-	print_field(f, "diagnosis:", inc->diagnosis);
-	print_field(f, "fix:", inc->fix);
-	print_field(f, "rfc:", inc->rfc);
-	print_field(f, "visibility:", inc->visibility);
+	print_field(f, "summary:", inc->summary, o->esc);
+	print_field(f, "diagnosis:", inc->diagnosis, o->esc);
+	print_field(f, "fix:", inc->fix, o->esc);
+	print_field(f, "rfc:", inc->rfc, o->esc);
+	print_field(f, "visibility:", inc->visibility, o->esc);
 	n = inc->nevidence < INC_MAX_EVIDENCE ? inc->nevidence : INC_MAX_EVIDENCE;
 	if (n > 0)
 		(void)fputs("  evidence:\n", f);
@@ -330,7 +330,7 @@ print_incident_line(FILE *f, const struct sess_record *r, const struct incident 
 	print_hosts(f, r);
 	if (inc->summary != NULL) {
 		(void)fputs(": ", f);
-		(void)esc_text_fput(f, inc->summary, strlen(inc->summary), 0);
+		(void)esc_text_fput(f, inc->summary, strlen(inc->summary), o->esc);
 	}
 	(void)fputc('\n', f);
 }
@@ -449,7 +449,7 @@ export_batch_causes(FILE *f, const struct batch_opts *o)
 		    c->side == SIDE_SERVER ? c->port : -1));
 		if (c->name.p != NULL) {
 			(void)fputs(" (", f);
-			(void)esc_text_fput(f, c->name.p, c->name.len, 0);
+			(void)esc_text_fput(f, c->name.p, c->name.len, o->esc);
 			(void)fputc(')', f);
 		}
 		(void)fprintf(f, ", %" PRIu64 " session%s with %zu%s %s%s, %s to %s\n",

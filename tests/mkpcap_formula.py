@@ -13,7 +13,9 @@ the test compares against exactly what was written.
 What it does not do: anything but plain IPv4 over Ethernet with correct
 checksums and sequence numbers; no options, no loss, no reordering.
 
-Usage: mkpcap_formula.py OUTPUT.pcap
+Usage: mkpcap_formula.py OUTPUT.pcap [HELO...]
+  With HELO names, those (as bytes of the command line: UTF-8 for a test
+  of non-ASCII names) replace the formulas.
 Our own code; standard library only.
 """
 import os
@@ -48,12 +50,13 @@ def session(client, cport, helo):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: mkpcap_formula.py OUTPUT.pcap")
+    if len(sys.argv) < 2:
+        sys.exit("usage: mkpcap_formula.py OUTPUT.pcap [HELO...]")
+    helos = [os.fsencode(a) for a in sys.argv[2:]] or HELOS
     write(sys.argv[1], [session(bytes([192, 0, 2, 10 + n]), 40000 + n, h)
-                        for n, h in enumerate(HELOS)], step_us=1000)
-    for helo in HELOS:
-        print(helo.decode("ascii"))
+                        for n, h in enumerate(helos)], step_us=1000)
+    for helo in helos:
+        sys.stdout.buffer.write(helo + b"\n")
 
 
 if __name__ == "__main__":

@@ -145,4 +145,26 @@ if grep -q '^trace' "$tmp/notrace.err"; then
 else
 	echo "ok no-trace-by-default"
 fi
+
+# Non-ASCII wire text: UTF-8 as itself on a UTF-8 terminal and in the data
+# exports (JSON, CSV); escaped on any other terminal, and in text reports.
+if [ -x /usr/bin/python3 ] && command -v script >/dev/null 2>&1 &&
+    /usr/bin/python3 tests/mkpcap_formula.py "$tmp/u8.pcap" "relais-ça.example" >/dev/null 2>&1; then
+	LC_ALL=C.UTF-8 script -qec "$SMTPSCOPE -b -r $tmp/u8.pcap" /dev/null >"$tmp/u8.tty" 2>&1
+	LC_ALL=C script -qec "$SMTPSCOPE -b -r $tmp/u8.pcap" /dev/null >"$tmp/c.tty" 2>&1
+	"$SMTPSCOPE" -b -r "$tmp/u8.pcap" --json "$tmp/u8.jsonl" --report "$tmp/u8.csv" \
+	    --report "$tmp/u8.txt" >"$tmp/u8.pipe" 2>&1
+	if grep -q 'helo=relais-ça\.example' "$tmp/u8.tty" &&
+	    grep -q '(relais-ça\.example) gave up' "$tmp/u8.tty" &&
+	    grep -qF 'helo=relais-\303\247a.example' "$tmp/c.tty" &&
+	    grep -qF 'helo=relais-\303\247a.example' "$tmp/u8.pipe" &&
+	    grep -q '"helo":"relais-ça\.example"' "$tmp/u8.jsonl" &&
+	    grep -q ',relais-ça\.example,' "$tmp/u8.csv" &&
+	    grep -qF 'relais-\303\247a.example' "$tmp/u8.txt" &&
+	    ! grep -q 'ç' "$tmp/u8.txt" "$tmp/c.tty" "$tmp/u8.pipe"; then
+		echo "ok utf8-where-it-belongs"
+	else
+		echo "FAIL utf8-where-it-belongs"; grep -a 'helo=' "$tmp/u8.tty" "$tmp/c.tty" | head -4; bad=1
+	fi
+fi
 exit $bad

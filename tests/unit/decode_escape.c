@@ -537,7 +537,12 @@ test_csv_quoting_and_guard(void **state)
 	check_csv("padded ", 7, "\"padded \"");
 	check_csv("a\r\nb", 4, "a\\r\\nb");
 	check_csv("x\\y", 3, "x\\\\y");
-	check_csv("caf\xc3\xa9", 5, "caf\\303\\251");
+	/* Data files keep UTF-8 as UTF-8; invalid bytes and the controls
+	 * a viewer would act on are still escaped. */
+	check_csv("caf\xc3\xa9", 5, "caf\xc3\xa9");
+	check_csv("caf\xc3", 4, "caf\\303");
+	check_csv("a\xe2\x80\xae" "b", 5, "a\\342\\200\\256b");	/* RLO */
+	check_csv("a\xc2\x85" "b", 4, "a\\302\\205b");		/* C1 NEL */
 	/* Formula guard. */
 	check_csv("=1+1", 4, "'=1+1");
 	check_csv("+1", 2, "'+1");
@@ -599,8 +604,8 @@ test_csv_every_byte(void **state)
  * stands between the two. */
 static const char csv_check_py[] =
     "import csv, json, sys\n"
-    "rows = list(csv.reader(open(sys.argv[1], newline='', encoding='ascii')))\n"
-    "want = [[bytes.fromhex(x).decode('ascii') for x in r] for r in json.load(open(sys.argv[2]))]\n"
+    "rows = list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))\n"
+    "want = [[bytes.fromhex(x).decode('utf-8') for x in r] for r in json.load(open(sys.argv[2]))]\n"
     "bad = [i for i, (r, w) in enumerate(zip(rows, want)) if r != w]\n"
     "print(len(rows), 'rows', len(bad), 'bad', [(rows[i], want[i]) for i in bad[:1]])\n"
     "sys.exit(1 if bad or len(rows) != len(want) or len(rows) < 100 else 0)\n";
@@ -626,7 +631,9 @@ test_csv_parsed_by_python(void **state)
 			bool guard;
 
 			fill_random(&st, in[k], len);
-			esc_text(esc, sizeof(esc), in[k], len, 0);
+			if (row % 3 == 0 && len >= 4)	/* some valid UTF-8 too */
+				memcpy(in[k] + 1, "\xc3\xa7\xe2\x82\xac", len >= 6 ? 5 : 2);
+			esc_text(esc, sizeof(esc), in[k], len, ESC_UTF8);
 			guard = len > 0 && strchr("=+-@\t\r", in[k][0]) != NULL &&
 			    in[k][0] != '\0';
 			fprintf(fj, "%s\"%s", k > 0 ? "," : "", guard ? "27" : "");
@@ -674,6 +681,31 @@ test_stream_error(void **state)
 	fclose(f);
 }
 
+/* ESC_UTF8: valid UTF-8 a terminal shows as text passes; what could move,
+ * reorder or hide text is escaped as without the flag. */
+static void
+test_text_utf8_terminal(void **state)
+{
+	char got[128];
+
+	(void)state;
+	esc_text(got, sizeof(got), "fran\xc3\xa7ois \xe2\x82\xac", 13, ESC_UTF8);
+	assert_string_equal(got, "fran\xc3\xa7ois \xe2\x82\xac");
+	esc_text(got, sizeof(got), "fran\xc3\xa7ois", 9, 0);
+	assert_string_equal(got, "fran\\303\\247ois");
+	esc_text(got, sizeof(got), "a\xc2\x85\xe2\x80\xae\xe2\x80\xa8\xef\xbb\xbf\x1b[2J", 16,
+	    ESC_UTF8);
+	assert_string_equal(got, "a\\302\\205\\342\\200\\256\\342\\200\\250"
+	    "\\357\\273\\277\\033[2J");
+	esc_text(got, sizeof(got), "\xc3(\xed\xa0\x80", 5, ESC_UTF8);	/* invalid, surrogate */
+	assert_string_equal(got, "\\303(\\355\\240\\200");
+	esc_text(got, sizeof(got), "a \xc3\xa9", 4, ESC_UTF8 | ESC_SP);
+	assert_string_equal(got, "a\\s\xc3\xa9");
+	/* Cut at a whole sequence, marked. */
+	esc_text(got, 8, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8, ESC_UTF8);
+	assert_string_equal(got, "\xc3\xa9\xc3\xa9...");
+}
+
 int
 main(void)
 {
@@ -684,6 +716,7 @@ main(void)
 		cmocka_unit_test(test_text_roundtrip_random),
 		cmocka_unit_test(test_text_locale_independent),
 		cmocka_unit_test(test_utf8_exhaustive),
+		cmocka_unit_test(test_text_utf8_terminal),
 		cmocka_unit_test(test_json_every_byte),
 		cmocka_unit_test(test_json_representative),
 		cmocka_unit_test(test_json_null_forms),

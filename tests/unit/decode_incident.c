@@ -359,6 +359,9 @@ chk_utf8_unoff(const struct sess_record *r)
 {
 	assert_inc(r, "smtputf8-unoffered", SEV_WARNING, CONF_CERTAIN);
 	assert_evidence(find_inc(r, "smtputf8-unoffered"), "MAIL FROM:<j", 4);
+	/* The address stays UTF-8 in the texts (each output escapes it). */
+	assert_true(str_in(find_inc(r, "smtputf8-unoffered")->summary,
+	    "MAIL FROM:<j\xc3\xb6rg@example.test>"));
 	assert_true(r->tx[0].smtputf8);
 }
 
