@@ -191,6 +191,34 @@ struct ev_flow {
 	struct ev_kept *kept;	/* closed and retained: its copy, or NULL */
 };
 
+/*
+ * evwrite.c: one evidence file being written, pcap or pcapng.  A path
+ * ending in ".pcapng" gets pcapng (RFC-draft "PCAP Next Generation"), with
+ * each packet's number in the capture that was read as a packet comment
+ * ("smtpscope: packet 535"), so the "#535" of a report is found in
+ * Wireshark (frame.comment); any other path gets a classic pcap, as
+ * tcpdump -w writes.
+ */
+struct ev_rec {			/* a packet's header in a buffer (memcpy) */
+	uint64_t ts_us;
+	uint64_t pkt;		/* its number in the input (cap_pos.pkt) */
+	uint32_t caplen;
+	uint32_t wirelen;
+};
+struct evw {
+	FILE *fp;		/* owned: closed by evw_close */
+	pcap_dumper_t *dump;	/* pcap: libpcap's writer on fp */
+	bool ng;
+};
+bool evw_wants_ng(const char *path);
+/* Start the file (the header blocks now); -1 with a message. */
+int evw_open(struct evw *, FILE *fp, bool ng, pcap_t *dead, int dlt, int snaplen,
+    char errbuf[CAP_ERRBUF_SIZE]);
+void evw_packet(struct evw *, const struct ev_rec *, const uint8_t *data);
+/* Flush; 0, or -1 with errno set. */
+int evw_flush(struct evw *);
+void evw_close(struct evw *);
+
 struct evidence {
 	bool on;		/* buffer packets at all */
 	bool keep;		/* retain flagged flows after close */
@@ -200,7 +228,7 @@ struct evidence {
 	size_t total;		/* bytes allocated for buffers and retained flows */
 	struct ev_kept_q kept;	/* retained flows, oldest first */
 	pcap_t *dead;		/* for pcap_dump_fopen */
-	pcap_dumper_t *dump;	/* -w, or NULL */
+	struct evw w;		/* -w, when w.fp != NULL */
 	int fd;			/* -w: our descriptor (the dumper has a dup) */
 	bool regular;		/* -w is a regular file: fsync it */
 	int werr;		/* errno of the first -w write error, 0: none */
@@ -208,7 +236,7 @@ struct evidence {
 	/* The frame being decoded (packet.c): what a flow records. */
 	const uint8_t *frame;
 	size_t caplen, wirelen;
-	uint64_t ts_us;
+	uint64_t ts_us, pkt;
 };
 
 void ev_init(struct cap *);

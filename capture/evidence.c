@@ -33,7 +33,8 @@
  * have the same one (cap_open fails otherwise, naming them); with only
  * evidence_keep, mixed inputs turn retention off and cap_evidence_write()
  * says why.  Timestamps are microseconds (source.c opens every file with
- * that precision), so the files we write are classic microsecond pcaps.
+ * that precision), so the files we write are microsecond pcaps, or pcapng
+ * with each packet's input number as a comment (evwrite.c).
  *
  * Errors: creating -w is part of cap_open (the header is flushed there, so
  * an unwritable target fails at once); a later write error is remembered,
@@ -58,12 +59,6 @@
 
 #include "capture/cap_int.h"
 
-/* The record header in a buffer (copied with memcpy: no alignment). */
-struct ev_rec {
-	uint64_t ts_us;
-	uint32_t caplen;
-	uint32_t wirelen;
-};
 
 /* A closed flagged flow kept for cap_evidence_write(). */
 struct ev_kept {
@@ -120,6 +115,7 @@ frame_rec(const struct evidence *ev, struct ev_rec *r)
 	if (caplen > (size_t)ev->snaplen)
 		caplen = (size_t)ev->snaplen;	/* never more than the header says */
 	r->ts_us = ev->ts_us;
+	r->pkt = ev->pkt;
 	r->caplen = (uint32_t)caplen;
 	r->wirelen = ev->wirelen > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->wirelen;
 }
@@ -179,16 +175,6 @@ buf_next(const struct ev_buf *b, size_t *off, struct ev_rec *r,
 	return true;
 }
 
-static void
-rec_hdr(const struct ev_rec *r, struct pcap_pkthdr *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->ts.tv_sec = (time_t)(r->ts_us / US_PER_S);
-	h->ts.tv_usec = (suseconds_t)(r->ts_us % US_PER_S);
-	h->caplen = r->caplen;
-	h->len = r->wirelen < r->caplen ? r->caplen : r->wirelen;
-}
-
 /* ---------------------------------------------------------------- -w file */
 
 static void
@@ -198,7 +184,7 @@ wfile_check(struct cap *c)
 
 	if (ev->werr != 0)
 		return;
-	if (pcap_dump_flush(ev->dump) == -1 || ferror(pcap_dump_file(ev->dump)))
+	if (evw_flush(&ev->w) == -1)
 		ev->werr = errno != 0 ? errno : EIO;
 }
 
@@ -207,16 +193,13 @@ static void
 wfile_write(struct cap *c, const struct ev_buf *b, size_t off)
 {
 	struct ev_rec r;
-	struct pcap_pkthdr h;
 	const uint8_t *data;
 
-	if (c->ev.dump == NULL || c->ev.werr != 0)
+	if (c->ev.w.fp == NULL || c->ev.werr != 0)
 		return;
 	errno = 0;
-	while (buf_next(b, &off, &r, &data)) {
-		rec_hdr(&r, &h);
-		pcap_dump((u_char *)c->ev.dump, &h, data);
-	}
+	while (buf_next(b, &off, &r, &data))
+		evw_packet(&c->ev.w, &r, data);
 	wfile_check(c);
 }
 
@@ -225,14 +208,12 @@ static void
 wfile_frame(struct cap *c)
 {
 	struct ev_rec r;
-	struct pcap_pkthdr h;
 
-	if (c->ev.dump == NULL || c->ev.werr != 0)
+	if (c->ev.w.fp == NULL || c->ev.werr != 0)
 		return;
 	frame_rec(&c->ev, &r);
-	rec_hdr(&r, &h);
 	errno = 0;
-	pcap_dump((u_char *)c->ev.dump, &h, c->ev.frame);
+	evw_packet(&c->ev.w, &r, c->ev.frame);
 	wfile_check(c);
 }
 
@@ -282,9 +263,12 @@ wfile_open(struct cap *c, char errbuf[CAP_ERRBUF_SIZE])
 		    strerror(e));
 		return -1;
 	}
-	if ((ev->dump = pcap_dump_fopen(ev->dead, fp)) == NULL) {
-		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot create '%s': %s", path,
-		    pcap_geterr(ev->dead));
+	if (evw_open(&ev->w, fp, evw_wants_ng(path), ev->dead, ev->dlt, ev->snaplen,
+	    errbuf) == -1) {
+		char e2[CAP_ERRBUF_SIZE];
+
+		strlcpy(e2, errbuf, sizeof(e2));
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot create '%.200s': %.200s", path, e2);
 		fclose(fp);
 		return -1;
 	}
@@ -304,13 +288,12 @@ cap_evidence_close(struct cap *c, char errbuf[CAP_ERRBUF_SIZE])
 {
 	struct evidence *ev = &c->ev;
 
-	if (ev->dump != NULL) {
+	if (ev->w.fp != NULL) {
 		errno = 0;
 		wfile_check(c);
 		if (ev->werr == 0 && ev->regular && fsync(ev->fd) == -1)
 			ev->werr = errno;
-		pcap_dump_close(ev->dump);	/* closes the dup */
-		ev->dump = NULL;
+		evw_close(&ev->w);	/* closes the dup */
 		if (close(ev->fd) == -1 && ev->werr == 0)
 			ev->werr = errno;
 		ev->fd = -1;
@@ -411,8 +394,8 @@ ev_free(struct cap *c)
 
 	while ((k = TAILQ_FIRST(&ev->kept)) != NULL)
 		kept_free(c, k);
-	if (ev->dump != NULL || ev->fd != -1) {
-		if (ev->dump == NULL) {		/* wfile_open failed half way */
+	if (ev->w.fp != NULL || ev->fd != -1) {
+		if (ev->w.fp == NULL) {		/* wfile_open failed half way */
 			close(ev->fd);
 			ev->fd = -1;
 		} else
@@ -471,7 +454,7 @@ ev_tail(struct cap *c, struct ev_flow *e)
 		else
 			e->full = true;
 	}
-	if (e->full || (!kept && c->ev.dump == NULL)) {
+	if (e->full || (!kept && c->ev.w.fp == NULL)) {
 		c->st.evidence_cut++;
 		return;
 	}
@@ -592,9 +575,8 @@ cap_evidence_write(struct cap *c, const char *path, char errbuf[CAP_ERRBUF_SIZE]
 	struct evidence *ev = &c->ev;
 	struct ev_cur *h = NULL;
 	struct ev_kept *k;
-	struct pcap_pkthdr ph;
-	pcap_dumper_t *d = NULL;
-	char tmp[4096];
+	struct evw w;
+	char tmp[4096], eb[CAP_ERRBUF_SIZE];
 	FILE *fp;
 	size_t n = 0, i, nflows;
 	int fd, fd2 = -1, e = 0;
@@ -633,13 +615,13 @@ cap_evidence_write(struct cap *c, const char *path, char errbuf[CAP_ERRBUF_SIZE]
 		goto fail;
 	}
 	fd2 = -1;
-	if ((d = pcap_dump_fopen(ev->dead, fp)) == NULL) {
+	if (evw_open(&w, fp, evw_wants_ng(path), ev->dead, ev->dlt, ev->snaplen,
+	    eb) == -1) {
 		fclose(fp);
 		close(fd);
 		unlink(tmp);
 		free(h);
-		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot write '%s': %s", path,
-		    pcap_geterr(ev->dead));
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot write '%.200s': %.200s", path, eb);
 		return -1;
 	}
 	TAILQ_FOREACH(k, &ev->kept, q) {
@@ -655,17 +637,16 @@ cap_evidence_write(struct cap *c, const char *path, char errbuf[CAP_ERRBUF_SIZE]
 		heap_down(h, n, i);
 	errno = 0;
 	while (n > 0) {
-		rec_hdr(&h[0].r, &ph);
-		pcap_dump((u_char *)d, &ph, h[0].data);
+		evw_packet(&w, &h[0].r, h[0].data);
 		if (!buf_next(h[0].b, &h[0].off, &h[0].r, &h[0].data))
 			h[0] = h[--n];
 		heap_down(h, n, 0);
 	}
-	if (pcap_dump_flush(d) == -1 || ferror(pcap_dump_file(d)))
+	if (evw_flush(&w) == -1)
 		e = errno != 0 ? errno : EIO;
 	else if (fsync(fd) == -1)
 		e = errno;
-	pcap_dump_close(d);
+	evw_close(&w);
 	if (close(fd) == -1 && e == 0)
 		e = errno;
 	fd = -1;

@@ -209,6 +209,7 @@ cap_input_link(struct cap *c, const struct link_type *lt, uint64_t ts_us,
 	c->ev.caplen = caplen;
 	c->ev.wirelen = wirelen;
 	c->ev.ts_us = ts_us;
+	c->ev.pkt = c->pktno;
 	decode_frame(c, lt, ts_us, p, caplen);
 	c->ev.frame = NULL;	/* timeouts between packets record nothing */
 }

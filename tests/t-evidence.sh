@@ -14,6 +14,8 @@
 # 2525), which is how the captures used here are made.
 # Then the error paths: an unwritable -w path, /dev/full, an input given as
 # -w, inputs with different link types; each must fail with one clear line.
+# Last, -w FILE.pcapng: the same packets, each carrying its input packet
+# number as a comment, found from the report's evidence lines.
 #
 # The binary honours -w only once smtpscope.c passes it to the capture
 # layer and flags flows with incidents; until then (no out.pcap created)
@@ -161,5 +163,38 @@ fi
 if [ -e pcaps/link-sll.pcap ]; then
 	expect_fail mixed-links "different link types" \
 	    -w "$tmp/mix.pcap" -r pcaps/8bitmime-abort.pcap -r pcaps/link-sll.pcap
+fi
+
+# -w FILE.pcapng: the same packets, each with its number in the input as a
+# comment, so every "#N" evidence line of the report is the packet whose
+# comment is "smtpscope: packet N" and whose payload starts with that line.
+"$SMTPSCOPE" -b -r pcaps/mail-deferred.pcap -r pcaps/8bitmime-abort.pcap \
+    -w "$tmp/ev.pcapng" --report "$tmp/ev.txt" >/dev/null 2>&1 ||
+    { echo "FAIL pcapng-run"; bad=1; }
+"$SMTPSCOPE" -b -r pcaps/mail-deferred.pcap -r pcaps/8bitmime-abort.pcap \
+    -w "$tmp/ev.pcap" >/dev/null 2>&1
+tshark -r "$tmp/ev.pcapng" -T fields -e frame.comment -e tcp.payload 2>/dev/null \
+    >"$tmp/ev.fields"
+if [ "$(tshark -r "$tmp/ev.pcapng" -T fields -e frame.time_epoch -e frame.len 2>/dev/null | md5sum)" != \
+    "$(tshark -r "$tmp/ev.pcap" -T fields -e frame.time_epoch -e frame.len 2>/dev/null | md5sum)" ]; then
+	echo "FAIL pcapng-same-packets: the pcapng and the pcap differ"; bad=1
+else
+	echo "ok pcapng-same-packets"
+fi
+checked=0
+while read -r n text; do
+	hex=$(printf '%s' "$text" | od -An -tx1 | tr -d ' \n')
+	if ! grep -q "^smtpscope: packet $n	.*$hex" "$tmp/ev.fields"; then
+		echo "FAIL pcapng-frame-numbers: no packet with comment $n holding '$text'"; bad=1
+		break
+	fi
+	checked=$((checked + 1))
+done <<EOF2
+$(sed -n 's/^      [0-9-]* [0-9:.]* #\([0-9]*\) [CS]: \(.\{1,20\}\).*/\1 \2/p' "$tmp/ev.txt")
+EOF2
+if [ "$checked" -ge 5 ]; then
+	echo "ok pcapng-frame-numbers ($checked evidence lines found by their comment)"
+else
+	echo "FAIL pcapng-frame-numbers: only $checked evidence lines checked"; bad=1
 fi
 exit $bad

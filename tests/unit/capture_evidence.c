@@ -33,7 +33,7 @@
 
 #define FR_MAX	16
 #define HDRS	54	/* Ethernet + IPv4 + TCP */
-#define REC	16	/* evidence.c's record header */
+#define REC	((int)sizeof(struct ev_rec))	/* evidence.c's record header */
 
 struct frame {
 	uint8_t b[128];
