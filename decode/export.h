@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fields.h"
 #include "record.h"
 
 /* ------------------------------------------------------------------------
@@ -115,10 +116,13 @@ int export_json_incident(FILE *, const struct incident *);
  * escape.h).  Columns: ts (the incident's first evidence line, else the
  * session start; ISO 8601 UTC), uid, type, severity, confidence, client_ip,
  * client_port, server_ip, server_port, helo, summary, diagnosis, fix, rfc,
- * visibility.
+ * visibility.  Every column is a row of the field tables (fields.h) but ts,
+ * which needs the incident and its session.
  */
 int export_csv_header(FILE *);
 int export_csv_incidents(FILE *, const struct sess_record *);
+/* The columns' rows, in order, into out[max]; returns how many there are. */
+size_t export_csv_columns(const struct rec_field **out, size_t max);
 
 /* ------------------------------------------------------------------------
  * Formatting helpers, shared with the UI
