@@ -232,6 +232,55 @@ test_rows_well_formed(void **state)
 	assert_null(rec_field_find(&rec_sess_table, "no_such_field"));
 }
 
+/* json.c writes names (RV_NAME) unescaped: each must be plain ASCII. */
+static void
+assert_plain(const char *s)
+{
+	assert_non_null(s);
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' || *s == '?'))
+			fail_msg("name with '%c' would need JSON escaping", *s);
+}
+
+static void
+test_names_need_no_escaping(void **state)
+{
+	struct incident inc = { 0 };
+	struct xline x = { 0 };
+	struct rec_val v;
+	int i;
+
+	(void)state;
+	for (i = 0; i < SEND_MAX; i++)
+		assert_plain(sess_end_name((enum sess_end)i));
+	for (i = 0; i < SST_MAX; i++)
+		assert_plain(sess_state_name((enum sess_state)i));
+	for (i = 0; i < SAN_MAX; i++)
+		assert_plain(smtp_anomaly_name((enum smtp_anomaly)i));
+	for (i = BODY_NONE; i <= BODY_OTHER; i++)
+		assert_plain(body_type_name((enum body_type)i));
+	for (i = SEV_NOTICE; i <= SEV_ERROR; i++) {
+		inc.severity = (enum severity)i;
+		rec_get(&rec_inc_fields[IFLD_SEVERITY], &inc, &v);
+		assert_int_equal(v.kind, RV_NAME);
+		assert_plain(v.p);
+	}
+	for (i = CONF_POSSIBLE; i <= CONF_CERTAIN; i++) {
+		inc.confidence = (enum confidence)i;
+		rec_get(&rec_inc_fields[IFLD_CONFIDENCE], &inc, &v);
+		assert_plain(v.p);
+	}
+	for (i = XDIR_CLIENT; i <= XDIR_NOTE; i++) {
+		x.dir = (enum xdir)i;
+		rec_get(&rec_xline_fields[XFLD_DIR], &x, &v);
+		assert_plain(v.p);
+	}
+	/* and out of range: record.h's "?" */
+	assert_plain(sess_state_name(SST_MAX));
+	assert_plain(sess_end_name(SEND_MAX));
+}
+
 /* The JSON Lines object parses; its keys are the tables' names in order at
  * every level, and values have the type the row says. */
 static void
@@ -386,6 +435,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_well_formed),
+		cmocka_unit_test(test_names_need_no_escaping),
 		cmocka_unit_test(test_json_keys_follow_tables),
 		cmocka_unit_test(test_csv_header_matches_rows),
 		cmocka_unit_test(test_rec_get),
