@@ -649,6 +649,23 @@ group_incident_view(const struct rgroup *g, struct incident *inc)
 	inc->nevidence = g->nevidence;
 }
 
+/* The session fields a group keeps (key and example), as record.h shapes
+ * them, pointing into the group's copies. */
+static void
+group_session_view(const struct rgroup *g, struct sess_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->uid, g->uid, sizeof(r->uid));
+	r->family = g->family;
+	memcpy(r->client_ip, g->client_ip, sizeof(r->client_ip));
+	memcpy(r->server_ip, g->server_ip, sizeof(r->server_ip));
+	r->client_port = g->client_port;
+	r->server_port = g->server_port;
+	r->ts_start_us = g->ex_start_us;
+	r->ts_end_us = g->ex_end_us;
+	r->helo = g->helo;
+}
+
 /* ------------------------------------------------------------------------
  * Text and Markdown
  * --------------------------------------------------------------------- */
@@ -874,12 +891,81 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
  * JSON
  * --------------------------------------------------------------------- */
 
+/*
+ * A group's members come from the field tables (fields.h), read from views
+ * of the group as records: the incident (type, and the highest severity and
+ * confidence seen), the session (the group's addresses and port, and the
+ * example's uid, client port, times and HELO), and the group's own counts.
+ * The rest of the report (run, totals, types) describes the run, not a
+ * record, and is written as it is above.
+ */
+enum group_of { OF_INC, OF_SESS, OF_GROUP };
+
+static const struct rec_field group_fields[] = {
+	{ .name = "count", .type = RT_UINT, .off = offsetof(struct rgroup, count),
+	  .size = sizeof(uint64_t) },
+	{ .name = "first_seen", .type = RT_TS, .off = offsetof(struct rgroup, first_us),
+	  .size = sizeof(uint64_t) },
+	{ .name = "last_seen", .type = RT_TS, .off = offsetof(struct rgroup, last_us),
+	  .size = sizeof(uint64_t) },
+};
+
+static const struct group_member {
+	enum group_of of;
+	const struct rec_field *field;
+} group_json[] = {
+	{ OF_INC, &rec_inc_fields[IFLD_TYPE] },
+	{ OF_INC, &rec_inc_fields[IFLD_SEVERITY] },
+	{ OF_INC, &rec_inc_fields[IFLD_CONFIDENCE] },
+	{ OF_SESS, &rec_sess_fields[SFLD_CLIENT_IP] },
+	{ OF_SESS, &rec_sess_fields[SFLD_SERVER_IP] },
+	{ OF_SESS, &rec_sess_fields[SFLD_SERVER_PORT] },
+	{ OF_GROUP, &group_fields[0] },
+	{ OF_GROUP, &group_fields[1] },
+	{ OF_GROUP, &group_fields[2] },
+}, example_json[] = {
+	{ OF_SESS, &rec_sess_fields[SFLD_UID] },
+	{ OF_SESS, &rec_sess_fields[SFLD_CLIENT_PORT] },
+	{ OF_SESS, &rec_sess_fields[SFLD_TS_START] },
+	{ OF_SESS, &rec_sess_fields[SFLD_TS_END] },
+	{ OF_SESS, &rec_sess_fields[SFLD_HELO] },
+};
+
+static void
+json_members(FILE *f, bool *first, const struct group_member *m, size_t n,
+    const void *const views[])
+{
+	for (size_t i = 0; i < n; i++)
+		export_json_field(f, first, m[i].field, views[m[i].of]);
+}
+
+/* The members of one group object (without its braces). */
+static void
+json_group(FILE *f, const struct rgroup *g)
+{
+	struct incident inc;
+	struct sess_record r;
+	const void *views[] = { [OF_INC] = &inc, [OF_SESS] = &r, [OF_GROUP] = g };
+	bool first = true;
+
+	group_incident_view(g, &inc);
+	group_session_view(g, &r);
+	json_members(f, &first, group_json, sizeof(group_json) / sizeof(group_json[0]),
+	    views);
+	(void)fputs(",\"example\":{", f);
+	first = true;
+	json_members(f, &first, example_json,
+	    sizeof(example_json) / sizeof(example_json[0]), views);
+	(void)fputs(",\"incident\":", f);
+	(void)export_json_incident(f, &inc);
+	(void)fputc('}', f);
+}
+
 static void
 write_json(FILE *f, struct report *rp, const struct run_stats *st,
     struct rgroup **v)
 {
-	char t[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE];
-	struct incident inc;
+	char t[EXPORT_TS_SIZE];
 	uint64_t s0, s1;
 	size_t i;
 	bool first;
@@ -963,36 +1049,9 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
 	}
 	(void)fputs("],\"groups\":[", f);
 	for (i = 0; i < rp->ngroups; i++) {
-		const struct rgroup *g = v[i];
-
-		(void)fputs(i > 0 ? ",{\"type\":" : "{\"type\":", f);
-		(void)esc_json_fput_str(f, g->type);
-		(void)fprintf(f, ",\"severity\":\"%s\",\"confidence\":\"%s\"",
-		    nn(severity_name(g->severity)),
-		    nn(confidence_name(g->confidence)));
-		(void)fprintf(f, ",\"client_ip\":\"%s\"", export_fmt_addr(a,
-		    sizeof(a), g->family, g->client_ip, -1));
-		(void)fprintf(f, ",\"server_ip\":\"%s\",\"server_port\":%u",
-		    export_fmt_addr(a, sizeof(a), g->family, g->server_ip, -1),
-		    (unsigned)g->server_port);
-		(void)fprintf(f, ",\"count\":%" PRIu64, g->count);
-		(void)fprintf(f, ",\"first_seen\":%s", export_fmt_time(t, sizeof(t),
-		    g->first_us, TS_EPOCH));
-		(void)fprintf(f, ",\"last_seen\":%s", export_fmt_time(t, sizeof(t),
-		    g->last_us, TS_EPOCH));
-		(void)fputs(",\"example\":{\"uid\":", f);
-		(void)esc_json_fput_str(f, g->uid);
-		(void)fprintf(f, ",\"client_port\":%u", (unsigned)g->client_port);
-		(void)fprintf(f, ",\"ts_start\":%s", export_fmt_time(t, sizeof(t),
-		    g->ex_start_us, TS_EPOCH));
-		(void)fprintf(f, ",\"ts_end\":%s", export_fmt_time(t, sizeof(t),
-		    g->ex_end_us, TS_EPOCH));
-		(void)fputs(",\"helo\":", f);
-		(void)esc_json_fput_wstr(f, &g->helo);
-		(void)fputs(",\"incident\":", f);
-		group_incident_view(g, &inc);
-		(void)export_json_incident(f, &inc);
-		(void)fputs("}}", f);
+		(void)fputs(i > 0 ? ",{" : "{", f);
+		json_group(f, v[i]);
+		(void)fputc('}', f);
 	}
 	(void)fputs("]}\n", f);
 }
