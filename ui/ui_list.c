@@ -24,7 +24,7 @@
 enum col_id { C_TIME, C_CLIENT, C_SERVER, C_HELO, C_STATE, C_REPLY, C_MSGS, C_INC, C_MAX };
 
 struct col {
-	const char *title;
+	enum sess_field field;	/* the title is this field's label */
 	int min, max;		/* width bounds; min == max: fixed */
 	int shrink;		/* order in which elastic columns give way (1 first) */
 	bool right;
@@ -32,14 +32,14 @@ struct col {
 };
 
 static const struct col cols[C_MAX] = {
-	[C_TIME] = { "Start", 8, 8, 0, false, SORT_TIME },
-	[C_CLIENT] = { "Client", 7, 39, 3, false, SORT_CLIENT },
-	[C_SERVER] = { "Server", 7, 39, 3, false, SORT_SERVER },
-	[C_HELO] = { "HELO", 4, 28, 2, false, SORT_HELO },
-	[C_STATE] = { "State", 9, 9, 0, false, SORT_STATE },
-	[C_REPLY] = { "Reply", 3, 32, 1, false, SORT_MAX },
-	[C_MSGS] = { "Msg", 3, 3, 0, true, SORT_MSGS },
-	[C_INC] = { "Incident", 8, 24, 4, false, SORT_INCIDENT },
+	[C_TIME] = { SFLD_TS_START, 8, 8, 0, false, SORT_TIME },
+	[C_CLIENT] = { SFLD_CLIENT_IP, 7, 39, 3, false, SORT_CLIENT },
+	[C_SERVER] = { SFLD_SERVER_IP, 7, 39, 3, false, SORT_SERVER },
+	[C_HELO] = { SFLD_HELO, 4, 28, 2, false, SORT_HELO },
+	[C_STATE] = { SFLD_STATE, 9, 9, 0, false, SORT_STATE },
+	[C_REPLY] = { SFLD_LAST_REPLY_TEXT, 3, 32, 1, false, SORT_MAX },
+	[C_MSGS] = { SFLD_TX, 3, 3, 0, true, SORT_MSGS },
+	[C_INC] = { SFLD_INCIDENTS, 8, 24, 4, false, SORT_INCIDENT },
 };
 
 static void
@@ -116,7 +116,7 @@ layout(const struct ui_rowdata *rows, size_t n, int avail, int w[C_MAX])
 	size_t i;
 
 	for (c = 0; c < C_MAX; c++) {
-		w[c] = (int)strlen(cols[c].title);
+		w[c] = (int)strlen(ui_field_label(cols[c].field));
 		for (i = 0; i < n; i++) {
 			cell(&rows[i], (enum col_id)c, buf, sizeof(buf));
 			if ((int)strlen(buf) > w[c])
@@ -218,10 +218,10 @@ list_draw(struct ui *u, int y, int h)
 	x = 1;
 	for (c = 0; c < C_MAX; c++) {
 		if (cols[c].sort == u->view.sort)
-			snprintf(buf, sizeof(buf), "%s %s", cols[c].title,
+			snprintf(buf, sizeof(buf), "%s %s", ui_field_label(cols[c].field),
 			    u->view.descending ? "v" : "^");
 		else
-			strlcpy(buf, cols[c].title, sizeof(buf));
+			strlcpy(buf, ui_field_label(cols[c].field), sizeof(buf));
 		x = draw_cell(y, x, w[c], draw_attr(&u->theme, R_COLTITLE), buf,
 		    cols[c].right);
 	}

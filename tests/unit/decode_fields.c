@@ -232,6 +232,25 @@ test_rows_well_formed(void **state)
 	assert_null(rec_field_find(&rec_sess_table, "no_such_field"));
 }
 
+/* The session list's column titles are these rows' labels (ui/ui_list.c). */
+static void
+test_ui_labels(void **state)
+{
+	static const struct {
+		enum sess_field id;
+		const char *label;
+	} want[] = {
+		{ SFLD_TS_START, "Start" }, { SFLD_CLIENT_IP, "Client" },
+		{ SFLD_SERVER_IP, "Server" }, { SFLD_HELO, "HELO" },
+		{ SFLD_STATE, "State" }, { SFLD_LAST_REPLY_TEXT, "Reply" },
+		{ SFLD_TX, "Msg" }, { SFLD_INCIDENTS, "Incident" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(rec_sess_fields[want[i].id].label, want[i].label);
+}
+
 /* json.c writes names (RV_NAME) unescaped: each must be plain ASCII. */
 static void
 assert_plain(const char *s)
@@ -436,6 +455,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_well_formed),
 		cmocka_unit_test(test_names_need_no_escaping),
+		cmocka_unit_test(test_ui_labels),
 		cmocka_unit_test(test_json_keys_follow_tables),
 		cmocka_unit_test(test_csv_header_matches_rows),
 		cmocka_unit_test(test_rec_get),
