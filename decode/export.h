@@ -15,7 +15,7 @@
  * local time, as tcpdump does (TZ applies), and its summary names the zone.
  *
  * JSON Lines schema (export_json_session), one object per session, keys in
- * this order; absent strings are null, codes that were never seen are null:
+ * this order (the order of the field tables in fields.h, which define it); absent strings are null, codes that were never seen are null:
  *   uid, ts_start, ts_end, client_ip, client_port, server_ip, server_port,
  *   packets {client, server}, bytes {client, server},
  *   banner_code, banner, helo, ehlo (EHLO accepted), helo_fallback,
@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fields.h"
 #include "record.h"
 
 /* ------------------------------------------------------------------------
@@ -127,14 +128,26 @@ int export_batch_incident(FILE *, const struct sess_record *,
 int export_json_incident(FILE *, const struct incident *);
 
 /*
+ * One member "name":value of a JSON object from a row of the field tables
+ * (fields.h) read from rec, the row's kind of record; a comma first unless
+ * *first, which is then cleared.  Nested rows are written whole.  Errors
+ * latch in the stream.
+ */
+void export_json_field(FILE *, bool *first, const struct rec_field *,
+    const void *rec);
+
+/*
  * CSV, one row per incident (RFC 4180, CRLF line ends, formula-guarded; see
  * escape.h).  Columns: ts (the incident's first evidence line, else the
  * session start; ISO 8601 UTC), uid, type, severity, confidence, client_ip,
  * client_port, server_ip, server_port, helo, summary, diagnosis, fix, rfc,
- * visibility.
+ * visibility.  Every column is a row of the field tables (fields.h) but ts,
+ * which needs the incident and its session.
  */
 int export_csv_header(FILE *);
 int export_csv_incidents(FILE *, const struct sess_record *);
+/* The columns' rows, in order, into out[max]; returns how many there are. */
+size_t export_csv_columns(const struct rec_field **out, size_t max);
 
 /* ------------------------------------------------------------------------
  * Formatting helpers, shared with the UI

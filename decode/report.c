@@ -48,6 +48,7 @@
 #include "cause.h"
 #include "escape.h"
 #include "export.h"
+#include "fields.h"
 
 struct report {
 	enum report_format fmt;
@@ -642,12 +643,40 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
  * JSON
  * --------------------------------------------------------------------- */
 
-/* One cause as a JSON object: the key, the counts, the peers, the
- * refused addresses, every session uid kept, and the example. */
+/* The example session of a cause as record.h shapes it, pointing into
+ * the cause's copies; and the members of it the report writes. */
+static void
+example_view(const struct cause *c, struct sess_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->uid, c->ex.uid, sizeof(r->uid));
+	r->family = c->family;
+	memcpy(r->client_ip, c->ex.client_ip, sizeof(r->client_ip));
+	memcpy(r->server_ip, c->ex.server_ip, sizeof(r->server_ip));
+	r->client_port = c->ex.client_port;
+	r->server_port = c->ex.server_port;
+	r->ts_start_us = c->ex.start_us;
+	r->ts_end_us = c->ex.end_us;
+	r->helo = c->ex.helo;
+}
+
+static const enum sess_field example_fields[] = {
+	SFLD_UID, SFLD_CLIENT_IP, SFLD_CLIENT_PORT, SFLD_SERVER_IP, SFLD_SERVER_PORT,
+	SFLD_TS_START, SFLD_TS_END, SFLD_HELO,
+};
+
+/*
+ * One cause as a JSON object: the key, the counts, the peers, the refused
+ * addresses, every session uid kept, and the example.  A cause is not a
+ * record (fields.h describes records), so its own members are written
+ * here; the example session's come from the field table.
+ */
 static void
 json_cause(FILE *f, const struct cause *c)
 {
 	char t[EXPORT_TS_SIZE], a[EXPORT_ADDR_SIZE];
+	struct sess_record ex;
+	bool first;
 	size_t k;
 
 	(void)fputs("{\"type\":", f);
@@ -694,20 +723,12 @@ json_cause(FILE *f, const struct cause *c)
 	for (k = 0; k < c->nuids; k++)
 		(void)fprintf(f, "%s\"%s\"", k ? "," : "", c->uids[k]);
 	(void)fprintf(f, "],\"sessions_not_listed\":%" PRIu64, c->uids_dropped);
-	(void)fputs(",\"example\":{\"uid\":", f);
-	(void)esc_json_fput_str(f, c->ex.uid);
-	(void)fprintf(f, ",\"client_ip\":\"%s\",\"client_port\":%u",
-	    export_fmt_addr(a, sizeof(a), c->family, c->ex.client_ip, -1),
-	    (unsigned)c->ex.client_port);
-	(void)fprintf(f, ",\"server_ip\":\"%s\",\"server_port\":%u",
-	    export_fmt_addr(a, sizeof(a), c->family, c->ex.server_ip, -1),
-	    (unsigned)c->ex.server_port);
-	(void)fprintf(f, ",\"ts_start\":%s", export_fmt_time(t, sizeof(t),
-	    c->ex.start_us, TS_EPOCH));
-	(void)fprintf(f, ",\"ts_end\":%s", export_fmt_time(t, sizeof(t),
-	    c->ex.end_us, TS_EPOCH));
-	(void)fputs(",\"helo\":", f);
-	(void)esc_json_fput_wstr(f, &c->ex.helo);
+	/* The example session's members come from the field table, read from
+	 * a view of the cause's copy as a record. */
+	(void)fputs(",\"example\":{", f);
+	example_view(c, &ex);
+	for (k = 0, first = true; k < sizeof(example_fields) / sizeof(example_fields[0]); k++)
+		export_json_field(f, &first, &rec_sess_fields[example_fields[k]], &ex);
 	(void)fputs(",\"incident\":", f);
 	(void)export_json_incident(f, &c->ex.inc);
 	(void)fputs("}}", f);

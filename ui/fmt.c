@@ -8,10 +8,13 @@
  * cursor, set the title or reach the clipboard, whatever the panels do with
  * it later (draw.c still refuses any other byte, as a second guard).
  *
+ * Names of enum values are record.h's own functions (the ones the exports
+ * use), and column titles are the labels of decode/fields.h's table; what
+ * the UI shows differently (an empty severity for "no incident") is a
+ * display rule written here on top of them, not a second copy.
+ *
  * Deliberately not here: ncurses (the model and its unit test link this
- * file without a terminal), and the decoder's own name functions: the
- * tables are generated here from the same X-macros, so ui/ needs no decoder
- * code beyond the escaper.
+ * file without a terminal).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <time.h>
 
 #include "decode/escape.h"
+#include "decode/fields.h"
 #include "ui/ui_int.h"
 
 /*
@@ -92,76 +96,67 @@ ui_escape(char *dst, size_t size, const void *src, size_t len)
 }
 
 /* ------------------------------------------------------------------------
- * Names, from record.h's X-macro tables
+ * Names and labels: record.h's name functions and decode/fields.h's table,
+ * the same every export uses, with the UI's display rules on top
  * --------------------------------------------------------------------- */
-
-#define NAME2(id, name) name,
-#define NAME3(id, name, desc) name,
-static const char *const state_names[] = { SESS_STATES(NAME2) };
-static const char *const end_names[] = { SESS_ENDS(NAME2) };
-static const char *const cap_names[] = { SMTP_CAPS(NAME2) };
-static const char *const anomaly_names[] = { SMTP_ANOMALIES(NAME3) };
-#undef NAME2
-#undef NAME3
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *
 ui_state_name(unsigned s)
 {
-	return s < NELEM(state_names) ? state_names[s] : "?";
+	return sess_state_name((enum sess_state)s);
 }
 
 const char *
 ui_end_name(unsigned e)
 {
-	return e < NELEM(end_names) ? end_names[e] : "?";
+	return sess_end_name((enum sess_end)e);
 }
 
 const char *
 ui_cap_name(unsigned c)
 {
-	return c < NELEM(cap_names) ? cap_names[c] : "?";
+	return smtp_cap_name((enum smtp_cap_bit)c);
 }
 
 const char *
 ui_anomaly_name(unsigned a)
 {
-	return a < NELEM(anomaly_names) ? anomaly_names[a] : "?";
+	return smtp_anomaly_name((enum smtp_anomaly)a);
 }
 
+/* Display rule: a row or group without incidents has severity -1, and the
+ * UI shows nothing for it (and for anything else outside the enum) rather
+ * than record.h's "?". */
 const char *
 ui_severity_name(int s)
 {
-	switch (s) {
-	case SEV_NOTICE: return "notice";
-	case SEV_WARNING: return "warning";
-	case SEV_ERROR: return "error";
-	default: return "";
-	}
+	if (s < SEV_NOTICE || s > SEV_ERROR)
+		return "";
+	return severity_name((enum severity)s);
 }
 
 const char *
 ui_confidence_name(int c)
 {
-	switch (c) {
-	case CONF_POSSIBLE: return "possible";
-	case CONF_PROBABLE: return "probable";
-	case CONF_CERTAIN: return "certain";
-	default: return "?";
-	}
+	return confidence_name((enum confidence)c);
 }
 
 const char *
 ui_body_name(unsigned b)
 {
-	switch (b) {
-	case BODY_NONE: return "";
-	case BODY_7BIT: return "7BIT";
-	case BODY_8BITMIME: return "8BITMIME";
-	case BODY_BINARYMIME: return "BINARYMIME";
-	default: return "other";
-	}
+	return body_type_name((enum body_type)b);
+}
+
+/* The UI title of a session field (its row's label, else its name). */
+const char *
+ui_field_label(enum sess_field id)
+{
+	const struct rec_field *fd;
+
+	if ((unsigned)id >= SFLD_MAX)
+		return "?";
+	fd = &rec_sess_fields[id];
+	return fd->label != NULL ? fd->label : fd->name;
 }
 
 static const char *const sort_names[SORT_MAX] = {

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode/fields.h"
 #include "decode/record.h"
 #include "ui/ui.h"
 
@@ -213,7 +214,8 @@ void model_set_speed(struct model *, double);
 void model_quit(struct model *);
 bool model_quitting(struct model *);
 
-/* Names from record.h's X-macro tables (local so ui needs no decoder code). */
+/* Names of enum values: record.h's name functions, with the UI's display
+ * rules (fmt.c); column titles from decode/fields.h's labels. */
 const char *ui_state_name(unsigned);
 const char *ui_end_name(unsigned);
 const char *ui_severity_name(int);
@@ -221,6 +223,7 @@ const char *ui_confidence_name(int);
 const char *ui_body_name(unsigned);
 const char *ui_cap_name(unsigned);
 const char *ui_anomaly_name(unsigned);
+const char *ui_field_label(enum sess_field);
 
 /* Escape wire bytes to printable ASCII in dst[size] (decode/escape.h's
  * text form; cut at an escape boundary and marked with "..."). Returns the

@@ -30,7 +30,8 @@ enum col_id {
 };
 
 struct col {
-	const char *title;
+	enum sess_field field;	/* the title is this field's label ... */
+	const char *title;	/* ... unless it shows a derived value (SFLD_MAX) */
 	int min, max;		/* width bounds; min == max: fixed */
 	int shrink;		/* order in which elastic columns give way (1 first) */
 	bool right;
@@ -39,19 +40,27 @@ struct col {
 };
 
 static const struct col cols[C_MAX] = {
-	[C_TIME] = { "Start", 8, 8, 0, false, SORT_TIME, 0 },
-	[C_CLIENT] = { "Client", 7, 39, 3, false, SORT_CLIENT, 0 },
-	[C_SERVER] = { "Server", 7, 39, 3, false, SORT_SERVER, 0 },
-	[C_NAME] = { "Name", 4, 28, 0, false, SORT_MAX, 1 },
-	[C_HELO] = { "HELO", 4, 28, 2, false, SORT_HELO, 0 },
-	[C_FROM] = { "MAIL FROM", 9, 32, 0, false, SORT_MAX, 2 },
-	[C_RCPT] = { "RCPT", 4, 32, 0, false, SORT_MAX, 3 },
-	[C_STATE] = { "State", 9, 9, 0, false, SORT_STATE, 0 },
-	[C_REPLY] = { "Reply", 5, 32, 1, false, SORT_MAX, 0 },
-	[C_MSGS] = { "Msg", 3, 3, 0, true, SORT_MSGS, 0 },
-	[C_INC] = { "Incident", 8, 24, 4, false, SORT_INCIDENT, 0 },
+	[C_TIME] = { SFLD_TS_START, NULL, 8, 8, 0, false, SORT_TIME, 0 },
+	[C_CLIENT] = { SFLD_CLIENT_IP, NULL, 7, 39, 3, false, SORT_CLIENT, 0 },
+	[C_SERVER] = { SFLD_SERVER_IP, NULL, 7, 39, 3, false, SORT_SERVER, 0 },
+	[C_NAME] = { SFLD_MAX, "Name", 4, 28, 0, false, SORT_MAX, 1 },
+	[C_HELO] = { SFLD_HELO, NULL, 4, 28, 2, false, SORT_HELO, 0 },
+	[C_FROM] = { SFLD_MAX, "MAIL FROM", 9, 32, 0, false, SORT_MAX, 2 },
+	[C_RCPT] = { SFLD_MAX, "RCPT", 4, 32, 0, false, SORT_MAX, 3 },
+	[C_STATE] = { SFLD_STATE, NULL, 9, 9, 0, false, SORT_STATE, 0 },
+	[C_REPLY] = { SFLD_MAX, "Reply", 5, 32, 1, false, SORT_MAX, 0 },
+	[C_MSGS] = { SFLD_TX, NULL, 3, 3, 0, true, SORT_MSGS, 0 },
+	[C_INC] = { SFLD_INCIDENTS, NULL, 8, 24, 4, false, SORT_INCIDENT, 0 },
 };
 #define OPT_COLS	3	/* optional columns, ranks 1..3 */
+
+/* The Name, MAIL FROM, RCPT and (decisive) Reply columns show values
+ * derived from several fields, so they carry their own titles. */
+static const char *
+col_title(int c)
+{
+	return cols[c].title != NULL ? cols[c].title : ui_field_label(cols[c].field);
+}
 
 static void
 cell(const struct ui_rowdata *r, enum col_id c, char *buf, size_t size)
@@ -140,7 +149,7 @@ layout(const struct ui_rowdata *rows, size_t n, int avail, enum ui_sort sort,
 	size_t i;
 
 	for (c = 0; c < C_MAX; c++) {
-		w[c] = (int)strlen(cols[c].title) + (cols[c].sort == sort ? 2 : 0);
+		w[c] = (int)strlen(col_title(c)) + (cols[c].sort == sort ? 2 : 0);
 		for (i = 0; i < n; i++) {
 			cell(&rows[i], (enum col_id)c, buf, sizeof(buf));
 			if ((int)strlen(buf) > w[c])
@@ -257,14 +266,14 @@ list_draw(struct ui *u, int y, int h)
 	x = 1;
 	for (c = 0; c < C_MAX; c++) {
 		if (cols[c].sort == u->view.sort) {
-			int tl = (int)strlen(cols[c].title);
+			int tl = (int)strlen(col_title(c));
 
 			if (tl + 2 > w[c])
 				tl = w[c] > 2 ? w[c] - 2 : 0;
-			snprintf(buf, sizeof(buf), "%.*s%s%s", tl, cols[c].title,
+			snprintf(buf, sizeof(buf), "%.*s%s%s", tl, col_title(c),
 			    tl > 0 ? " " : "", u->view.descending ? "v" : "^");
 		} else
-			strlcpy(buf, cols[c].title, sizeof(buf));
+			strlcpy(buf, col_title(c), sizeof(buf));
 		x = draw_cell(y, x, w[c], draw_attr(&u->theme, R_COLTITLE), buf,
 		    cols[c].right);
 	}
