@@ -28,7 +28,9 @@
  *     data_reply_code, bdat, bdat_chunks, data_bytes, content_complete,
  *     eightbit, eightbit_bytes, first_8bit_offset (null if none), bare_lf,
  *     nul, content_transfer_encoding, charset, content_type, reply_code,
- *     reply_enhanced ("5.6.1" or null), reply_text}], transactions_dropped,
+ *     reply_enhanced ("5.6.1" or null), reply_text, queue_id (from the
+ *     final reply), message_id, subject, header_from, header_to (the first
+ *     of each in the top-level header, as sent)}], transactions_dropped,
  *   commands, replies, last_reply_code, last_reply_text, end, state,
  *   mid_stream, gap, one_sided, kernel_drops, overlap_conflict,
  *   anomalies {name: count, only non-zero}, transcript_lines,
@@ -140,8 +142,11 @@ void export_json_field(FILE *, bool *first, const struct rec_field *,
  * CSV, one row per incident (RFC 4180, CRLF line ends, formula-guarded; see
  * escape.h).  Columns: ts (the incident's first evidence line, else the
  * session start; ISO 8601 UTC), uid, type, severity, confidence, client_ip,
- * client_port, server_ip, server_port, helo, summary, diagnosis, fix, rfc,
- * visibility.  Every column is a row of the field tables (fields.h) but ts,
+ * client_port, server_ip, server_port, helo, reply_code, reply_enhanced,
+ * reply_text (the reply that refused: the incident's first 4xx/5xx
+ * evidence line, else the session's decisive reply), mail_from, rcpt_to
+ * (space-separated), queue_id, message_id, subject (of the decisive
+ * transaction), summary, diagnosis, fix, rfc, visibility.  Every column is a row of the field tables (fields.h) but ts,
  * which needs the incident and its session.
  */
 int export_csv_header(FILE *);

@@ -258,6 +258,12 @@ const struct rec_field rec_tx_fields[TFLD_MAX] = {
 	[TFLD_REPLY_CODE] = F_MEMBER("reply_code", RT_CODE, T, reply_code),
 	[TFLD_REPLY_ENHANCED] = F_MEMBER("reply_enhanced", RT_ENH, T, enh),
 	[TFLD_REPLY_TEXT] = F_MEMBER("reply_text", RT_WSTR, T, reply_text),
+	/* For finding the message in the mail logs. */
+	[TFLD_QUEUE_ID] = F_MEMBER("queue_id", RT_WSTR, T, queue_id),
+	[TFLD_MESSAGE_ID] = F_MEMBER("message_id", RT_WSTR, T, message_id),
+	[TFLD_SUBJECT] = F_MEMBER("subject", RT_WSTR, T, subject),
+	[TFLD_HDR_FROM] = F_MEMBER("header_from", RT_WSTR, T, hdr_from),
+	[TFLD_HDR_TO] = F_MEMBER("header_to", RT_WSTR, T, hdr_to),
 };
 #undef T
 

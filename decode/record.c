@@ -378,46 +378,80 @@ rec_free(struct sess_record *r)
 struct pick {
 	int code;
 	const struct wstr *text;
+	const struct enh_code *enh;
+	int tx;			/* the transaction, or -1 */
 };
 
 static void
-consider(struct pick *refusal, struct pick *accept, int code, const struct wstr *text)
+consider(struct pick *refusal, struct pick *accept, int code, const struct wstr *text,
+    const struct enh_code *enh, int tx)
 {
-	if (code >= 400) {
-		refusal->code = code;
-		refusal->text = text;
-	} else if (code >= 200 && code < 300 && accept != NULL) {
-		accept->code = code;
-		accept->text = text;
-	}
+	struct pick p = { code, text, enh, tx };
+
+	if (code >= 400)
+		*refusal = p;
+	else if (code >= 200 && code < 300 && accept != NULL)
+		*accept = p;
 }
 
-int
-rec_decisive_reply(const struct sess_record *r, const struct wstr **text)
+static struct pick
+decisive(const struct sess_record *r)
 {
-	struct pick refusal = { 0, NULL }, accept = { 0, NULL };
+	struct pick refusal = { 0, NULL, NULL, -1 }, accept = { 0, NULL, NULL, -1 };
 
-	consider(&refusal, NULL, r->banner_code, &r->banner);
+	consider(&refusal, NULL, r->banner_code, &r->banner, NULL, -1);
 	for (size_t i = 0; i < r->ntx && r->tx != NULL; i++) {
 		const struct tx_record *t = &r->tx[i];
 
-		consider(&refusal, NULL, t->mail_reply_code, &t->mail_reply_text);
+		consider(&refusal, NULL, t->mail_reply_code, &t->mail_reply_text,
+		    &t->mail_enh, (int)i);
 		for (size_t k = 0; k < t->nrcpts && t->rcpts != NULL; k++)
 			consider(&refusal, NULL, t->rcpts[k].reply_code,
-			    &t->rcpts[k].reply_text);
+			    &t->rcpts[k].reply_text, &t->rcpts[k].enh, (int)i);
 		if (t->data_reply_code >= 400 && t->reply_code == 0)
-			consider(&refusal, NULL, t->data_reply_code, NULL);
-		consider(&refusal, &accept, t->reply_code, &t->reply_text);
+			consider(&refusal, NULL, t->data_reply_code, NULL, NULL, (int)i);
+		consider(&refusal, &accept, t->reply_code, &t->reply_text, &t->enh, (int)i);
 	}
 	if (refusal.code == 0)
 		refusal = accept;
 	if (refusal.code == 0) {
 		refusal.code = r->last_reply_code;
 		refusal.text = &r->last_reply_text;
+		refusal.enh = &r->last_enh;
+		refusal.tx = r->ntx > 0 ? (int)r->ntx - 1 : -1;
 	}
+	if (refusal.tx < 0 && r->ntx > 0)
+		refusal.tx = (int)r->ntx - 1;
+	return refusal;
+}
+
+int
+rec_decisive_reply(const struct sess_record *r, const struct wstr **text)
+{
+	struct pick p = decisive(r);
+
 	if (text != NULL)
-		*text = refusal.text != NULL && refusal.text->p != NULL ? refusal.text : NULL;
-	return refusal.code;
+		*text = p.text != NULL && p.text->p != NULL ? p.text : NULL;
+	return p.code;
+}
+
+void
+rec_decisive_enh(const struct sess_record *r, struct enh_code *enh)
+{
+	struct pick p = decisive(r);
+
+	if (p.enh != NULL && p.code > 0)
+		*enh = *p.enh;
+	else
+		memset(enh, 0, sizeof(*enh));
+}
+
+const struct tx_record *
+rec_decisive_tx(const struct sess_record *r)
+{
+	struct pick p = decisive(r);
+
+	return p.tx >= 0 && (size_t)p.tx < r->ntx && r->tx != NULL ? &r->tx[p.tx] : NULL;
 }
 
 void

@@ -453,6 +453,10 @@ size_t inc_tally_sorted(const struct inc_tally *, enum tally_order,
  * else the last message's acceptance, else the last reply.  Returns its
  * code (0: none) and sets *text (NULL when no text was kept). */
 int rec_decisive_reply(const struct sess_record *, const struct wstr **text);
+/* Its enhanced status code (class 0: none), and the transaction it
+ * belongs to (else the last one; NULL without transactions). */
+void rec_decisive_enh(const struct sess_record *, struct enh_code *);
+const struct tx_record *rec_decisive_tx(const struct sess_record *);
 /* The server's name from its banner ("mx.example.com ESMTP ..."): the
  * first word when it is shaped like a host name (letters, digits, '-',
  * '.', at least one dot and one letter; never an enhanced status code

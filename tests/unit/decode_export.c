@@ -342,7 +342,9 @@ test_json_transaction(void **state)
 	    "\"bare_lf\":0,\"nul\":false,\"content_transfer_encoding\":\"8bit\","
 	    "\"charset\":\"utf-8\",\"content_type\":\"text/plain\","
 	    "\"reply_code\":554,\"reply_enhanced\":\"5.6.0\",\"reply_text\":"
-	    "\"5.6.0 8-bit content not accepted\"}]"));
+	    "\"5.6.0 8-bit content not accepted\",\"queue_id\":null,"
+	    "\"message_id\":null,\"subject\":null,\"header_from\":null,"
+	    "\"header_to\":null}]"));
 	assert_non_null(strstr(got, "\"mid_stream\":true,\"gap\":true,"
 	    "\"one_sided\":false"));
 	assert_non_null(strstr(got, "\"anomalies\":{\"bare-lf\":2,\"gap\":1},"));
@@ -789,14 +791,16 @@ test_report_json(void **state)
 static const char report_csv_py[] =
     "import csv, sys\n"
     "rows = list(csv.reader(open(sys.argv[1], newline='', encoding='ascii')))\n"
-    "assert rows[0] == ['ts', 'uid', 'type', 'severity', 'confidence', 'client_ip', 'client_port', 'server_ip', 'server_port', 'helo', 'summary', 'diagnosis', 'fix', 'rfc', 'visibility'], rows[0]\n"
-    "assert len(rows) == 4 and all(len(r) == 15 for r in rows), rows\n"
+    "assert rows[0] == ['ts', 'uid', 'type', 'severity', 'confidence', 'client_ip', 'client_port', 'server_ip', 'server_port', 'helo', 'reply_code', 'reply_enhanced', 'reply_text', 'mail_from', 'rcpt_to', 'queue_id', 'message_id', 'subject', 'summary', 'diagnosis', 'fix', 'rfc', 'visibility'], rows[0]\n"
+    "assert len(rows) == 4 and all(len(r) == 23 for r in rows), rows\n"
     "assert rows[1][:10] == ['2026-11-28T10:00:01.123456Z', 'SABCDEFGH234567', '8bitmime-abort', 'error', 'probable', '127.0.0.10', '37331', '127.0.0.31', '25', 'iis-smtp.contoso.test'], rows[1]\n"
+    "assert rows[1][10:13] == ['221', '', '2.0.0 Service closing transmission channel'], rows[1][10:13]\n"
     "assert rows[2][0] == '2026-11-28T10:01:01.123456Z' and rows[2][6] == '40000'\n"
     "assert rows[3][2] == 'body-rejected' and rows[3][7] == '127.0.0.32'\n"
     "assert rows[3][9] == \"'=HYPERLINK(\\\"http://x\\\")\", rows[3][9]\n"
-    "assert rows[3][10] == \"'=cmd|' /C calc'!A0 <b>*bold*</b>\", rows[3][10]\n"
-    "assert rows[3][13] == 'RFC 6152' and rows[3][14] == ''\n"
+    "assert rows[3][10:13] == ['555', '5.5.4', '5.5.4 BODY=8BITMIME not supported'], rows[3][10:13]\n"
+    "assert rows[3][18] == \"'=cmd|' /C calc'!A0 <b>*bold*</b>\", rows[3][18]\n"
+    "assert rows[3][21] == 'RFC 6152' and rows[3][22] == ''\n"
     "print('ok')\n";
 
 /* The UI's "write report" key: snapshots of an accumulator without a path,
