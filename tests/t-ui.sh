@@ -345,6 +345,20 @@ keys q
 wait_for "EXITED 0" || fail "q did not quit the paced run"
 
 # ---------------------------------------------------------------------------
+# 7b. The session view names what finds the message in the mail logs.
+# ---------------------------------------------------------------------------
+start 100 70 screen -r pcaps/8bitmime-ok.pcap
+wait_for "done 100%" || fail "8bitmime-ok: no UI"
+wait_re 'sessions 1/1 of 1' || fail "8bitmime-ok: no session"
+keys Enter
+wait_for "Transactions" || fail "8bitmime-ok: no session view"
+wait_re 'queue id 4B3E7A722D2 +Message-ID <kb295734\.0001@iis-smtp\.contoso\.test>' ||
+    fail "the session view lacks the queue id and Message-ID"
+ok "session view: queue id, Message-ID, Subject"
+keys q
+wait_for "EXITED 0" || fail "q did not quit the 8bitmime-ok run"
+
+# ---------------------------------------------------------------------------
 # 8. A greeting full of escape sequences, on a terminal without colours.
 # ---------------------------------------------------------------------------
 /usr/bin/python3 tests/ui-mkpcap.py "$tmp/hostile.pcap" || fail "could not write the hostile capture"

@@ -513,6 +513,9 @@ db_fill(struct dbuild *b, const struct sess_record *rec, const struct ui_rowdata
 		if (tx->rcpts != NULL && tx->nrcpts > 0)
 			t->first_rcpt = db_wstr(b, &tx->rcpts[0].addr, 256);
 		t->reply = db_wstr(b, &tx->reply_text, 256);
+		t->queue_id = db_wstr(b, &tx->queue_id, 128);
+		t->message_id = db_wstr(b, &tx->message_id, 256);
+		t->subject = db_wstr(b, &tx->subject, 256);
 		t->nrcpts = (uint32_t)(tx->nrcpts + tx->rcpts_dropped);
 		for (j = 0; tx->rcpts != NULL && j < tx->nrcpts; j++)
 			if (tx->rcpts[j].reply_code >= 200 && tx->rcpts[j].reply_code < 300)

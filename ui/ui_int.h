@@ -80,6 +80,7 @@ struct ui_dline {
 };
 struct ui_dtx {
 	const char *mail_from, *first_rcpt, *reply;
+	const char *queue_id, *message_id, *subject;	/* "" when not seen */
 	uint32_t nrcpts, rcpts_ok;
 	uint8_t body;			/* enum body_type */
 	bool smtputf8, data_cmd, bdat, content_complete;

@@ -276,6 +276,15 @@ render_tx(struct ui_session_state *s, int width, const struct ui_detail *d)
 		    (unsigned long long)t->data_bytes,
 		    (unsigned long long)t->eightbit_bytes, t->reply_code, t->reply);
 		vl_para(s, width, 2, 4, R_NORMAL, "", R_NORMAL, buf);
+		/* What finds the message in the mail logs. */
+		if (t->queue_id[0] != '\0' || t->message_id[0] != '\0' ||
+		    t->subject[0] != '\0') {
+			snprintf(buf, sizeof(buf), "queue id %s  Message-ID %s  Subject %s",
+			    t->queue_id[0] ? t->queue_id : "-",
+			    t->message_id[0] ? t->message_id : "-",
+			    t->subject[0] ? t->subject : "-");
+			vl_para(s, width, 4, 6, R_DIM, "", R_DIM, buf);
+		}
 	}
 }
 
