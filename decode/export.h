@@ -31,7 +31,8 @@
  *     reply_enhanced ("5.6.1" or null), reply_text, queue_id (from the
  *     final reply), message_id, subject, header_from, header_to (the first
  *     of each in the top-level header, as sent)}], transactions_dropped,
- *   commands, replies, last_reply_code, last_reply_text, end, state,
+ *   commands, verbs [the first 64 verbs in order: "EHLO", "MAIL", ...],
+ *   verbs_dropped, replies, last_reply_code, last_reply_text, end, state,
  *   mid_stream, gap, one_sided, kernel_drops, overlap_conflict,
  *   anomalies {name: count, only non-zero}, transcript_lines,
  *   transcript_dropped,

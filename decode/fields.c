@@ -123,6 +123,7 @@ ARRAY_OF(caps, struct sess_record, caps, ncaps)
 ARRAY_OF(tx, struct sess_record, tx, ntx)
 ARRAY_OF(inc, struct sess_record, inc, ninc)
 ARRAY_OF(rcpt, struct tx_record, rcpts, nrcpts)
+ARRAY_OF(verbs, struct sess_record, verbs, nverbs)
 #undef ARRAY_OF
 
 /* At most INC_MAX_EVIDENCE lines, whatever nevidence says. */
@@ -148,6 +149,14 @@ anomaly_key(size_t i)
 
 /* Array items: the value of each element. */
 static const struct rec_field cap_item = { .type = RT_WSTR, .size = sizeof(struct wstr) };
+
+/* One verb of sess_record.verbs (a command id). */
+static void
+get_verb(const void *rec, struct rec_val *v)
+{
+	val_name(v, sess_verb_name(*(const uint8_t *)rec));
+}
+static const struct rec_field verb_item = { .type = RT_GET, .get = get_verb };
 static const struct rec_field rcpt_addr_item =
     F_MEMBER(NULL, RT_WSTR, struct rcpt_record, addr);
 static const struct rec_field rcpt_code_item =
@@ -203,6 +212,8 @@ const struct rec_field rec_sess_fields[SFLD_MAX] = {
 	    .elem = el_tx, .sub = &rec_tx_table, .label = "Msg" },
 	[SFLD_TX_DROPPED] = F_MEMBER("transactions_dropped", RT_UINT, S, tx_dropped),
 	[SFLD_COMMANDS] = F_MEMBER("commands", RT_UINT, S, commands),
+	[SFLD_VERBS] = F_ARRAY("verbs", n_verbs, el_verbs, NULL, &verb_item),
+	[SFLD_VERBS_DROPPED] = F_MEMBER("verbs_dropped", RT_UINT, S, verbs_dropped),
 	[SFLD_REPLIES] = F_MEMBER("replies", RT_UINT, S, replies),
 	[SFLD_LAST_REPLY_CODE] = F_MEMBER("last_reply_code", RT_CODE, S, last_reply_code),
 	[SFLD_LAST_REPLY_TEXT] = { .name = "last_reply_text", .type = RT_WSTR,

@@ -192,6 +192,10 @@ client_command(struct smtp_session *s, const struct cmd *c,
 	if (c->id != CMD_AUTH)
 		line_anomalies(s, lb, true, seq);
 	r->commands++;
+	if (r->nverbs < SESS_MAX_VERBS)
+		r->verbs[r->nverbs++] = (uint8_t)c->id;
+	else
+		r->verbs_dropped++;
 	if (c->id == CMD_UNKNOWN)
 		r->anomalies[SAN_UNKNOWN_COMMAND]++;
 	if (s->phase == SP_QUIT)

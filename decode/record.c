@@ -481,3 +481,9 @@ rec_banner_host(const struct sess_record *r, char *buf, size_t len)
 	memcpy(buf, r->banner.p, n);
 	buf[n] = '\0';
 }
+
+const char *
+sess_verb_name(unsigned id)
+{
+	return cmd_name((enum cmd_id)id);
+}

@@ -379,6 +379,7 @@ struct incident {
 #define SESS_MAX_CAPS	32
 #define SESS_MAX_TX	32
 #define SESS_MAX_INC	16
+#define SESS_MAX_VERBS	64
 struct sess_record {
 	char uid[20];			/* "S" + base32: stable for a given flow */
 	uint64_t flow_id;		/* the capture layer's flow id */
@@ -412,6 +413,11 @@ struct sess_record {
 	struct enh_code last_enh;
 	struct wstr last_reply_text;
 	uint32_t commands;		/* commands seen */
+	/* The verbs in order (command ids: sess_verb_name()), the first
+	 * SESS_MAX_VERBS; the rest counted. */
+	uint8_t verbs[SESS_MAX_VERBS];
+	size_t nverbs;
+	uint32_t verbs_dropped;
 	uint32_t replies;		/* replies seen */
 	enum sess_end end;
 	enum sess_state state;
@@ -462,5 +468,7 @@ const struct tx_record *rec_decisive_tx(const struct sess_record *);
  * '.', at least one dot and one letter; never an enhanced status code
  * such as "5.7.1").  "" when there is none. */
 void rec_banner_host(const struct sess_record *, char *buf, size_t len);
+/* The verb of a sess_record.verbs entry: "EHLO", "MAIL", ..., "unknown". */
+const char *sess_verb_name(unsigned id);
 
 #endif

@@ -251,7 +251,7 @@ static const char golden_json[] =
     "\"VRFY\",\"TURN\",\"HELP\"],\"capabilities_dropped\":0,"
     "\"size_limit\":10485760,\"tls\":false,\"starttls_reply_code\":null,"
     "\"auth\":null,\"auth_reply_code\":null,\"transactions\":[],"
-    "\"transactions_dropped\":0,\"commands\":3,\"replies\":4,"
+    "\"transactions_dropped\":0,\"commands\":3,\"verbs\":[],\"verbs_dropped\":0,\"replies\":4,"
     "\"last_reply_code\":221,\"last_reply_text\":\"2.0.0 Service closing "
     "transmission channel\",\"end\":\"quit\",\"state\":\"aborted\","
     "\"mid_stream\":false,\"gap\":false,\"one_sided\":false,"

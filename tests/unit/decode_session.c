@@ -744,6 +744,10 @@ t_updates(void **state)
 	smtp_feed(s, XDIR_CLIENT, (const uint8_t *)noop, sizeof(noop) - 1, &pos);
 	assert_int_equal(n_updates, 2);
 	assert_int_equal(smtp_record(s)->commands, 101);
+	/* The verbs in order, the first SESS_MAX_VERBS kept, the rest counted. */
+	assert_int_equal(smtp_record(s)->nverbs, SESS_MAX_VERBS);
+	assert_int_equal(smtp_record(s)->verbs_dropped, 101 - SESS_MAX_VERBS);
+	assert_string_equal(sess_verb_name(smtp_record(s)->verbs[0]), "NOOP");
 	smtp_end(s, NULL, &pos);
 	smtp_ctx_free(ctx);
 }
