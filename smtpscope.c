@@ -211,7 +211,8 @@ ad_data(void *flow, enum cap_dir dir, const uint8_t *b, size_t len,
     const struct cap_pos *cp)
 {
 	struct flowctx *fc = flow;
-	struct smtp_pos pos = { cp->ts_us, cp->pkt };
+	struct smtp_pos pos = { .ts_us = cp->ts_us, .pkt = cp->pkt,
+	    .peer_ack_known = cp->peer_ack_known, .peer_acked = cp->peer_acked };
 
 	if (fc != NULL)
 		smtp_feed(fc->s, dir == CAP_C2S ? XDIR_CLIENT : XDIR_SERVER, b, len, &pos);
@@ -221,7 +222,7 @@ static void
 ad_gap(void *flow, enum cap_dir dir, uint64_t len, const struct cap_pos *cp)
 {
 	struct flowctx *fc = flow;
-	struct smtp_pos pos = { cp->ts_us, cp->pkt };
+	struct smtp_pos pos = { .ts_us = cp->ts_us, .pkt = cp->pkt };
 
 	if (fc != NULL)
 		smtp_gap(fc->s, dir == CAP_C2S ? XDIR_CLIENT : XDIR_SERVER, len, &pos);
@@ -245,7 +246,7 @@ static void
 ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
 {
 	struct flowctx *fc = flow;
-	struct smtp_pos pos = { cp->ts_us, cp->pkt };
+	struct smtp_pos pos = { .ts_us = cp->ts_us, .pkt = cp->pkt };
 	struct smtp_end_info ei;
 
 	if (fc == NULL)

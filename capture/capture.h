@@ -81,6 +81,12 @@ struct cap_pos {
 	uint64_t ts_us;		/* packet time, microseconds since the epoch */
 	uint64_t pkt;		/* 1-based packet number in the capture */
 	uint64_t offset;	/* stream offset of the first byte (data, gap) */
+	/* Data only: how many bytes of the other direction the packet that
+	 * brought these bytes acknowledged (its ACK number as a stream
+	 * offset).  Known from the other side's SYN+ACK, or, in a capture
+	 * that holds one direction only, from this side's handshake ACK. */
+	bool peer_ack_known;
+	uint64_t peer_acked;
 };
 
 /* A flow as the consumer sees it at open. */

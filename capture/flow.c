@@ -83,6 +83,8 @@ struct fdir {
 	bool syn;		/* isn is from a SYN */
 	bool fin;
 	uint32_t isn;
+	bool ack_ref_set;	/* no base: ack_ref from the peer's handshake ACK */
+	uint32_t ack_ref;	/* sequence number of this side's offset 0 */
 	uint32_t ref_seq;	/* sequence number of offset ref_off */
 	uint64_t ref_off;	/* highest data offset seen + 1 */
 	uint64_t fin_off;	/* offset of the FIN */
@@ -435,6 +437,24 @@ seg_ack(struct fdir *x, uint32_t ack, uint64_t now)
 		x->acked_since = now;
 }
 
+/* How much of direction o a packet with this ACK number acknowledged. */
+static void
+ack_pos(const struct fdir *o, uint32_t ack, struct cap_pos *p)
+{
+	int64_t off;
+	uint32_t d;
+
+	if (o->base) {
+		if (seq_off(o, ack, &off) && off >= 0) {
+			p->peer_ack_known = true;
+			p->peer_acked = (uint64_t)off;
+		}
+	} else if (o->ack_ref_set && (d = ack - o->ack_ref) <= CAP_SEQ_WINDOW) {
+		p->peer_ack_known = true;
+		p->peer_acked = d;
+	}
+}
+
 /* Bounded waits: for acknowledged bytes, and for holes before held data. */
 static void
 ooo_wait(struct fdir *x, uint64_t now, const struct cap_pos *pos)
@@ -474,6 +494,7 @@ flow_input(struct cap *c, const struct ip_pkt *ip, const struct tcp_seg *t,
 	struct ep key[2], src, dst;
 	struct flow *f;
 	struct fdir *x, *o;
+	struct cap_pos xp;
 	uint32_t h;
 	int sidx;
 	bool syn_only = (t->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN;
@@ -539,10 +560,22 @@ flow_input(struct cap *c, const struct ip_pkt *ip, const struct tcp_seg *t,
 		o->ref_seq = t->ack;
 		o->ref_off = 0;
 	}
-	seg_data(c, x, t, pos);
+	/* A capture of one direction: the handshake's last ACK names the
+	 * other side's first byte, so this side's ACKs still measure how much
+	 * of it had arrived (evidence for the rules, never for reassembly). */
+	if ((t->flags & (TH_SYN | TH_ACK | TH_FIN)) == TH_ACK && t->len == 0 &&
+	    x->syn && !o->base && !o->seen && !o->ack_ref_set &&
+	    t->seq == x->isn + 1) {
+		o->ack_ref_set = true;
+		o->ack_ref = t->ack;
+	}
+	xp = *pos;
+	if (t->flags & TH_ACK)
+		ack_pos(o, t->ack, &xp);
+	seg_data(c, x, t, &xp);
 	if (t->flags & TH_ACK)
 		seg_ack(o, t->ack, c->now_us);
-	ooo_wait(x, c->now_us, pos);
+	ooo_wait(x, c->now_us, &xp);
 	ooo_wait(o, c->now_us, pos);
 	if (dir_done(x) && dir_done(o))
 		flow_close(c, f, CAP_CLOSE_FIN, pos);

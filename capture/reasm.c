@@ -107,7 +107,7 @@ max_blocks(const struct reasm *r)
 static struct cap_pos
 pos_at(const struct cap_pos *pos, uint64_t offset)
 {
-	struct cap_pos at = { 0, 0, 0 };
+	struct cap_pos at = { .ts_us = 0 };
 
 	if (pos != NULL)
 		at = *pos;

@@ -327,6 +327,9 @@ struct sess_facts {
 	uint64_t gap_bytes[2];
 	bool gap_client, gap_server;
 	bool greeting_lost;	/* a server gap before the greeting was seen */
+	/* early_seq's packet acknowledged no server byte (TCP evidence that
+	 * holds when the server's side is not captured). */
+	bool early_ack_known;
 	bool cut_in_content, cut_awaiting_reply;
 };
 

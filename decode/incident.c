@@ -38,6 +38,9 @@
  * - reset-mid-data and no-quit need the connection to have closed (FIN,
  *   RST or idle timeout); the end of a capture file says nothing about
  *   the peers.
+ * - A finding that rests on what a side did not send (the table's RA_*
+ *   column) drops one confidence step when the capture misses bytes of
+ *   that side; early-talker reads the client's ACK number instead.
  * - Wire text quoted in incident texts is reduced to printable ASCII and
  *   valid UTF-8 of shown characters (other octets as \xHH) and cut at 120
  *   characters; the evidence lines
@@ -283,6 +286,33 @@ ev_commit(struct ictx *x, struct incident *inc, struct evb *e)
 	}
 }
 
+/* A side of the conversation the capture does not hold whole. */
+static bool
+side_incomplete(const struct ictx *x, enum xdir d)
+{
+	return x->f->gap_bytes[d] > 0 ||
+	    ((x->r->flags & SF_ONE_SIDED) && x->r->bytes[d] == 0);
+}
+
+/* Lower a finding that rests on a side's silence when that side is not
+ * all in the capture (rule_int.h, RA_*). */
+static void
+absence_check(const struct ictx *x, const struct rule *ru, struct finding *fd)
+{
+	static const char *const side[] = { "the client", "the server" };
+	const char *which = NULL;
+
+	for (int d = XDIR_CLIENT; d <= XDIR_SERVER; d++)
+		if ((ru->reads_absence & (1u << d)) && side_incomplete(x, (enum xdir)d))
+			which = which == NULL ? side[d] : "either side";
+	if (which == NULL)
+		return;
+	if (fd->conf > CONF_POSSIBLE)
+		fd->conf--;
+	sb_add(&fd->dia, " Confidence lowered: this finding rests on what %s did "
+	    "not send, and the capture is missing bytes from %s.", which, which);
+}
+
 /* The incident of a finding, added to the session's record; NULL when the
  * record holds SESS_MAX_INC already (or memory ran out). */
 static struct incident *
@@ -472,56 +502,59 @@ evidence_hello(struct ictx *x, struct evb *e)
 /* ---------------------------------------------------------------------
  * The table and the runner
  * ------------------------------------------------------------------ */
-/* Indexed by type, so the rules run in INCIDENT_TYPES order. */
-#define RULE(id, fn, sb) [INC_##id] = { INC_##id, fn, sb }
+/* Indexed by type, so the rules run in INCIDENT_TYPES order.  Columns:
+ * the type, its rule, the sides whose silence it reads (RA_*), and the
+ * types it stands back for. */
+#define RULE(id, fn, ra, sb) [INC_##id] = { INC_##id, fn, ra, sb }
 const struct rule inc_rules[INC_MAX] = {
-	RULE(8BITMIME_ABORT, r_8bitmime_abort, 0),
-	RULE(8BITMIME_UNOFFERED, r_8bitmime_unoffered, 0),
-	RULE(BODY_REJECTED, r_body_rejected, 0),
-	RULE(8BIT_UNDECLARED, r_8bit_undeclared, INCB(8BITMIME_UNOFFERED)),
-	RULE(8BIT_REJECTED, r_8bit_rejected, 0),
-	RULE(SMTPUTF8_ABORT, r_smtputf8_abort, 0),
-	RULE(SMTPUTF8_REJECTED, r_smtputf8_rejected, 0),
-	RULE(SMTPUTF8_UNOFFERED, r_smtputf8_unoffered, INCB(SMTPUTF8_REJECTED)),
-	RULE(SMTPUTF8_WITHOUT_8BITMIME, r_smtputf8_without_8bitmime,
+	RULE(8BITMIME_ABORT, r_8bitmime_abort, RA_BOTH, 0),
+	RULE(8BITMIME_UNOFFERED, r_8bitmime_unoffered, RA_SERVER, 0),
+	RULE(BODY_REJECTED, r_body_rejected, 0, 0),
+	RULE(8BIT_UNDECLARED, r_8bit_undeclared, 0, INCB(8BITMIME_UNOFFERED)),
+	RULE(8BIT_REJECTED, r_8bit_rejected, 0, 0),
+	RULE(SMTPUTF8_ABORT, r_smtputf8_abort, RA_BOTH, 0),
+	RULE(SMTPUTF8_REJECTED, r_smtputf8_rejected, 0, 0),
+	RULE(SMTPUTF8_UNOFFERED, r_smtputf8_unoffered, RA_SERVER,
+	    INCB(SMTPUTF8_REJECTED)),
+	RULE(SMTPUTF8_WITHOUT_8BITMIME, r_smtputf8_without_8bitmime, RA_SERVER,
 	    INCB(8BITMIME_ABORT)),
-	RULE(CHUNKING_UNOFFERED, r_chunking_unoffered, 0),
-	RULE(BINARYMIME_VIOLATION, r_binarymime_violation, 0),
-	RULE(EHLO_REJECTED, r_ehlo_rejected, 0),
-	RULE(GREETING_REFUSED, r_greeting_refused, 0),
-	RULE(EARLY_TALKER, r_early_talker, 0),
-	RULE(ABORT_AFTER_CAPABILITIES, r_abort_after_capabilities,
+	RULE(CHUNKING_UNOFFERED, r_chunking_unoffered, RA_SERVER, 0),
+	RULE(BINARYMIME_VIOLATION, r_binarymime_violation, 0, 0),
+	RULE(EHLO_REJECTED, r_ehlo_rejected, 0, 0),
+	RULE(GREETING_REFUSED, r_greeting_refused, 0, 0),
+	RULE(EARLY_TALKER, r_early_talker, 0, 0),
+	RULE(ABORT_AFTER_CAPABILITIES, r_abort_after_capabilities, RA_CLIENT,
 	    INCB(8BITMIME_ABORT) | INCB(SMTPUTF8_ABORT)),
-	RULE(CAPABILITY_STRIPPED, r_capability_stripped, 0),
-	RULE(STARTTLS_REFUSED, r_starttls_refused, 0),
-	RULE(STARTTLS_NOT_USED, r_starttls_not_used, 0),
-	RULE(STARTTLS_HANDSHAKE_FAILED, r_starttls_handshake_failed, 0),
-	RULE(STARTTLS_INJECTION, r_starttls_injection, 0),
-	RULE(TLS_REQUIRED, r_tls_required, 0),
-	RULE(SIZE_EXCEEDED, r_size_exceeded, 0),
-	RULE(AUTH_PROBLEM, r_auth_problem, 0),
-	RULE(BARE_LF, r_bare_lf, 0),
-	RULE(SMUGGLING_EOD, r_smuggling_eod, 0),
-	RULE(MAIL_REJECTED, r_mail_rejected, 0),
-	RULE(MAIL_DEFERRED, r_mail_deferred, 0),
-	RULE(ALL_RECIPIENTS_REJECTED, r_all_recipients_rejected, 0),
-	RULE(RCPT_REJECTED, r_rcpt_rejected, 0),
-	RULE(RCPT_DEFERRED, r_rcpt_deferred, 0),
-	RULE(DATA_REJECTED, r_data_rejected, 0),
-	RULE(MESSAGE_REJECTED, r_message_rejected, 0),
-	RULE(MESSAGE_DEFERRED, r_message_deferred, 0),
-	RULE(NDR_ON_WIRE, r_ndr_on_wire, 0),
-	RULE(DSN_UNOFFERED, r_dsn_unoffered, 0),
-	RULE(RESET_MID_DATA, r_reset_mid_data, 0),
-	RULE(SERVER_SHUTDOWN, r_server_shutdown, 0),
-	RULE(NO_QUIT, r_no_quit,
-	    INCB(RESET_MID_DATA) | INCB(8BITMIME_ABORT) |
-	    INCB(SMTPUTF8_ABORT) | INCB(ABORT_AFTER_CAPABILITIES) |
-	    INCB(SERVER_SHUTDOWN) | INCB(GREETING_REFUSED) |
-	    INCB(STARTTLS_HANDSHAKE_FAILED)),
-	RULE(PIPELINING_VIOLATION, r_pipelining_violation, 0),
-	RULE(REPLY_MISMATCH, r_reply_mismatch, 0),
-	RULE(LINE_TOO_LONG, r_line_too_long, 0),
+	RULE(CAPABILITY_STRIPPED, r_capability_stripped, RA_SERVER, 0),
+	RULE(STARTTLS_REFUSED, r_starttls_refused, 0, 0),
+	RULE(STARTTLS_NOT_USED, r_starttls_not_used, RA_BOTH, 0),
+	RULE(STARTTLS_HANDSHAKE_FAILED, r_starttls_handshake_failed, RA_SERVER,
+	    0),
+	RULE(STARTTLS_INJECTION, r_starttls_injection, 0, 0),
+	RULE(TLS_REQUIRED, r_tls_required, 0, 0),
+	RULE(SIZE_EXCEEDED, r_size_exceeded, 0, 0),
+	RULE(AUTH_PROBLEM, r_auth_problem, 0, 0),
+	RULE(BARE_LF, r_bare_lf, 0, 0),
+	RULE(SMUGGLING_EOD, r_smuggling_eod, 0, 0),
+	RULE(MAIL_REJECTED, r_mail_rejected, 0, 0),
+	RULE(MAIL_DEFERRED, r_mail_deferred, 0, 0),
+	RULE(ALL_RECIPIENTS_REJECTED, r_all_recipients_rejected, 0, 0),
+	RULE(RCPT_REJECTED, r_rcpt_rejected, 0, 0),
+	RULE(RCPT_DEFERRED, r_rcpt_deferred, 0, 0),
+	RULE(DATA_REJECTED, r_data_rejected, 0, 0),
+	RULE(MESSAGE_REJECTED, r_message_rejected, 0, 0),
+	RULE(MESSAGE_DEFERRED, r_message_deferred, 0, 0),
+	RULE(NDR_ON_WIRE, r_ndr_on_wire, 0, 0),
+	RULE(DSN_UNOFFERED, r_dsn_unoffered, RA_SERVER, 0),
+	RULE(RESET_MID_DATA, r_reset_mid_data, 0, 0),
+	RULE(SERVER_SHUTDOWN, r_server_shutdown, 0, 0),
+	RULE(NO_QUIT, r_no_quit, RA_CLIENT,
+	    INCB(RESET_MID_DATA) | INCB(8BITMIME_ABORT) | INCB(SMTPUTF8_ABORT) |
+	    INCB(ABORT_AFTER_CAPABILITIES) | INCB(SERVER_SHUTDOWN) |
+	    INCB(GREETING_REFUSED) | INCB(STARTTLS_HANDSHAKE_FAILED)),
+	RULE(PIPELINING_VIOLATION, r_pipelining_violation, RA_SERVER, 0),
+	RULE(REPLY_MISMATCH, r_reply_mismatch, 0, 0),
+	RULE(LINE_TOO_LONG, r_line_too_long, 0, 0),
 };
 #undef RULE
 
@@ -562,7 +595,9 @@ incidents_run(struct smtp_session *s, const struct host_mem *hm)
 		fd.e.n = 0;
 		fd.sev = inc_type_severity(ru->kind);
 		fd.conf = inc_type_confidence(ru->kind);
-		if (ru->fn(&x, &fd))
+		if (ru->fn(&x, &fd)) {
+			absence_check(&x, ru, &fd);
 			(void)finding_commit(&x, ru, &fd);
+		}
 	}
 }

@@ -200,9 +200,13 @@ client_command(struct smtp_session *s, const struct cmd *c,
 		r->anomalies[SAN_UNKNOWN_COMMAND]++;
 	if (s->phase == SP_QUIT)
 		r->anomalies[SAN_DATA_AFTER_QUIT]++;
-	if (!f->greeting_seen && !(r->flags & SF_MID_STREAM)) {
+	/* Before the greeting, unless the client's ACK shows it had received
+	 * server bytes (the greeting is then only missing from the capture). */
+	if (!f->greeting_seen && !(r->flags & SF_MID_STREAM) &&
+	    !(pos->peer_ack_known && pos->peer_acked > 0)) {
 		if (f->early_seq == NOSEQ) {
 			f->early_seq = seq;
+			f->early_ack_known = pos->peer_ack_known;
 			r->anomalies[SAN_EARLY_TALKER]++;
 		}
 	}

@@ -59,13 +59,24 @@ struct finding {
  * may claim lines either way (claim_line), nothing else. */
 typedef bool (*rule_fn)(struct ictx *, struct finding *);
 
+/* The sides whose silence a rule reads: "8BITMIME was not offered" rests
+ * on what the server did not send, "no QUIT" on what the client did not.
+ * When the capture lost bytes of such a side (a gap, or the side never
+ * captured), the runner lowers the finding's confidence one step and says
+ * why: the missing bytes may have held what the rule did not see. */
+#define RA_CLIENT	(1u << XDIR_CLIENT)
+#define RA_SERVER	(1u << XDIR_SERVER)
+#define RA_BOTH		(RA_CLIENT | RA_SERVER)
+
 /* A row of the table: the type (record.h's INCIDENT_TYPES has its name,
- * family, severity, confidence and RFC basis), its function, and the
- * types it stands back for: when one of those fired earlier in this
- * session, the rule does not run (they already explain what it would). */
+ * family, severity, confidence and RFC basis), its function, the sides
+ * whose silence it reads (RA_*), and the types it stands back for: when
+ * one of those fired earlier in this session, the rule does not run
+ * (they already explain what it would). */
 struct rule {
 	enum inc_type kind;
 	rule_fn fn;
+	unsigned reads_absence;
 	uint64_t stands_back;
 };
 /* Indexed by type: rules run in INCIDENT_TYPES order. */

@@ -63,13 +63,18 @@ r_greeting_refused(struct ictx *x, struct finding *fd)
 bool
 r_early_talker(struct ictx *x, struct finding *fd)
 {
+	const struct sess_facts *f = x->f;
+	bool blind = f->greeting_lost || (x->r->flags & SF_ONE_SIDED);
 
-	/* A greeting lost in a capture gap, a session joined mid-stream
-	 * (known only once the server's first line failed to parse), or a
-	 * capture that holds only the client's side (a mirror port that
-	 * copies one direction) cannot show a client talking first. */
-	if (x->f->early_seq == NOSEQ || x->f->greeting_lost ||
-	    (x->r->flags & (SF_MID_STREAM | SF_ONE_SIDED)))
+	/* The client's ACK number on its first line says what it had
+	 * received: more than nothing, and the greeting was sent (lost from a
+	 * capture gap, or on the side a mirror port did not copy), so pair.c
+	 * records no early line.  Without that number, a capture that cannot show the greeting cannot show a
+	 * client talking first; nor can a session joined mid-stream (known
+	 * once the server's first line failed to parse). */
+	if (f->early_seq == NOSEQ || (x->r->flags & SF_MID_STREAM))
+		return false;
+	if (blind && !f->early_ack_known)
 		return false;
 	sb_add(&fd->sum, "Client %s spoke before %s sent its greeting.", x->client,
 	    x->server);
@@ -78,10 +83,20 @@ r_early_talker(struct ictx *x, struct finding *fd)
 	    "postscreen, Sendmail greet_pause and Exim's early-talker check reject "
 	    "such clients. A legitimate MTA doing this is broken, or a proxy in "
 	    "front of the server delays the greeting.");
+	if (blind) {
+		/* Nothing received is not nothing sent: the greeting may have
+		 * been in flight. */
+		fd->conf = CONF_PROBABLE;
+		sb_add(&fd->dia, " The capture does not hold the server's greeting%s; "
+		    "the client's TCP acknowledgement on that line shows it had "
+		    "received no byte from the server yet.",
+		    (x->r->flags & SF_ONE_SIDED) ? " (only one direction was "
+		    "captured)" : " (lost in a capture gap)");
+	}
 	sb_add(&fd->fix, "If %s is a legitimate sender, fix its SMTP client to wait "
 	    "for the greeting, or whitelist it on %s.", x->cip, x->server);
-	ev_add(&fd->e, x->f->early_seq, 5);
-	ev_add(&fd->e, x->f->greeting_seq, 4);
+	ev_add(&fd->e, f->early_seq, 5);
+	ev_add(&fd->e, f->greeting_seq, 4);
 	return true;
 }
 

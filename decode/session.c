@@ -551,7 +551,7 @@ smtp_session_new(struct smtp_ctx *ctx, const struct smtp_peers *peers)
 	sess_facts_unset(&s->f);
 
 	if (peers->mid_stream) {
-		struct smtp_pos pos = { peers->ts_us, peers->pkt };
+		struct smtp_pos pos = { .ts_us = peers->ts_us, .pkt = peers->pkt };
 
 		s->rec.flags |= SF_MID_STREAM;
 		s->rec.anomalies[SAN_MID_STREAM]++;
@@ -719,7 +719,7 @@ smtp_end(struct smtp_session *s, const struct smtp_end_info *ei,
 	struct sess_facts *f;
 	const struct smtp_sink *k;
 	struct host_mem *hm;
-	struct smtp_pos zero = { 0, 0 };
+	struct smtp_pos zero = { .ts_us = 0 };
 	uint64_t bc, bs;
 
 	if (s == NULL)

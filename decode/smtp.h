@@ -60,6 +60,10 @@ struct smtp_peers {
 struct smtp_pos {
 	uint64_t ts_us;
 	uint64_t pkt;
+	/* Data only: how many bytes of the other direction the packet had
+	 * acknowledged, when the capture layer knows (its ACK number). */
+	bool peer_ack_known;
+	uint64_t peer_acked;
 };
 
 /* Counters from the capture layer at the end. */

@@ -6,7 +6,7 @@ pcaps/, each holding a short SMTP exchange so that both the reassembler and
 the SMTP decoder see something real: every link type smtpscope reads, IP
 fragments (IPv4 out of order, IPv6 behind extension headers), TCP out of
 order, retransmitted, overlapping with different bytes, with a gap, with
-sequence numbers wrapping, joined mid-stream, one-sided, reset in DATA, and
+sequence numbers wrapping, joined mid-stream, one-sided (either side), reset in DATA, and
 damaged files (cut short, not a capture, unsupported link type, short
 snaplen).  Next to the captures it writes pcaps/expected/: for each flow the
 exact client-to-server (.c2s) and server-to-client (.s2c) bytes a correct
@@ -464,6 +464,8 @@ class Maker:
         self.tcp_rst()
         self.file_formats()
         self.damaged()
+        self.tcp_client_only()
+        self.early_talker_client_only()
         self.exp.write()
 
     def ipv4_frag(self):
@@ -627,6 +629,30 @@ class Maker:
         self.exp.flow(name, 1, f, b"", story_bytes(story, "s"), "fin",
                       c2s_gaps="0+%d" % len(c2s),
                       note="no client packet; server ACKs prove %d client bytes" % len(c2s))
+
+    def tcp_client_only(self):
+        """Only the client-to-server direction was captured (a mirror port
+        that copies one direction).  The client's ACK numbers show that the
+        greeting had arrived before its EHLO: no early talker."""
+        name = "tcp-client-only.pcap"
+        f, story, pkts = self.delivery_flow(name)
+        out = [p for p in pkts if p.d == "c"]
+        self.write(name, pcap_bytes(frames(out, eth), LINKTYPE_EN10MB))
+        self.exp.flow(name, 1, f, story_bytes(story, "c"), b"", "fin",
+                      note="no server packet; client ACKs show %d server bytes"
+                      % len(story_bytes(story, "s")))
+
+    def early_talker_client_only(self):
+        """Client side only, and the client sends EHLO before the greeting:
+        its ACK number on the EHLO acknowledges no server byte."""
+        name = "early-talker-client-only.pcap"
+        story = delivery()
+        story = [story[1], story[0]] + story[2:]
+        f, story, pkts = self.delivery_flow(name, story=story)
+        out = [p for p in pkts if p.d == "c"]
+        self.write(name, pcap_bytes(frames(out, eth), LINKTYPE_EN10MB))
+        self.exp.flow(name, 1, f, story_bytes(story, "c"), b"", "fin",
+                      note="no server packet; the EHLO acknowledges no server byte")
 
     def tcp_rst(self):
         """The client sends RST after the first body segment (mid-DATA)."""

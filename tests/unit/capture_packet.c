@@ -38,6 +38,8 @@ struct rflow {
 	uint64_t gap_off[2][8], gap_len[2][8];
 	int ngaps[2];
 	uint64_t last_pkt[2];	/* packet number of the last data event */
+	bool ack_known[2];	/* the last data event's peer_ack_known */
+	uint64_t acked[2];	/* and its peer_acked */
 	bool closed;
 	struct cap_flow_end end;
 };
@@ -71,6 +73,8 @@ r_data(void *ctx, enum cap_dir d, const uint8_t *p, size_t len,
 	memcpy(f->data[d] + f->len[d], p, len);
 	f->len[d] += len;
 	f->last_pkt[d] = pos->pkt;
+	f->ack_known[d] = pos->peer_ack_known;
+	f->acked[d] = pos->peer_acked;
 }
 
 static void
@@ -1115,6 +1119,55 @@ test_files(void **state)
 	rmdir(dir);
 }
 
+/* Each data event says how much of the other side its packet had
+ * acknowledged: from the SYN+ACK in a whole capture, from the handshake's
+ * last ACK when only the client's side was captured, unknown without
+ * either.  The ACK numbers of the missing side never make a gap. */
+static void
+test_flow_peer_acked(void **state)
+{
+	struct rec r;
+	struct cap *c;
+
+	(void)state;
+	c = mkcap(&r, 1, NULL);
+	/* Both sides: the EHLO acknowledged the 8-byte greeting. */
+	handshake(c, 40010, ISN_C, ISN_S);
+	send4(c, false, 40010, ISN_S + 1, ISN_C + 1, TH_ACK, "220 hi\r\n");
+	assert_true(r.f[0].ack_known[CAP_S2C]);
+	assert_int_equal(r.f[0].acked[CAP_S2C], 0);
+	send4(c, true, 40010, ISN_C + 1, ISN_S + 9, TH_ACK, "EHLO x\r\n");
+	assert_true(r.f[0].ack_known[CAP_C2S]);
+	assert_int_equal(r.f[0].acked[CAP_C2S], 8);
+
+	/* The client's side only: SYN, the handshake's ACK, data. */
+	send4(c, true, 40011, ISN_C, 0, TH_SYN, NULL);
+	send4(c, true, 40011, ISN_C + 1, ISN_S + 1, TH_ACK, NULL);
+	send4(c, true, 40011, ISN_C + 1, ISN_S + 1, TH_ACK, "EHLO x\r\n");
+	assert_int_equal(r.n, 2);
+	assert_true(r.f[1].ack_known[CAP_C2S]);
+	assert_int_equal(r.f[1].acked[CAP_C2S], 0);
+	send4(c, true, 40011, ISN_C + 9, ISN_S + 41, TH_ACK, "QUIT\r\n");
+	assert_true(r.f[1].ack_known[CAP_C2S]);
+	assert_int_equal(r.f[1].acked[CAP_C2S], 40);
+	send4(c, true, 40011, ISN_C + 15, ISN_S + 60, TH_ACK | TH_FIN, NULL);
+	cap_finish(c, false);
+	assert_true(r.f[1].closed);
+	assert_int_equal(r.f[1].ngaps[CAP_S2C], 0);
+	assert_int_equal(r.f[1].end.gap_bytes[CAP_S2C], 0);
+	assert_int_equal(r.f[1].len[CAP_S2C], 0);
+	assert_stream(&r.f[1], CAP_C2S, "EHLO x\r\nQUIT\r\n");
+	cap_close(c);
+
+	/* Joined mid-stream, no handshake: nothing to measure against. */
+	c = mkcap(&r, 1, NULL);
+	send4(c, true, 40012, ISN_C + 1, ISN_S + 1, TH_ACK, "EHLO x\r\n");
+	assert_int_equal(r.n, 1);
+	assert_false(r.f[0].ack_known[CAP_C2S]);
+	cap_finish(c, false);
+	cap_close(c);
+}
+
 int
 main(void)
 {
@@ -1132,6 +1185,7 @@ main(void)
 		cmocka_unit_test(test_flow_wraparound),
 		cmocka_unit_test(test_flow_keepalive_probe_retrans_ooo),
 		cmocka_unit_test(test_flow_ack_gap),
+		cmocka_unit_test(test_flow_peer_acked),
 		cmocka_unit_test(test_flow_cap_idle_onesided_reuse),
 		cmocka_unit_test(test_parse_ports),
 		cmocka_unit_test(test_files),

@@ -145,7 +145,7 @@ t_free(struct t *t)
 static struct cap_pos
 mkpos(uint64_t pkt)
 {
-	struct cap_pos pos = { pkt * 1000, pkt, 0xdeadbeef };
+	struct cap_pos pos = { .ts_us = pkt * 1000, .pkt = pkt, .offset = 0xdeadbeef };
 
 	return pos;
 }

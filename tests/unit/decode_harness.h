@@ -36,13 +36,16 @@ struct step {
 	const char *data;	/* NULL: a gap of len bytes */
 	size_t len;
 	uint64_t pkt;		/* 0: numbered by position */
+	uint64_t acked1;	/* 1 + the peer bytes the packet ACKs; 0: unknown */
 };
-#define C(s)	{ XDIR_CLIENT, (s), sizeof(s) - 1, 0 }
-#define S(s)	{ XDIR_SERVER, (s), sizeof(s) - 1, 0 }
-#define CP(n, s) { XDIR_CLIENT, (s), sizeof(s) - 1, (n) }
-#define SP(n, s) { XDIR_SERVER, (s), sizeof(s) - 1, (n) }
-#define GAPC(n)	{ XDIR_CLIENT, NULL, (n), 0 }
-#define GAPS(n)	{ XDIR_SERVER, NULL, (n), 0 }
+#define C(s)	{ XDIR_CLIENT, (s), sizeof(s) - 1, 0, 0 }
+#define S(s)	{ XDIR_SERVER, (s), sizeof(s) - 1, 0, 0 }
+#define CP(n, s) { XDIR_CLIENT, (s), sizeof(s) - 1, (n), 0 }
+#define SP(n, s) { XDIR_SERVER, (s), sizeof(s) - 1, (n), 0 }
+/* A client line whose packet acknowledged a server bytes. */
+#define CA(a, s) { XDIR_CLIENT, (s), sizeof(s) - 1, 0, (a) + 1 }
+#define GAPC(n)	{ XDIR_CLIENT, NULL, (n), 0, 0 }
+#define GAPS(n)	{ XDIR_SERVER, NULL, (n), 0, 0 }
 #define NSTEPS(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef void (*check_fn)(const struct sess_record *);
@@ -279,6 +282,7 @@ h_feed(struct smtp_ctx *ctx, const struct hcase *c, const struct smtp_peers *pee
 	struct smtp_end_info ei;
 	struct smtp_pos pos;
 
+	memset(&pos, 0, sizeof(pos));
 	assert_non_null(s);
 	memset(&ei, 0, sizeof(ei));
 	for (size_t i = 0; i < c->nsteps; i++) {
@@ -286,6 +290,8 @@ h_feed(struct smtp_ctx *ctx, const struct hcase *c, const struct smtp_peers *pee
 
 		pos.ts_us = peers->ts_us + 1000 * (i + 1);
 		pos.pkt = st->pkt != 0 ? st->pkt : i + 1;
+		pos.peer_ack_known = st->acked1 != 0;
+		pos.peer_acked = st->acked1 != 0 ? st->acked1 - 1 : 0;
 		if (st->data == NULL) {
 			smtp_gap(s, st->dir, st->len, &pos);
 			continue;

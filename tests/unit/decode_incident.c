@@ -1347,6 +1347,8 @@ chk_gapped(const struct sess_record *r)
 	inc = find_inc(r, "rcpt-rejected");
 	assert_non_null(inc->visibility);
 	assert_true(str_in(inc->visibility, "1460 bytes missing from the server"));
+	assert_int_equal(inc->confidence, CONF_CERTAIN);
+	assert_false(str_in(inc->diagnosis, "Confidence lowered"));
 	assert_true(r->flags & SF_GAP);
 }
 
@@ -1377,6 +1379,80 @@ static void
 t_early_talker_one_sided(void **state)
 {
 	RUN(early_onesided, SEND_CLOSE, chk_early_onesided);
+}
+
+/* The same capture with the client's ACK numbers: its EHLO acknowledged
+ * 40 server bytes, so the greeting had arrived; nothing is early. */
+static const struct step early_acked[] = {
+	CA(40, E), CA(300, "MAIL FROM:<a@example.test>\r\n"), CA(314, "QUIT\r\n"),
+};
+
+static void
+chk_early_acked(const struct sess_record *r)
+{
+	assert_true(r->flags & SF_ONE_SIDED);
+	assert_null(find_inc(r, "early-talker"));
+	assert_int_equal(r->anomalies[SAN_EARLY_TALKER], 0);
+}
+
+static void
+t_early_talker_one_sided_acked(void **state)
+{
+	RUN(early_acked, SEND_CLOSE, chk_early_acked);
+}
+
+/* Its EHLO acknowledged no server byte: the client spoke before it had
+ * received anything.  Probable, not certain: the greeting may have been
+ * in flight, and the capture cannot show it. */
+static const struct step early_unacked[] = {
+	CA(0, E), CA(300, "MAIL FROM:<a@example.test>\r\n"), CA(314, "QUIT\r\n"),
+};
+
+static void
+chk_early_unacked(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "early-talker", NULL);
+	assert_inc(r, "early-talker", SEV_WARNING, CONF_PROBABLE);
+	inc = find_inc(r, "early-talker");
+	assert_true(str_in(inc->diagnosis, "only one direction was captured"));
+	assert_true(str_in(inc->diagnosis, "received no byte from the server"));
+	assert_evidence(inc, "EHLO c.example.test", 1);
+}
+
+static void
+t_early_talker_one_sided_unacked(void **state)
+{
+	RUN(early_unacked, SEND_CLOSE, chk_early_unacked);
+}
+
+/* A rule that reads a side's silence (8BITMIME not in the EHLO reply)
+ * loses a step of confidence when bytes of that side are missing; a rule
+ * that reads a reply it saw (rcpt-rejected in t_visibility_gap) keeps its
+ * confidence. */
+static const struct step unoffered8_gap[] = {
+	S(G), GAPS(60), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S(M_OK),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_unoffered8_gap(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "8bitmime-unoffered", NULL);
+	assert_inc(r, "8bitmime-unoffered", SEV_WARNING, CONF_PROBABLE);
+	inc = find_inc(r, "8bitmime-unoffered");
+	assert_true(str_in(inc->diagnosis, "Confidence lowered"));
+	assert_true(str_in(inc->diagnosis, "missing bytes from the server"));
+}
+
+static void
+t_absence_needs_the_side(void **state)
+{
+	RUN(unoffered8_gap, SEND_CLOSE, chk_unoffered8_gap);
 }
 
 /* BDAT without the CHUNKING offer, refused as a command: its own type,
@@ -1538,6 +1614,9 @@ main(void)
 		cmocka_unit_test(t_starttls_refused),
 		cmocka_unit_test(t_starttls_refused_unoffered),
 		cmocka_unit_test(t_early_talker_one_sided),
+		cmocka_unit_test(t_early_talker_one_sided_acked),
+		cmocka_unit_test(t_early_talker_one_sided_unacked),
+		cmocka_unit_test(t_absence_needs_the_side),
 		cmocka_unit_test(t_chunking_unoffered),
 		cmocka_unit_test(t_smtputf8_rejected),
 		cmocka_unit_test(t_refusal_blamed_on_parameter_only_when_it_says_so),

@@ -724,7 +724,7 @@ t_updates(void **state)
 	struct smtp_ctx *ctx;
 	struct smtp_session *s;
 	struct smtp_peers p;
-	struct smtp_pos pos = { H_TS0 + 1000, 2 };
+	struct smtp_pos pos = { .ts_us = H_TS0 + 1000, .pkt = 2 };
 	static const char noop[] = "NOOP\r\n";
 
 	(void)state;
@@ -891,7 +891,7 @@ run_trace(const char *const *steps, size_t n)
 	struct smtp_ctx *ctx;
 	struct smtp_session *s;
 	struct smtp_peers p;
-	struct smtp_pos pos = { H_TS0, 1 };
+	struct smtp_pos pos = { .ts_us = H_TS0, .pkt = 1 };
 
 	smtp_limits_init(&lim);
 	ctx = smtp_ctx_new(&lim, &sink);
