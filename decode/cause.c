@@ -68,6 +68,8 @@ cause_free(struct cause *c)
 		wstr_clear(&c->refusals[i].addr);
 	free(c->uids);
 	wstr_clear(&c->ex.helo);
+	wstr_clear(&c->ex.queue_id);
+	wstr_clear(&c->ex.message_id);
 	incident_free(&c->ex.inc);
 }
 
@@ -142,6 +144,19 @@ copy_example(struct cause *c, const struct sess_record *r, const struct incident
 	c->ex.end_us = r->ts_end_us;
 	if (!copy_wstr(&c->ex.helo, r->helo.p, r->helo.len))
 		ok = false;
+	/* The decisive transaction's first, then any other's. */
+	for (size_t i = 0; i <= r->ntx; i++) {
+		const struct tx_record *t = i == 0 ? rec_decisive_tx(r) : &r->tx[i - 1];
+
+		if (t == NULL)
+			continue;
+		if (c->ex.queue_id.p == NULL && t->queue_id.len > 0 &&
+		    !copy_wstr(&c->ex.queue_id, t->queue_id.p, t->queue_id.len))
+			ok = false;
+		if (c->ex.message_id.p == NULL && t->message_id.len > 0 &&
+		    !copy_wstr(&c->ex.message_id, t->message_id.p, t->message_id.len))
+			ok = false;
+	}
 	*e = *inc;
 	e->summary = copy_str(inc->summary, &ok);
 	e->diagnosis = copy_str(inc->diagnosis, &ok);

@@ -76,6 +76,9 @@ struct cause {
 		uint16_t client_port, server_port;
 		uint64_t start_us, end_us;
 		struct wstr helo;
+		/* the first queue id and Message-ID of its transactions: the
+		 * keys into the mail logs */
+		struct wstr queue_id, message_id;
 		struct incident inc;	/* texts and evidence owned */
 	} ex;
 };

@@ -514,6 +514,14 @@ text_cause(FILE *f, bool md, const struct cause *c)
 		(void)fputs(", helo ", f);
 		put_text(f, md, c->ex.helo.p, c->ex.helo.len);
 	}
+	if (c->ex.queue_id.p != NULL) {
+		(void)fputs(", queue id ", f);
+		put_text(f, md, c->ex.queue_id.p, c->ex.queue_id.len);
+	}
+	if (c->ex.message_id.p != NULL) {
+		(void)fputs(", Message-ID ", f);
+		put_text(f, md, c->ex.message_id.p, c->ex.message_id.len);
+	}
 	(void)fputs(md ? ":\n\n```\n" : "\n", f);
 	for (k = 0; k < inc->nevidence; k++) {
 		const struct xline *x = &inc->evidence[k];

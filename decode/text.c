@@ -201,7 +201,7 @@ print_batch_time(FILE *f, const struct batch_opts *o, uint64_t ts_us, bool milli
 int
 export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts *o)
 {
-	const char *sep = " limited=";
+	const char *sep;
 	bool color;
 	size_t i;
 
@@ -224,10 +224,22 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 		(void)fputs(" tls", f);
 	print_token(f, "auth", &r->auth_used, o->esc);
 	(void)fprintf(f, " tx=%zu", r->ntx);
+	/* The queue ids the server gave, the key into its mail log. */
+	sep = " queue=";
+	for (i = 0; i < r->ntx; i++) {
+		const struct wstr *q = &r->tx[i].queue_id;
+
+		if (q->p == NULL || q->len == 0)
+			continue;
+		(void)fputs(sep, f);
+		(void)esc_text_fput(f, q->p, q->len, ESC_SP | o->esc);
+		sep = ",";
+	}
 	(void)fprintf(f, " end=%s", nn(sess_end_name(r->end)));
 	if (r->last_reply_code > 0)
 		(void)fprintf(f, " last=%d", r->last_reply_code);
 	(void)fprintf(f, " state=%s", nn(sess_state_name(r->state)));
+	sep = " limited=";
 	for (i = 0; i < sizeof(limit_flags) / sizeof(limit_flags[0]); i++) {
 		if (!(r->flags & limit_flags[i].flag))
 			continue;

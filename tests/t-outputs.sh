@@ -93,6 +93,14 @@ awk '/^Incidents by type$/ {on = 1; next} on && /^  type / {next}
      on && /^---/ {next} on && NF == 0 && seen {exit} on && NF == 4 {print $1, $2, $3; seen = 1}' \
     "$O/m.txt" | sort >"$T/txt.types"
 t_eq txt-types "$(cat "$T/txt.types")" "$(cat "$T/want.types")"
+# The keys into the mail logs: the batch line carries the queue id the
+# server gave (250 ... queued as 675D3A722E2 in rcpt-rejected-deferred),
+# and the text report's example session the queue id and Message-ID.
+t_grep batch-queue-id ' 127\.0\.0\.11:49008 -> .* tx=1 queue=675D3A722E2 end=quit ' \
+    "$T/merged-txt.out"
+t_grep txt-example-keys '^    session:    S[a-z0-9]* 127\.0\.0\.11:49008 -> .*, queue id 675D3A722E2, Message-ID <report\.0002@app\.contoso\.test>$' \
+    "$O/m.txt"
+t_grep md-example-keys 'queue id 675D3A722E2, Message-ID' "$O/m.md"
 
 # .md: the run list and the table.
 t_grep md-total "^- $SEVLINE\$" "$O/m.md"
