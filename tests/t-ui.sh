@@ -76,6 +76,7 @@ text() { T send-keys -t ui -l "$1"; }
 
 # start WIDTH HEIGHT TERM ARGS...: the binary in a fresh session; "EXITED rc"
 # is printed when it ends, and the pane stays so the tests can read it.
+# TERM may be followed by more VAR=value words ("screen LC_ALL=C.UTF-8").
 start() {
 	w=$1 h=$2 term=$3
 	shift 3
@@ -383,5 +384,37 @@ T capture-pane -e -p -t ui | grep -q "$(printf '\033')\[3[0-7]m" &&
 ok "escape sequences shown as text; title and clipboard untouched; monochrome terminal"
 keys q
 wait_for "EXITED 0" || fail "q did not quit the second run"
+
+# ---------------------------------------------------------------------------
+# 9. UTF-8 from the wire: itself on a UTF-8 terminal (double-width
+#    characters counted as two columns), escaped where it is a control
+#    (C1 CSI, right-to-left override) or not UTF-8; all escaped in the C
+#    locale.
+# ---------------------------------------------------------------------------
+/usr/bin/python3 tests/ui-mkpcap.py --utf8 "$tmp/utf8.pcap" || fail "could not write the UTF-8 capture"
+U8_SHOWN='Greeting 220 mx.hôte.example ESMTP 中文 csi\302\23331m rlo\342\200\256evil bad\377 end'
+start 94 24 "screen LC_ALL=C.UTF-8" -r "$tmp/utf8.pcap"
+wait_for "done 100%" || fail "UTF-8 capture: no UI"
+keys Enter
+wait_for "Greeting" || fail "UTF-8 capture: no session view"
+screen | grep -qF -- "$U8_SHOWN" || fail "UTF-8 is not shown as itself, or a control in it is not escaped"
+keys t
+wait_re '^[0-9:.]+ +S: 220 mx\.hôte\.example ESMTP 中文 csi' || fail "the transcript does not show the UTF-8 greeting"
+# 93 columns of text (96 bytes) on a 94-column terminal: one line when
+# columns are counted, not bytes.
+line=$(screen | grep -F 'S: 220 mx.h')
+case $line in *' end') ;; *) fail "the transcript line is cut or garbled: $line" ;; esac
+ok "UTF-8 shown as itself on a UTF-8 terminal, controls in it escaped"
+keys q
+wait_for "EXITED 0" || fail "q did not quit the UTF-8 run"
+start 100 24 "screen LC_ALL=C" -r "$tmp/utf8.pcap"
+wait_for "done 100%" || fail "UTF-8 capture in the C locale: no UI"
+keys Enter
+wait_for "Greeting" || fail "UTF-8 capture in the C locale: no session view"
+screen | grep -qF 'Greeting 220 mx.h\303\264te.example ESMTP \344\270\255\346\226\207 csi' ||
+    fail "UTF-8 is not escaped in the C locale"
+ok "UTF-8 escaped in the C locale"
+keys q
+wait_for "EXITED 0" || fail "q did not quit the C-locale run"
 echo "all UI checks passed"
 exit 0

@@ -3,11 +3,13 @@
  *
  * Every panel draws through these functions.  They take text that is
  * already escaped (wire bytes pass through ui_escape() before they enter
- * the model) or that is ours, clip it to the given width and to the
- * screen, and, as a second guard, draw any byte that is not printable ASCII
- * as '?': no control byte, no ESC, no C1 byte, no UTF-8 ever reaches the
- * terminal from here, so nothing can move the cursor, set the title or
- * write to the clipboard (OSC 52).
+ * the model) or that is ours, clip it to the given width in terminal
+ * columns and to the screen, and, as a second guard, draw as '?' any byte
+ * that is not printable ASCII or, on a UTF-8 terminal (ui_utf8()), part of
+ * a valid UTF-8 sequence of a shown character (escape.h's esc_utf8_shown)
+ * of known width: no control byte, no ESC, no C1 byte, no bidirectional
+ * override reaches the terminal from here, so nothing can move the
+ * cursor, set the title or write to the clipboard (OSC 52).
  *
  * The theme maps roles (header, client line, missing capability, ...) to
  * attributes: colours when the terminal has them and the user did not ask
@@ -21,7 +23,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
+#include "decode/escape.h"
 #include "ui/ui_int.h"
 
 struct role_style {
@@ -86,31 +90,95 @@ draw_attr(const struct ui_theme *t, enum ui_role r)
 	return (unsigned)r < R_MAX ? t->attr[r] : A_NORMAL;
 }
 
+/* The character at s (len bytes left) as drawn: its code point, its
+ * columns and its length in bytes; anything not shown is '?'. */
+static size_t
+glyph(const char *s, size_t len, unsigned long *cp, int *cols)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t k;
+	int cw;
+
+	*cp = '?';
+	*cols = 1;
+	if (c >= 0x20 && c < 0x7f) {
+		*cp = c;
+		return 1;
+	}
+	if (c < 0xc0 || !ui_utf8() ||
+	    (k = esc_utf8_seq((const unsigned char *)s, len, cp)) == 0)
+		return 1;
+	if (!esc_utf8_shown(*cp) || (cw = wcwidth((wchar_t)*cp)) < 0) {
+		*cp = '?';
+		return k;
+	}
+	*cols = cw;
+	return k;
+}
+
+int
+ui_text_cols(const char *s)
+{
+	size_t i = 0, len = s != NULL ? strlen(s) : 0;
+	unsigned long cp;
+	int cols = 0, cw;
+
+	while (i < len) {
+		i += glyph(s + i, len - i, &cp, &cw);
+		cols += cw;
+	}
+	return cols;
+}
+
+size_t
+ui_text_fit(const char *s, size_t len, int cols)
+{
+	size_t i = 0, k;
+	unsigned long cp;
+	int used = 0, cw;
+
+	while (i < len) {
+		k = glyph(s + i, len - i, &cp, &cw);
+		if (used + cw > cols && i > 0)
+			break;
+		used += cw;
+		i += k;
+		if (used >= cols)
+			break;
+	}
+	return i;
+}
+
 int
 draw_text_attr(int y, int x, int w, unsigned attr, const char *s)
 {
-	char buf[512];
-	int n, max;
+	wchar_t buf[512];
+	size_t i = 0, len;
+	unsigned long cp;
+	int n = 0, cols = 0, cw, max;
 
 	if (y < 0 || y >= LINES || x < 0 || x >= COLS || w <= 0 || s == NULL)
 		return 0;
 	max = COLS - x;
 	if (w > max)
 		w = max;
-	if (w > (int)sizeof(buf) - 1)
-		w = (int)sizeof(buf) - 1;
-	for (n = 0; n < w && s[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)s[n];
+	len = strlen(s);
+	while (i < len && n < (int)(sizeof(buf) / sizeof(buf[0])) - 1) {
+		size_t k = glyph(s + i, len - i, &cp, &cw);
 
-		buf[n] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		if (cols + cw > w)
+			break;
+		buf[n++] = (wchar_t)cp;
+		cols += cw;
+		i += k;
 	}
-	buf[n] = '\0';
+	buf[n] = L'\0';
 	if (n == 0)
 		return 0;
 	attrset((attr_t)attr);
-	mvaddnstr(y, x, buf, n);
+	mvaddnwstr(y, x, buf, n);
 	attrset(A_NORMAL);
-	return n;
+	return cols;
 }
 
 int

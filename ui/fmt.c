@@ -4,9 +4,11 @@
  *
  * Every string that came off the wire enters the UI's model through
  * ui_escape(), which is decode/escape.h's vis(3)-based text escaper: what the
- * model stores is printable ASCII, so nothing from the network can move the
+ * model stores is printable ASCII, and on a UTF-8 terminal also valid UTF-8
+ * of characters that are shown (escape.h's esc_utf8_shown: no C1 control,
+ * no bidirectional override), so nothing from the network can move the
  * cursor, set the title or reach the clipboard, whatever the panels do with
- * it later (draw.c still refuses any other byte, as a second guard).
+ * it later (draw.c checks every character again, as a second guard).
  *
  * Names of enum values are record.h's own functions (the ones the exports
  * use), and column titles are the labels of decode/fields.h's table; what
@@ -25,13 +27,36 @@
 #include "decode/fields.h"
 #include "ui/ui_int.h"
 
+/* ESC_UTF8 once ui_start() found a UTF-8 terminal, else 0. */
+static int ui_esc_flags;
+
+void
+ui_set_utf8(bool on)
+{
+	ui_esc_flags = on ? ESC_UTF8 : 0;
+}
+
+bool
+ui_utf8(void)
+{
+	return ui_esc_flags != 0;
+}
+
 /*
- * Length of the escape unit at s: one plain character, or a vis(3)
- * sequence: "\\ooo" (octal), else a backslash and one character.
+ * Length of the escape unit at s: one plain character, a UTF-8 sequence
+ * (escaped text holds only valid ones), or a vis(3) sequence: "\\ooo"
+ * (octal), else a backslash and one character.
  */
 static size_t
 unit_len(const char *s)
 {
+	size_t n = 1;
+
+	if ((unsigned char)s[0] >= 0xc0) {
+		while (n < 4 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n++;
+		return n;
+	}
 	if (s[0] != '\\')
 		return 1;
 	if (s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
@@ -56,7 +81,7 @@ ui_escape_work(char *dst, size_t size, const void *src, size_t len, char *work)
 	if (src == NULL)
 		len = 0;
 	n = len < size - 1 ? len : size - 1;
-	elen = esc_text(work, n * ESC_TEXT_MAXCHAR + 1, src, n, 0);
+	elen = esc_text(work, n * ESC_TEXT_MAXCHAR + 1, src, n, ui_esc_flags);
 	if (n == len && elen < size) {
 		memcpy(dst, work, elen + 1);
 		return elen;

@@ -232,6 +232,14 @@ const char *ui_field_label(enum sess_field);
  * 4 * min(len, size - 1) + 1 bytes. */
 #define UI_ESCAPE_STACK 256
 size_t ui_escape(char *dst, size_t size, const void *src, size_t len);
+/* UTF-8 passes ui_escape() as itself (a UTF-8 terminal), or is escaped. */
+void ui_set_utf8(bool);
+bool ui_utf8(void);
+/* Terminal columns of escaped text as draw.c shows it. */
+int ui_text_cols(const char *);
+/* Bytes of s (len bytes) that fit in cols columns, whole characters, at
+ * least one character when len > 0. */
+size_t ui_text_fit(const char *s, size_t len, int cols);
 size_t ui_escape_work(char *dst, size_t size, const void *src, size_t len, char *work);
 
 /* Format a capture timestamp: "HH:MM:SS", "HH:MM:SS.mmm", or a full date. */

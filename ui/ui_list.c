@@ -203,18 +203,16 @@ layout(const struct ui_rowdata *rows, size_t n, int avail, enum ui_sort sort,
 static int
 draw_cell(int y, int x, int w, unsigned attr, const char *s, bool right)
 {
-	char buf[128];
-	size_t len = strlen(s);
+	int len = ui_text_cols(s), used;
 
 	if (w <= 0)
 		return x;
-	if ((int)len > w) {
-		/* Cut: keep w-1 characters and mark the cut. */
-		strlcpy(buf, s, (size_t)w < sizeof(buf) ? (size_t)w : sizeof(buf));
-		strlcat(buf, "~", sizeof(buf));
-		draw_text_attr(y, x, w, attr, buf);
+	if (len > w) {
+		/* Cut: keep w-1 columns and mark the cut. */
+		used = draw_text_attr(y, x, w - 1, attr, s);
+		draw_text_attr(y, x + used, 1, attr, "~");
 	} else if (right) {
-		draw_text_attr(y, x + w - (int)len, w, attr, s);
+		draw_text_attr(y, x + w - len, w, attr, s);
 	} else {
 		draw_text_attr(y, x, w, attr, s);
 	}

@@ -19,6 +19,8 @@
  */
 #include <curses.h>
 #include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,13 @@ ui_start(struct ui *u, char *err, size_t errlen)
 		snprintf(err, errlen, "ui: standard input and output must be a terminal");
 		return -1;
 	}
+	/* A UTF-8 terminal shows UTF-8 from the wire as itself (fmt.c,
+	 * draw.c); any other keeps the C locale and sees it escaped. */
+	if (setlocale(LC_CTYPE, "") != NULL &&
+	    strcmp(nl_langinfo(CODESET), "UTF-8") == 0)
+		ui_set_utf8(true);
+	else
+		(void)setlocale(LC_CTYPE, "C");
 	/* newterm, not initscr: initscr exits the program on failure. */
 	if ((s = newterm(NULL, stdout, stdin)) == NULL) {
 		snprintf(err, errlen, "ui: cannot use the terminal (TERM=%s)",
@@ -132,6 +141,7 @@ ui_stop(struct ui *u)
 	if (u == NULL || !u->started)
 		return;
 	endwin();
+	(void)setlocale(LC_CTYPE, "C");
 	u->started = false;
 }
 

@@ -108,7 +108,7 @@ vl_para(struct ui_session_state *s, int width, int indent, int hang,
     enum ui_role label_role, const char *label, enum ui_role role, const char *text)
 {
 	struct ui_vline *l = vl_new(s);
-	size_t len = strlen(text), pos = 0, n, cut;
+	size_t len = strlen(text), pos = 0, n, cut, fit;
 	int x = indent, room;
 
 	if (label != NULL && label[0] != '\0') {
@@ -122,11 +122,12 @@ vl_para(struct ui_session_state *s, int width, int indent, int hang,
 		if (room < 1)
 			room = 1;
 		n = len - pos;
-		if ((int)n > room) {
-			/* Break at the last space that fits, else hard. */
-			for (cut = (size_t)room; cut > 0 && text[pos + cut] != ' '; cut--)
+		if ((fit = ui_text_fit(text + pos, n, room)) < n) {
+			/* Break at the last space that fits, else hard (at a
+			 * character's edge: UTF-8 is never split). */
+			for (cut = fit; cut > 0 && text[pos + cut] != ' '; cut--)
 				;
-			n = cut > 0 ? cut : (size_t)room;
+			n = cut > 0 ? cut : fit;
 		}
 		if (n > 0)
 			vl_seg(l, x, role, text + pos, n);
@@ -155,7 +156,7 @@ vl_flow(struct ui_session_state *s, int width, int indent,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int w = (int)strlen(it[i].text);
+		int w = ui_text_cols(it[i].text);
 
 		if (l == NULL || l->nseg == VSEG_MAX || (x > indent && x + w > width)) {
 			l = vl_new(s);
@@ -202,7 +203,7 @@ render_xline(struct ui_session_state *s, int width, const struct ui_dline *x)
 		int end = TS_COL;
 
 		if (l->nseg > 0)
-			end = l->seg[l->nseg - 1].x + (int)strlen(l->seg[l->nseg - 1].text);
+			end = l->seg[l->nseg - 1].x + ui_text_cols(l->seg[l->nseg - 1].text);
 		if (end + 11 > width) {
 			l = vl_new(s);
 			end = TS_COL;
