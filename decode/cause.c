@@ -11,6 +11,7 @@
  */
 #include <sys/tree.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,17 @@ cause_set_new(void)
 	return s;
 }
 
+const enum tx_field cause_msg_fields[5] = {
+	TFLD_QUEUE_ID, TFLD_MESSAGE_ID, TFLD_SUBJECT, TFLD_HDR_FROM, TFLD_HDR_TO,
+};
+
+/* The k-th log key of t, through the field table. */
+static struct wstr *
+msg_wstr(struct tx_record *t, size_t k)
+{
+	return (struct wstr *)(void *)((char *)t + rec_tx_fields[cause_msg_fields[k]].off);
+}
+
 static void
 cause_free(struct cause *c)
 {
@@ -68,8 +80,8 @@ cause_free(struct cause *c)
 		wstr_clear(&c->refusals[i].addr);
 	free(c->uids);
 	wstr_clear(&c->ex.helo);
-	wstr_clear(&c->ex.queue_id);
-	wstr_clear(&c->ex.message_id);
+	for (size_t i = 0; i < 5; i++)
+		wstr_clear(msg_wstr(&c->ex.msg, i));
 	incident_free(&c->ex.inc);
 }
 
@@ -144,18 +156,17 @@ copy_example(struct cause *c, const struct sess_record *r, const struct incident
 	c->ex.end_us = r->ts_end_us;
 	if (!copy_wstr(&c->ex.helo, r->helo.p, r->helo.len))
 		ok = false;
-	/* The decisive transaction's first, then any other's. */
+	/* The decisive transaction's log keys first, then any other's. */
 	for (size_t i = 0; i <= r->ntx; i++) {
 		const struct tx_record *t = i == 0 ? rec_decisive_tx(r) : &r->tx[i - 1];
 
-		if (t == NULL)
-			continue;
-		if (c->ex.queue_id.p == NULL && t->queue_id.len > 0 &&
-		    !copy_wstr(&c->ex.queue_id, t->queue_id.p, t->queue_id.len))
-			ok = false;
-		if (c->ex.message_id.p == NULL && t->message_id.len > 0 &&
-		    !copy_wstr(&c->ex.message_id, t->message_id.p, t->message_id.len))
-			ok = false;
+		for (size_t k = 0; t != NULL && k < 5; k++) {
+			struct wstr *d = msg_wstr(&c->ex.msg, k);
+			const struct wstr *w = msg_wstr((struct tx_record *)(uintptr_t)t, k);
+
+			if (d->p == NULL && w->len > 0 && !copy_wstr(d, w->p, w->len))
+				ok = false;
+		}
 	}
 	*e = *inc;
 	e->summary = copy_str(inc->summary, &ok);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fields.h"
 #include "record.h"
 
 #define CAUSE_MAX	2048
@@ -76,12 +77,17 @@ struct cause {
 		uint16_t client_port, server_port;
 		uint64_t start_us, end_us;
 		struct wstr helo;
-		/* the first queue id and Message-ID of its transactions: the
-		 * keys into the mail logs */
-		struct wstr queue_id, message_id;
+		/* what finds its message in the mail logs: the members
+		 * cause_msg_fields name, from the decisive transaction first,
+		 * then any other; nothing else of msg is set */
+		struct tx_record msg;
 		struct incident inc;	/* texts and evidence owned */
 	} ex;
 };
+
+/* The log keys an example keeps (fields.h rows of rec_tx_fields, all
+ * RT_WSTR): queue id, Message-ID, Subject, From, To. */
+extern const enum tx_field cause_msg_fields[5];
 
 struct cause_set;
 

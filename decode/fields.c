@@ -28,6 +28,9 @@
 #define MSIZE(S, M)	sizeof(((S *)0)->M)
 #define F_MEMBER(n, t, S, M) \
 	{ .name = (n), .type = (t), .off = offsetof(S, M), .size = MSIZE(S, M) }
+#define F_MEMBER_L(n, t, S, M, l) \
+	{ .name = (n), .type = (t), .off = offsetof(S, M), .size = MSIZE(S, M), \
+	  .label = (l) }
 #define F_FLAG(n, S, M, mask) \
 	{ .name = (n), .type = RT_FLAG, .off = offsetof(S, M), .size = MSIZE(S, M), \
 	  .arg = (mask) }
@@ -270,11 +273,12 @@ const struct rec_field rec_tx_fields[TFLD_MAX] = {
 	[TFLD_REPLY_ENHANCED] = F_MEMBER("reply_enhanced", RT_ENH, T, enh),
 	[TFLD_REPLY_TEXT] = F_MEMBER("reply_text", RT_WSTR, T, reply_text),
 	/* For finding the message in the mail logs. */
-	[TFLD_QUEUE_ID] = F_MEMBER("queue_id", RT_WSTR, T, queue_id),
-	[TFLD_MESSAGE_ID] = F_MEMBER("message_id", RT_WSTR, T, message_id),
-	[TFLD_SUBJECT] = F_MEMBER("subject", RT_WSTR, T, subject),
-	[TFLD_HDR_FROM] = F_MEMBER("header_from", RT_WSTR, T, hdr_from),
-	[TFLD_HDR_TO] = F_MEMBER("header_to", RT_WSTR, T, hdr_to),
+	[TFLD_QUEUE_ID] = F_MEMBER_L("queue_id", RT_WSTR, T, queue_id, "queue id"),
+	[TFLD_MESSAGE_ID] = F_MEMBER_L("message_id", RT_WSTR, T, message_id,
+	    "Message-ID"),
+	[TFLD_SUBJECT] = F_MEMBER_L("subject", RT_WSTR, T, subject, "Subject"),
+	[TFLD_HDR_FROM] = F_MEMBER_L("header_from", RT_WSTR, T, hdr_from, "From"),
+	[TFLD_HDR_TO] = F_MEMBER_L("header_to", RT_WSTR, T, hdr_to, "To"),
 };
 #undef T
 

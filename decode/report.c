@@ -5,7 +5,8 @@
  * report_add() takes each finished session and copies only what the report
  * needs: run totals, per-type counts, and the incidents grouped by root
  * cause (cause.h: the type and the host that must change, with the peers,
- * the refused addresses, the session uids, and one example with its
+ * the refused addresses, the session uids, and one example with its log
+ * keys (queue id, Message-ID, Subject, From, To),
  * diagnosis, fix and evidence, printed once per cause).  The causes are
  * capped (CAUSE_MAX; types need no cap: record.h's tally has a slot per
  * type), so memory is bounded whatever the run's length; what the caps
@@ -472,6 +473,7 @@ text_cause(FILE *f, bool md, const struct cause *c)
 	const char *ind = md ? "- " : "    ";
 	const struct incident *inc = &c->ex.inc;
 	size_t k;
+	bool any;
 
 	(void)fprintf(f, "%s%s %s: %s ", md ? "### " : "* ", inc_type_name(c->kind),
 	    nn(severity_name(c->severity)), c->side == SIDE_SERVER ? "server" : "client");
@@ -505,6 +507,27 @@ text_cause(FILE *f, bool md, const struct cause *c)
 	text_field(f, md, "rfc:", inc->rfc);
 	text_field(f, md, "example:", inc->summary);
 	text_field(f, md, "visibility:", inc->visibility);
+	/* Its message's keys into the mail logs, labelled as the field
+	 * table labels them. */
+	for (k = 0, any = false; k < sizeof(cause_msg_fields) / sizeof(cause_msg_fields[0]); k++) {
+		const struct rec_field *fl = &rec_tx_fields[cause_msg_fields[k]];
+		const struct wstr *w = (const struct wstr *)(const void *)
+		    ((const char *)&c->ex.msg + fl->off);
+
+		if (w->p == NULL || w->len == 0)
+			continue;
+		if (any)
+			(void)fputs("; ", f);
+		else if (md)
+			(void)fputs("**message:** ", f);
+		else
+			(void)fprintf(f, "    %-12s", "message:");
+		any = true;
+		(void)fprintf(f, "%s ", fl->label);
+		put_text(f, md, w->p, w->len);
+	}
+	if (any)
+		(void)fputs(md ? "\n\n" : "\n", f);
 	(void)fprintf(f, "%s%s %s -> %s, %s UTC", md ? "Example session " :
 	    "    session:    ", c->ex.uid,
 	    export_fmt_addr(a, sizeof(a), c->family, c->ex.client_ip, c->ex.client_port),
@@ -513,14 +536,6 @@ text_cause(FILE *f, bool md, const struct cause *c)
 	if (c->ex.helo.p != NULL) {
 		(void)fputs(", helo ", f);
 		put_text(f, md, c->ex.helo.p, c->ex.helo.len);
-	}
-	if (c->ex.queue_id.p != NULL) {
-		(void)fputs(", queue id ", f);
-		put_text(f, md, c->ex.queue_id.p, c->ex.queue_id.len);
-	}
-	if (c->ex.message_id.p != NULL) {
-		(void)fputs(", Message-ID ", f);
-		put_text(f, md, c->ex.message_id.p, c->ex.message_id.len);
 	}
 	(void)fputs(md ? ":\n\n```\n" : "\n", f);
 	for (k = 0; k < inc->nevidence; k++) {
@@ -737,6 +752,10 @@ json_cause(FILE *f, const struct cause *c)
 	example_view(c, &ex);
 	for (k = 0, first = true; k < sizeof(example_fields) / sizeof(example_fields[0]); k++)
 		export_json_field(f, &first, &rec_sess_fields[example_fields[k]], &ex);
+	(void)fputs(",\"message\":{", f);
+	for (k = 0, first = true; k < sizeof(cause_msg_fields) / sizeof(cause_msg_fields[0]); k++)
+		export_json_field(f, &first, &rec_tx_fields[cause_msg_fields[k]], &c->ex.msg);
+	(void)fputc('}', f);
 	(void)fputs(",\"incident\":", f);
 	(void)export_json_incident(f, &c->ex.inc);
 	(void)fputs("}}", f);

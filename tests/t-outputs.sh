@@ -94,13 +94,21 @@ awk '/^Incidents by type$/ {on = 1; next} on && /^  type / {next}
     "$O/m.txt" | sort >"$T/txt.types"
 t_eq txt-types "$(cat "$T/txt.types")" "$(cat "$T/want.types")"
 # The keys into the mail logs: the batch line carries the queue id the
-# server gave (250 ... queued as 675D3A722E2 in rcpt-rejected-deferred),
-# and the text report's example session the queue id and Message-ID.
+# server gave (250 ... queued as 675D3A722E2 in rcpt-rejected-deferred);
+# each report's example of a cause its message's queue id, Message-ID,
+# Subject, From and To.
 t_grep batch-queue-id ' 127\.0\.0\.11:49008 -> .* tx=1 queue=675D3A722E2 end=quit ' \
     "$T/merged-txt.out"
-t_grep txt-example-keys '^    session:    S[a-z0-9]* 127\.0\.0\.11:49008 -> .*, queue id 675D3A722E2, Message-ID <report\.0002@app\.contoso\.test>$' \
+t_grep txt-example-keys '^    message:    queue id 675D3A722E2; Message-ID <report\.0002@app\.contoso\.test>; Subject Quarterly report; From Contoso Apps <sender@contoso\.test>; To Alice <alice@northwind\.test>$' \
     "$O/m.txt"
-t_grep md-example-keys 'queue id 675D3A722E2, Message-ID' "$O/m.md"
+t_grep md-example-keys '^\*\*message:\*\* queue id 675D3A722E2; Message-ID' "$O/m.md"
+t_eq json-example-keys "$("$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d["causes"]:
+    m = c["example"]["message"]
+    if m.get("queue_id") == "675D3A722E2":
+        print(m["message_id"], m["subject"], m["header_from"], m["header_to"], sep="|")
+        break' "$O/m.json")" "<report.0002@app.contoso.test>|Quarterly report|Contoso Apps <sender@contoso.test>|Alice <alice@northwind.test>"
 
 # .md: the run list and the table.
 t_grep md-total "^- $SEVLINE\$" "$O/m.md"
