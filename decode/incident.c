@@ -334,6 +334,90 @@ finding_commit(struct ictx *x, const struct rule *ru, struct finding *fd)
 /* ---------------------------------------------------------------------
  * Shared predicates, phrases and evidence
  * ------------------------------------------------------------------ */
+static bool
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* text names kw (klen octets) as a word, ignoring ASCII case. */
+static bool
+names_word(const struct wstr *text, const char *kw, size_t klen)
+{
+	const char *p = text->p;
+
+	if (p == NULL || klen == 0)
+		return false;
+	for (size_t i = 0; i + klen <= text->len; i++) {
+		size_t k;
+
+		for (k = 0; k < klen; k++) {
+			char a = p[i + k], b = kw[k];
+
+			if (a >= 'a' && a <= 'z')
+				a = (char)(a - 32);
+			if (b >= 'a' && b <= 'z')
+				b = (char)(b - 32);
+			if (a != b)
+				break;
+		}
+		if (k == klen && (i == 0 || !is_alnum(p[i - 1])) &&
+		    (i + klen == text->len || !is_alnum(p[i + klen])))
+			return true;
+	}
+	return false;
+}
+
+const char *
+refused_param(int code, const struct enh_code *en, const struct wstr *text,
+    const struct wstr *params, char *kw, size_t kwlen)
+{
+	const char *p = params->p, *first = NULL;
+	size_t i = 0, n = params->len, flen = 0;
+	bool as_such = code == 455 || code == 555 ||
+	    (en->cls >= 4 && en->subject == 5 && en->detail == 4);
+
+	if (code < 400 || p == NULL || kwlen == 0)
+		return NULL;
+	while (i < n) {
+		size_t s, k;
+
+		while (i < n && p[i] == ' ')
+			i++;
+		for (s = i; i < n && p[i] != ' '; i++)
+			;
+		for (k = s; k < i && p[k] != '='; k++)
+			;
+		if (k == s)
+			continue;
+		if (first == NULL) {
+			first = p + s;
+			flen = k - s;
+		}
+		if (names_word(text, p + s, k - s)) {
+			first = p + s;
+			flen = k - s;
+			as_such = true;
+			break;
+		}
+	}
+	if (first == NULL || !as_such)
+		return NULL;
+	if (flen >= kwlen)
+		flen = kwlen - 1;
+	for (size_t j = 0; j < flen; j++)
+		kw[j] = first[j] >= 'a' && first[j] <= 'z' ? (char)(first[j] - 32) : first[j];
+	kw[flen] = '\0';
+	return kw;
+}
+
+bool
+dsn_keyword(const char *kw)
+{
+	return kw != NULL && (strcmp(kw, "RET") == 0 || strcmp(kw, "ENVID") == 0 ||
+	    strcmp(kw, "NOTIFY") == 0 || strcmp(kw, "ORCPT") == 0);
+}
+
 bool
 sess_closed(const struct sess_record *r)
 {

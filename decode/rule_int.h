@@ -100,6 +100,15 @@ void evidence_hello(struct ictx *, struct evb *);
 void evidence_tx_mail(struct evb *, const struct tx_facts *);
 void evidence_abort(struct ictx *, struct evb *);
 
+/* The parameter keyword (of those in params, "RET", "NOTIFY"...) that a
+ * MAIL or RCPT reply refused, copied into kw: the one its text names, or,
+ * for a reply that refuses parameters as such (455, 555, x.5.4), the
+ * first; NULL when the reply is not a parameter refusal. */
+const char *refused_param(int code, const struct enh_code *en,
+    const struct wstr *text, const struct wstr *params, char *kw, size_t kwlen);
+/* A DSN parameter (RFC 3461: RET, ENVID on MAIL; NOTIFY, ORCPT on RCPT). */
+bool dsn_keyword(const char *kw);
+
 /* The connection was closed by a peer (FIN, RST or idle timeout). */
 bool sess_closed(const struct sess_record *);
 /* EHLO accepted, then RSET and no MAIL, then QUIT or a close. */

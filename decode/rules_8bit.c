@@ -9,6 +9,8 @@
  * tests, writes its texts and picks its evidence into the struct finding
  * (rule_int.h); incident.c runs them and makes the incidents.
  */
+#include <string.h>
+
 #include "rule_int.h"
 
 static bool
@@ -20,21 +22,18 @@ looks_8bit_text(const struct wstr *w)
 	    a_contains(w->p, w->len, "8BITMIME"));
 }
 
-/* A refused MAIL whose reply blames a parameter: its code (501, 504,
- * 555), its enhanced code (X.5.2, X.5.4 syntax and parameters) or its
- * text naming the keyword.  A refusal for another reason (a sender check,
- * a greylist) is not blamed on the parameter. */
+/* A refused MAIL whose reply blames the parameter kw (refused_param: its
+ * text names it, or it refuses parameters as such and kw is the first).
+ * A refusal for another reason (a sender check, a greylist, a bad
+ * address) is not blamed on the parameter. */
 static bool
 param_refused(const struct tx_record *t, const char *kw)
 {
-	int code = t->mail_reply_code;
-	const struct enh_code *en = &t->mail_enh;
+	char got[24];
+	const char *p = refused_param(t->mail_reply_code, &t->mail_enh,
+	    &t->mail_reply_text, &t->mail_params, got, sizeof(got));
 
-	if (code < 400)
-		return false;
-	return code == 501 || code == 504 || code == 555 ||
-	    (en->subject == 5 && (en->detail == 2 || en->detail == 4)) ||
-	    a_contains(t->mail_reply_text.p, t->mail_reply_text.len, kw);
+	return p != NULL && strcmp(p, kw) == 0;
 }
 
 /* BODY= refused: a parameter refusal, or one about 8-bit content. */

@@ -7,6 +7,8 @@
  * the wire.  Conditions, texts and evidence only: incident.c runs the
  * rules and makes the incidents.
  */
+#include <string.h>
+
 #include "rule_int.h"
 
 bool
@@ -132,27 +134,42 @@ static bool
 mail_refused(struct ictx *x, struct finding *fd, bool perm)
 {
 	const struct sess_record *r = x->r;
-	char a[160], b[200], c[200];
+	char a[160], b[200], c[200], kw[24];
 
 	for (size_t i = 0; i < r->ntx; i++) {
 		const struct tx_record *t = &r->tx[i];
 		const struct tx_facts *tf = &x->s->txf[i];
 		int code = t->mail_reply_code;
+		const char *param;
 
 		/* A nested MAIL refused (503 while a transaction was open) is
 		 * the client's sequencing, not the sender being refused. */
 		if ((perm ? code < 500 : (code < 400 || code >= 500)) ||
 		    code == 421 || tf->nested || line_claimed(x, tf->mail_reply_seq))
 			continue;
-		sb_add(&fd->sum, "Server %s %s MAIL FROM:<%s> from client %s with %d.",
+		/* A refused parameter is not a refused sender; BODY=,
+		 * SMTPUTF8 and the DSN parameters have types of their own. */
+		param = refused_param(code, &t->mail_enh, &t->mail_reply_text,
+		    &t->mail_params, kw, sizeof(kw));
+		if (param != NULL && (dsn_keyword(param) || strcmp(param, "BODY") == 0 ||
+		    strcmp(param, "SMTPUTF8") == 0))
+			continue;
+		sb_add(&fd->sum, "Server %s %s MAIL FROM:<%s> from client %s with %d%s%s%s",
 		    x->server, perm ? "rejected" : "deferred",
-		    wire_str(&t->mail_from, a, sizeof(a)), x->client, code);
+		    wire_str(&t->mail_from, a, sizeof(a)), x->client, code,
+		    param != NULL ? ": it refused the " : ".", param != NULL ? param : "",
+		    param != NULL ? " parameter." : "");
 		sb_add(&fd->dia, "Reply \"%s\": %s, %s. %s", wire_str(&t->mail_reply_text, b,
 		    sizeof(b)), code_class(&t->mail_enh, code, c, sizeof(c)),
 		    class_advice(&t->mail_enh, code), retry_word(code));
-		sb_add(&fd->fix, "Read the reply text: fix the sender address or its "
-		    "domain's DNS/SPF if the server names it, or check %s's sender "
-		    "restrictions and logs for client %s.", x->server, x->cip);
+		if (param != NULL)
+			sb_add(&fd->fix, "The address is not at fault: make the sender %s send "
+			    "the %s parameter as its extension defines it, and only when "
+			    "%s offers that extension.", x->cip, param, x->server);
+		else
+			sb_add(&fd->fix, "Read the reply text: fix the sender address or its "
+			    "domain's DNS/SPF if the server names it, or check %s's sender "
+			    "restrictions and logs for client %s.", x->server, x->cip);
 		ev_add(&fd->e, tf->mail_seq, 5);
 		ev_range(&fd->e, tf->mail_reply_seq, tf->mail_reply_last, 5);
 		return true;
@@ -219,7 +236,7 @@ static bool
 rcpt_refused(struct ictx *x, struct finding *fd, bool perm)
 {
 	const struct sess_record *r = x->r;
-	char a[160], b[200], c[200];
+	char a[160], b[200], c[200], kw[24];
 	size_t n = 0;
 	const struct rcpt_record *first = NULL;
 
@@ -233,6 +250,10 @@ rcpt_refused(struct ictx *x, struct finding *fd, bool perm)
 			if ((perm ? rc->reply_code < 500 :
 			    (rc->reply_code < 400 || rc->reply_code >= 500)) ||
 			    rc->reply_code == 421 || line_claimed(x, tf->rf[k].reply_seq))
+				continue;
+			/* A refused NOTIFY=/ORCPT= is dsn-unoffered's. */
+			if (dsn_keyword(refused_param(rc->reply_code, &rc->enh,
+			    &rc->reply_text, &rc->params, kw, sizeof(kw))))
 				continue;
 			if (n == 0) {
 				first = rc;
@@ -405,24 +426,46 @@ bool
 r_dsn_unoffered(struct ictx *x, struct finding *fd)
 {
 	const struct sess_record *r = x->r;
+	char kw[24];
 
 	for (size_t i = 0; i < r->ntx; i++) {
 		const struct tx_record *t = &r->tx[i];
 		const struct tx_facts *tf = &x->s->txf[i];
 		bool unoffered = t->dsn_params && tf->caps_known &&
 		    !(tf->caps_at_mail & CAPF(DSN));
-		bool refused = t->dsn_params && t->mail_reply_code == 555;
+		int refused = dsn_keyword(refused_param(t->mail_reply_code, &t->mail_enh,
+		    &t->mail_reply_text, &t->mail_params, kw, sizeof(kw))) ?
+		    t->mail_reply_code : 0;
 
+		if (refused) {
+			claim_line(x, tf->mail_reply_seq);
+			ev_range(&fd->e, tf->mail_reply_seq, tf->mail_reply_last, 5);
+		}
+		for (size_t k = 0; k < t->nrcpts; k++) {
+			const struct rcpt_record *rc = &t->rcpts[k];
+
+			if (!dsn_keyword(refused_param(rc->reply_code, &rc->enh,
+			    &rc->reply_text, &rc->params, kw, sizeof(kw))))
+				continue;
+			if (!refused)
+				refused = rc->reply_code;
+			claim_line(x, tf->rf[k].reply_seq);
+			ev_add(&fd->e, tf->rf[k].cmd_seq, 4);
+			ev_add(&fd->e, tf->rf[k].reply_seq, 5);
+		}
 		if (!unoffered && !refused)
 			continue;
-		sb_add(&fd->sum, "Client %s used DSN parameters (NOTIFY/ORCPT/RET/ENVID) "
-		    "with %s, which %s.", x->client, x->server, unoffered ?
-		    "had not offered DSN" : "refused them with 555");
+		if (refused)
+			sb_add(&fd->sum, "Server %s refused the DSN parameters "
+			    "(NOTIFY/ORCPT/RET/ENVID) of client %s with %d%s.", x->server,
+			    x->client, refused, unoffered ? "; it had not offered DSN" : "");
+		else
+			sb_add(&fd->sum, "Client %s used DSN parameters (NOTIFY/ORCPT/RET/"
+			    "ENVID) with %s, which had not offered DSN.", x->client,
+			    x->server);
 		sb_add(&fd->dia, "RFC 3461 section 4: the DSN parameters may be sent only "
 		    "after the server offered DSN; servers without it answer 555 "
 		    "5.5.4 and the transaction fails.");
-		if (refused)
-			claim_line(x, tf->mail_reply_seq);
 		sb_add(&fd->fix, "Make the sender %s drop DSN parameters when DSN is not "
 		    "offered, or enable DSN on %s.", x->cip, x->server);
 		ev_add(&fd->e, tf->dsn_param_seq, 5);

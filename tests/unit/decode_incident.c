@@ -1518,6 +1518,107 @@ t_smtputf8_rejected(void **state)
 	RUN(utf8_opt_unoffered, SEND_CLOSE, chk_utf8_opt);
 }
 
+/* A refused DSN parameter, on MAIL (RET=, ENVID=) or on RCPT (NOTIFY=,
+ * ORCPT=), is dsn-unoffered with the DSN fix: never mail-rejected's
+ * "fix the sender address", never rcpt-rejected's "the address does not
+ * exist". */
+static const struct step dsn_mail_refused[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test> RET=HDRS ENVID=x1\r\n"),
+	S("555 5.5.4 Unsupported option: RET=HDRS\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+static const struct step dsn_rcpt_refused[] = {
+	S(G), C(E), S(CAPS_NO8),
+	C("MAIL FROM:<a@example.test>\r\n"), S(M_OK),
+	C("RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE\r\n"),
+	S("555 5.5.4 Unsupported option: NOTIFY=SUCCESS,FAILURE\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static const struct incident *
+chk_dsn_refused(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "dsn-unoffered", NULL);
+	inc = find_inc(r, "dsn-unoffered");
+	assert_true(str_in(inc->summary, "refused the DSN parameters"));
+	assert_true(str_in(inc->fix, "DSN"));
+	assert_false(str_in(inc->fix, "DNS"));
+	return inc;
+}
+
+static void
+chk_dsn_mail_refused(const struct sess_record *r)
+{
+	assert_evidence(chk_dsn_refused(r), "555 5.5.4", 5);
+}
+
+static void
+chk_dsn_rcpt_refused(const struct sess_record *r)
+{
+	const struct incident *inc = chk_dsn_refused(r);
+
+	assert_evidence(inc, "RCPT TO:<b@example.test> NOTIFY", 6);
+	assert_evidence(inc, "555 5.5.4", 7);
+}
+
+static void
+t_dsn_param_refused(void **state)
+{
+	RUN(dsn_mail_refused, SEND_CLOSE, chk_dsn_mail_refused);
+	RUN(dsn_rcpt_refused, SEND_CLOSE, chk_dsn_rcpt_refused);
+}
+
+/* The same 555 to a MAIL whose only parameter is not DSN's: not blamed
+ * on DSN, and not on the address either. */
+static const struct step size_syntax[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@example.test> SIZE=12x\r\n"),
+	S("501 5.5.4 Bad SIZE syntax\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_size_syntax(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "mail-rejected", NULL);
+	inc = find_inc(r, "mail-rejected");
+	assert_true(str_in(inc->summary, "refused the SIZE parameter"));
+	assert_true(str_in(inc->fix, "address is not at fault"));
+	assert_false(str_in(inc->fix, "DNS"));
+}
+
+/* Near miss: a MAIL with parameters refused for its address (5.1.7,
+ * the text naming no parameter) is the sender's address after all. */
+static const struct step addr_with_params[] = {
+	S(G), C(E), S(CAPS_ALL),
+	C("MAIL FROM:<a@@example.test> SIZE=100 BODY=7BIT\r\n"),
+	S("501 5.1.7 Bad sender address syntax\r\n"),
+	C("QUIT\r\n"), S(Q_OK),
+};
+
+static void
+chk_addr_with_params(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "mail-rejected", NULL);
+	inc = find_inc(r, "mail-rejected");
+	assert_false(str_in(inc->summary, "parameter"));
+	assert_true(str_in(inc->fix, "sender address"));
+}
+
+static void
+t_param_refused_not_address(void **state)
+{
+	RUN(size_syntax, SEND_CLOSE, chk_size_syntax);
+	RUN(addr_with_params, SEND_CLOSE, chk_addr_with_params);
+}
+
 /* BODY=8BITMIME without the offer, refused 451 by a sender check: the
  * refusal is not blamed on BODY=. */
 static const struct step body_unrelated[] = {
@@ -1615,6 +1716,8 @@ main(void)
 		cmocka_unit_test(t_starttls_refused_unoffered),
 		cmocka_unit_test(t_early_talker_one_sided),
 		cmocka_unit_test(t_early_talker_one_sided_acked),
+		cmocka_unit_test(t_dsn_param_refused),
+		cmocka_unit_test(t_param_refused_not_address),
 		cmocka_unit_test(t_early_talker_one_sided_unacked),
 		cmocka_unit_test(t_absence_needs_the_side),
 		cmocka_unit_test(t_chunking_unoffered),
