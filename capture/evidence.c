@@ -67,7 +67,9 @@ struct ev_kept {
 	struct ev_flow *owner;	/* while its flow struct is in TIME_WAIT */
 };
 
-#define EV_INIT_SIZE	8192
+/* Small at first: a flow that stops at its SYN (a flood) keeps one packet;
+ * a conversation doubles its way up in a handful of reallocations. */
+#define EV_INIT_SIZE	256
 
 /* ---------------------------------------------------------------- buffers */
 
@@ -140,8 +142,10 @@ buf_append(struct cap *c, struct ev_buf *b, const struct ev_kept *self)
 		if (want > ev->max_flow || want - b->len < need)
 			want = ev->max_flow;
 		grow = want - b->size;
-		if (grow > ev->max_total - ev->total) {
-			/* No doubling under pressure: just what this packet needs. */
+		if (grow > (ev->max_total - ev->total) / 2) {
+			/* No doubling under pressure (it would take more than
+			 * half of what is left, as slack other flows may need):
+			 * just what this packet needs. */
 			want = b->len + need;
 			grow = want - b->size;
 		}
