@@ -66,8 +66,9 @@ void rec_free(struct sess_record *);
 #define LN_NUL		0x04	/* held a NUL octet */
 #define LN_CUT		0x08	/* longer than the cap: only the start kept */
 struct linebuf {
-	char *buf;		/* cap + 1 bytes, NUL-terminated when done */
-	size_t cap;
+	char *buf;		/* size + 1 bytes, NUL-terminated when done */
+	size_t cap;		/* the most it keeps of a line */
+	size_t size;		/* allocated (grows to cap as lines need it) */
 	size_t len;		/* bytes kept of the line (no CR/LF once done) */
 	uint64_t total;		/* octets of the line so far, before the LF */
 	uint8_t flags;		/* LN_* */
@@ -215,9 +216,9 @@ struct tline {
 
 struct transcript {
 	struct tline *head;	/* the first lines */
-	size_t nhead, cap_head;
-	struct tline *ring;	/* the last lines */
-	size_t cap_ring, ring_start, nring;
+	size_t nhead, cap_head, alloc_head;
+	struct tline *ring;	/* the last lines (contiguous until it wraps) */
+	size_t cap_ring, ring_start, nring, alloc_ring;
 	uint32_t next_seq;
 	size_t dropped;
 };
@@ -423,7 +424,7 @@ struct smtp_session {
 	uint64_t fed[2];
 	uint64_t last_update_us;
 	bool want_update;
-	size_t rcap_lines;	/* rec.lines capacity */
+	size_t rcap_lines;	/* rec.lines capacity (grows with the transcript) */
 };
 
 /* ---------------------------------------------------------------------

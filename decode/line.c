@@ -17,15 +17,37 @@
 
 #include "dec_int.h"
 
+/* What a line buffer starts with: most SMTP lines fit, and a session
+ * that never sends a long line never pays for one. */
+#define LINE_INIT_SIZE	128
+
 int
 line_init(struct linebuf *lb, size_t cap)
 {
 	memset(lb, 0, sizeof(*lb));
-	if ((lb->buf = malloc(cap + 1)) == NULL)
+	lb->size = cap < LINE_INIT_SIZE ? cap : LINE_INIT_SIZE;
+	if ((lb->buf = malloc(lb->size + 1)) == NULL)
 		return -1;
 	lb->cap = cap;
 	lb->buf[0] = '\0';
 	return 0;
+}
+
+/* Room for want bytes, doubling up to cap; false when memory ran out (the
+ * line is then kept as far as the buffer goes, and cut). */
+static bool
+line_grow(struct linebuf *lb, size_t want)
+{
+	size_t nsize = lb->size;
+	char *nb;
+
+	while (nsize < want)
+		nsize = nsize > lb->cap / 2 ? lb->cap : nsize * 2;
+	if ((nb = realloc(lb->buf, nsize + 1)) == NULL)
+		return false;
+	lb->buf = nb;
+	lb->size = nsize;
+	return true;
 }
 
 void
@@ -79,10 +101,12 @@ keep(struct linebuf *lb, const uint8_t *seg, size_t n)
 {
 	size_t room;
 
-	if (lb->total < lb->cap) {
+	if (lb->total < lb->cap && lb->len == lb->total) {
 		room = lb->cap - (size_t)lb->total;
 		if (room > n)
 			room = n;
+		if (lb->len + room > lb->size && !line_grow(lb, lb->len + room))
+			room = lb->size - lb->len;
 		memcpy(lb->buf + lb->len, seg, room);
 		lb->len += room;
 	}
@@ -115,12 +139,12 @@ line_feed(struct linebuf *lb, const uint8_t *p, size_t n, bool *done)
 		content = lb->total;
 		lb->flags |= LN_BARE_LF;
 	}
-	if (content > lb->cap) {
+	/* len holds what was kept: the whole line, or its first cap bytes
+	 * (fewer if memory ran out); a CR kept before the LF goes. */
+	if (content > lb->len)
 		lb->flags |= LN_CUT;
-		lb->len = lb->cap;
-	} else {
+	else
 		lb->len = (size_t)content;
-	}
 	lb->buf[lb->len] = '\0';
 	*done = true;
 	return seg + 1;

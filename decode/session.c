@@ -523,11 +523,10 @@ smtp_session_new(struct smtp_ctx *ctx, const struct smtp_peers *peers)
 		return NULL;
 	l = &ctx->lim;
 	s->ctx = ctx;
-	s->rcap_lines = l->max_lines;
+	s->rcap_lines = 0;	/* rec.lines grows in rec_build */
 	if (line_init(&s->lb[0], l->max_line) != 0 ||
 	    line_init(&s->lb[1], l->max_line) != 0 ||
-	    tr_init(&s->tr, l->max_lines) != 0 ||
-	    (s->rec.lines = calloc(s->rcap_lines, sizeof(*s->rec.lines))) == NULL) {
+	    tr_init(&s->tr, l->max_lines) != 0) {
 		line_free(&s->lb[0]);
 		line_free(&s->lb[1]);
 		free(s->tr.head);
@@ -659,7 +658,16 @@ static void
 rec_build(struct smtp_session *s)
 {
 	struct sess_record *r = &s->rec;
+	size_t need = s->tr.nhead + s->tr.nring;
+	struct xline *nl;
 
+	/* As many as the transcript holds (never more than max_lines); if
+	 * memory runs out, the record keeps the first ones that fit. */
+	if (need > s->rcap_lines &&
+	    (nl = reallocarray(r->lines, need, sizeof(*r->lines))) != NULL) {
+		r->lines = nl;
+		s->rcap_lines = need;
+	}
 	r->nlines = tr_copy(&s->tr, r->lines, s->rcap_lines);
 	r->lines_dropped = s->tr.dropped;
 	r->state = sess_state(s);

@@ -21,19 +21,42 @@
 
 #include "dec_int.h"
 
+/* Lines each part of a transcript starts with; both grow to their caps. */
+#define TR_INIT_LINES	8
+
 int
 tr_init(struct transcript *t, size_t max_lines)
 {
 	memset(t, 0, sizeof(*t));
 	t->cap_head = max_lines / 2;
 	t->cap_ring = max_lines - t->cap_head;
-	if ((t->head = calloc(t->cap_head, sizeof(*t->head))) == NULL ||
-	    (t->ring = calloc(t->cap_ring, sizeof(*t->ring))) == NULL) {
+	if (t->cap_ring == 0)
+		t->cap_ring = 1;
+	t->alloc_head = t->cap_head < TR_INIT_LINES ? t->cap_head : TR_INIT_LINES;
+	t->alloc_ring = t->cap_ring < TR_INIT_LINES ? t->cap_ring : TR_INIT_LINES;
+	if ((t->head = calloc(t->alloc_head > 0 ? t->alloc_head : 1, sizeof(*t->head))) == NULL ||
+	    (t->ring = calloc(t->alloc_ring, sizeof(*t->ring))) == NULL) {
 		free(t->head);
 		t->head = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+/* One more slot in an array of *alloc lines (at most cap), doubling; on
+ * failure the array's cap becomes what it has. */
+static void
+tr_grow(struct tline **a, size_t *alloc, size_t *cap)
+{
+	size_t n = *alloc * 2 < *cap ? *alloc * 2 : *cap;
+	struct tline *na;
+
+	if ((na = reallocarray(*a, n, sizeof(**a))) == NULL) {
+		*cap = *alloc;
+		return;
+	}
+	*a = na;
+	*alloc = n;
 }
 
 void
@@ -55,6 +78,12 @@ tr_add(struct smtp_session *s, enum xdir dir, uint8_t flags, const char *text,
 	struct tline *l;
 	uint32_t seq = t->next_seq++;
 
+	if (t->nhead == t->alloc_head && t->nhead < t->cap_head)
+		tr_grow(&t->head, &t->alloc_head, &t->cap_head);
+	/* Until it is full the ring is filled from 0, so it can grow. */
+	if (t->nhead >= t->cap_head && t->nring == t->alloc_ring &&
+	    t->nring < t->cap_ring)
+		tr_grow(&t->ring, &t->alloc_ring, &t->cap_ring);
 	if (t->nhead < t->cap_head) {
 		l = &t->head[t->nhead++];
 	} else if (t->nring < t->cap_ring) {

@@ -80,6 +80,35 @@ t_line_cr_at_cap(void **state)
 	assert_int_equal(out[0], 'a');	/* NUL inside: flagged */
 }
 
+/* Lines longer than the buffer's first allocation: it grows to the cap,
+ * at every split, keeps whole lines up to the cap and cuts past it; a
+ * short line after a long one is exact (the buffer does not shrink). */
+static void
+t_line_grows_to_cap(void **state)
+{
+	char in[1200], want[1400], got[1400];
+	size_t n = 0, w = 0;
+
+	(void)state;
+	memset(in, 'a', 300);			/* 300 < cap: kept whole */
+	n = 300;
+	memcpy(in + n, "\r\n", 2);
+	n += 2;
+	memset(in + n, 'b', 700);		/* 700 > cap 500: cut */
+	n += 700;
+	memcpy(in + n, "\r\nok\r\n", 6);
+	n += 6;
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "%.*s|0|302;", 300,
+	    in);
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "%.*s|8|702;", 500,
+	    in + 302);
+	(void)snprintf(want + w, sizeof(want) - w, "ok|0|4;");
+	for (size_t at = 0; at < n; at += 7) {
+		lines_of(in, n, 500, at, got, sizeof(got));
+		assert_string_equal(got, want);
+	}
+}
+
 /* Content tracker: run s through body_data at one split. */
 struct bres {
 	size_t used;
@@ -525,6 +554,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_line_splits),
 		cmocka_unit_test(t_line_cr_at_cap),
+		cmocka_unit_test(t_line_grows_to_cap),
 		cmocka_unit_test(t_body_end_and_counts),
 		cmocka_unit_test(t_body_fast_path_positions),
 		cmocka_unit_test(t_body_empty_message),

@@ -620,6 +620,48 @@ t_transcript_cap(void **state)
 	run_case(&c);
 }
 
+/* A transcript far past its first allocation: 123 lines into
+ * max_lines 100 keep the first 50 and the last 50, in order, whole. */
+static char grow_cmd[60][24], grow_reply[60][24];
+static struct step grow_steps[123];
+
+static void
+check_grow(const struct sess_record *r)
+{
+	assert_int_equal(r->nlines, 100);
+	assert_int_equal(r->lines_dropped, 23);
+	assert_wstr(&r->lines[0].text, "220 mx.example.test ESMTP");
+	assert_wstr(&r->lines[1].text, "NOOP 1");
+	assert_wstr(&r->lines[49].text, "NOOP 25");	/* line 49 */
+	assert_wstr(&r->lines[50].text, "NOOP 37");	/* line 73 */
+	assert_wstr(&r->lines[97].text, "250 Ok 60");
+	assert_wstr(&r->lines[98].text, "QUIT");
+	assert_wstr(&r->lines[99].text, "221 Bye");
+}
+
+static void
+t_transcript_grows(void **state)
+{
+	struct hcase c = { grow_steps, 0, SEND_CLOSE, false, 0, 100, check_grow,
+	    true, false };
+	size_t n = 0;
+
+	(void)state;
+	grow_steps[n++] = (struct step)S(GREET);
+	for (int k = 1; k <= 60; k++) {
+		snprintf(grow_cmd[k - 1], sizeof(grow_cmd[0]), "NOOP %d\r\n", k);
+		snprintf(grow_reply[k - 1], sizeof(grow_reply[0]), "250 Ok %d\r\n", k);
+		grow_steps[n++] = (struct step){ XDIR_CLIENT, grow_cmd[k - 1],
+		    strlen(grow_cmd[k - 1]), 0, 0 };
+		grow_steps[n++] = (struct step){ XDIR_SERVER, grow_reply[k - 1],
+		    strlen(grow_reply[k - 1]), 0, 0 };
+	}
+	grow_steps[n++] = (struct step)C("QUIT\r\n");
+	grow_steps[n++] = (struct step)S("221 Bye\r\n");
+	c.nsteps = n;
+	run_case(&c);
+}
+
 /* ---------------------------------------------------------------------
  * Pipelined DATA refused: no content mode, the next line is a command
  * ------------------------------------------------------------------ */
@@ -963,6 +1005,7 @@ main(void)
 		cmocka_unit_test(t_one_sided),
 		cmocka_unit_test(t_overlong_and_control),
 		cmocka_unit_test(t_transcript_cap),
+		cmocka_unit_test(t_transcript_grows),
 		cmocka_unit_test(t_pipelined_data_refused),
 		cmocka_unit_test(t_content_before_354),
 		cmocka_unit_test(t_updates),
