@@ -67,7 +67,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood
 
 all: $(BIN)
 
@@ -109,6 +109,10 @@ check-run: $(BIN) unit check-layers
 # Speed and memory against a bare libpcap loop and tshark (not a test).
 bench: $(BIN)
 	sh tests/bench/run.sh
+
+# Peak memory against the number of flows and open sessions (not a test).
+bench-flood: $(BIN)
+	sh tests/bench/flood.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run

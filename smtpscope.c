@@ -62,12 +62,20 @@ struct run {
 	int out_errors;		/* writes that failed */
 	char out_err[256];	/* the first failure */
 	struct summary sum;	/* the decoder's figures for the summary */
+	char limit_text[3][96];	/* the report's "limits hit", fill_run_stats */
+	const char *limit_ptr[3];
 };
 
-/* Per flow: the adapter's context (one allocation per flow, not per packet). */
+/* Per flow: the adapter's context (one small allocation per flow, not per
+ * packet).  The decoder's session, with its line buffers and transcript,
+ * is made when the first payload byte (or gap) arrives: a flow that never
+ * carries any (a SYN of a flood, a port scan) costs this and the capture
+ * layer's flow entry only, and is counted in the summary, not reported as
+ * a session. */
 struct flowctx {
 	struct run *r;
-	struct smtp_session *s;
+	struct smtp_session *s;		/* NULL until the first payload */
+	struct smtp_peers peers;
 };
 
 
@@ -183,27 +191,32 @@ ad_open(void *arg, const struct cap_flow_info *fi)
 {
 	struct run *r = arg;
 	struct flowctx *fc;
-	struct smtp_peers p;
+	struct smtp_peers *p;
 
 	if ((fc = calloc(1, sizeof(*fc))) == NULL)
 		return NULL;
-	memset(&p, 0, sizeof(p));
-	p.flow_id = fi->id;
-	p.family = fi->family;
-	memcpy(p.client_ip, fi->client_ip, sizeof(p.client_ip));
-	memcpy(p.server_ip, fi->server_ip, sizeof(p.server_ip));
-	p.client_port = fi->client_port;
-	p.server_port = fi->server_port;
-	p.mid_stream = fi->mid_stream;
-	p.ts_us = fi->ts_us;
-	p.pkt = fi->pkt;
+	p = &fc->peers;
+	p->flow_id = fi->id;
+	p->family = fi->family;
+	memcpy(p->client_ip, fi->client_ip, sizeof(p->client_ip));
+	memcpy(p->server_ip, fi->server_ip, sizeof(p->server_ip));
+	p->client_port = fi->client_port;
+	p->server_port = fi->server_port;
+	p->mid_stream = fi->mid_stream;
+	p->ts_us = fi->ts_us;
+	p->pkt = fi->pkt;
 	fc->r = r;
-	if ((fc->s = smtp_session_new(r->smtp, &p)) == NULL) {
-		free(fc);
-		return NULL;
-	}
-	r->sessions_open++;
 	return fc;
+}
+
+/* The flow's decoder session, made on its first payload; NULL when memory
+ * ran out (the flow's bytes are then dropped, as a failed open would). */
+static struct smtp_session *
+fc_session(struct flowctx *fc)
+{
+	if (fc->s == NULL && (fc->s = smtp_session_new(fc->r->smtp, &fc->peers)) != NULL)
+		fc->r->sessions_open++;
+	return fc->s;
 }
 
 static void
@@ -214,7 +227,7 @@ ad_data(void *flow, enum cap_dir dir, const uint8_t *b, size_t len,
 	struct smtp_pos pos = { .ts_us = cp->ts_us, .pkt = cp->pkt,
 	    .peer_ack_known = cp->peer_ack_known, .peer_acked = cp->peer_acked };
 
-	if (fc != NULL)
+	if (fc != NULL && fc_session(fc) != NULL)
 		smtp_feed(fc->s, dir == CAP_C2S ? XDIR_CLIENT : XDIR_SERVER, b, len, &pos);
 }
 
@@ -224,7 +237,7 @@ ad_gap(void *flow, enum cap_dir dir, uint64_t len, const struct cap_pos *cp)
 	struct flowctx *fc = flow;
 	struct smtp_pos pos = { .ts_us = cp->ts_us, .pkt = cp->pkt };
 
-	if (fc != NULL)
+	if (fc != NULL && fc_session(fc) != NULL)
 		smtp_gap(fc->s, dir == CAP_C2S ? XDIR_CLIENT : XDIR_SERVER, len, &pos);
 }
 
@@ -251,6 +264,12 @@ ad_close(void *flow, const struct cap_flow_end *fe, const struct cap_pos *cp)
 
 	if (fc == NULL)
 		return;
+	if (fc->s == NULL) {	/* no payload: counted, not a session */
+		summary_silent(&fc->r->sum, fc->peers.family, fc->peers.server_ip,
+		    fe->packets[CAP_S2C] > 0);
+		free(fc);
+		return;
+	}
 	memset(&ei, 0, sizeof(ei));
 	ei.reason = end_reason(fe->reason);
 	ei.packets[XDIR_CLIENT] = fe->packets[CAP_C2S];
@@ -439,6 +458,24 @@ fill_run_stats(struct run *r, struct run_stats *rs, struct run_count an[CAP_AN_M
 	rs->kernel_drops = st.kernel_drop;
 	rs->sessions = st.flows;
 	rs->open_sessions = r->sessions_open;
+	rs->silent_flows = r->sum.silent;
+	rs->half_open = r->sum.silent_unanswered;
+	/* The limits that cut something, with the option that sets each. */
+	if (st.anomalies[CAP_AN_FLOW_LIMIT] > 0)
+		snprintf(r->limit_text[rs->nlimits++], sizeof(r->limit_text[0]),
+		    "flow table full, %llu flows evicted (--max-flows)",
+		    (unsigned long long)st.anomalies[CAP_AN_FLOW_LIMIT]);
+	if (st.anomalies[CAP_AN_TCP_OOO_LIMIT] > 0)
+		snprintf(r->limit_text[rs->nlimits++], sizeof(r->limit_text[0]),
+		    "out-of-order buffer full %llu times (--max-ooo, --max-ooo-total)",
+		    (unsigned long long)st.anomalies[CAP_AN_TCP_OOO_LIMIT]);
+	if (st.anomalies[CAP_AN_FRAG_LIMIT] > 0)
+		snprintf(r->limit_text[rs->nlimits++], sizeof(r->limit_text[0]),
+		    "IP fragment memory full %llu times",
+		    (unsigned long long)st.anomalies[CAP_AN_FRAG_LIMIT]);
+	for (k = 0; k < (int)rs->nlimits; k++)
+		r->limit_ptr[k] = r->limit_text[k];
+	rs->limits_hit = r->limit_ptr;
 	for (k = 0; k < CAP_AN_MAX; k++)
 		if (st.anomalies[k] > 0) {
 			an[rs->nanomalies].name = cap_anomaly_name(k);

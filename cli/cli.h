@@ -83,13 +83,29 @@ int cli_drop_privileges(const char *user, const char *mydir, char *as, size_t as
 /* ----------------------------------------------------------- summary.c */
 
 /* The decoder's figures for the summary, summed over finished sessions. */
+#define SUMMARY_SILENT_SERVERS 16
 struct summary {
 	uint64_t sessions;
 	struct inc_tally by_type;	/* incidents by type */
 	uint64_t san[SAN_MAX];		/* decoder anomalies */
 	uint64_t cut_caps, cut_tx, cut_rcpts, cut_lines;	/* caps hit */
+	/* Flows that ended without a payload byte (no session was made):
+	 * how many, how many the server never answered (half-open: a SYN
+	 * flood, a scan), and by server, the first SUMMARY_SILENT_SERVERS
+	 * servers seen and the rest together. */
+	uint64_t silent, silent_unanswered, silent_other;
+	struct {
+		int family;
+		uint8_t ip[16];
+		uint64_t n;
+	} silent_by[SUMMARY_SILENT_SERVERS];
+	size_t nsilent_by;
 };
 void summary_add(struct summary *, const struct sess_record *);
+/* A flow that ended without payload, to server ip; answered: the server
+ * sent a packet. */
+void summary_silent(struct summary *, int family, const uint8_t ip[16],
+    bool answered);
 /* "stats: ..." (final: "summary: ..."), with the capture's counters. */
 void summary_print(FILE *, const struct summary *, struct cap *,
     const char *ports_text, uint64_t sessions_open, bool final);

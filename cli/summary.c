@@ -32,6 +32,60 @@ summary_add(struct summary *r, const struct sess_record *rec)
 	inc_tally_add(&r->by_type, rec);
 }
 
+void
+summary_silent(struct summary *r, int family, const uint8_t ip[16], bool answered)
+{
+	size_t i;
+
+	r->silent++;
+	if (!answered)
+		r->silent_unanswered++;
+	for (i = 0; i < r->nsilent_by; i++)
+		if (r->silent_by[i].family == family &&
+		    memcmp(r->silent_by[i].ip, ip, 16) == 0) {
+			r->silent_by[i].n++;
+			return;
+		}
+	if (r->nsilent_by == SUMMARY_SILENT_SERVERS) {
+		r->silent_other++;
+		return;
+	}
+	r->silent_by[i].family = family;
+	memcpy(r->silent_by[i].ip, ip, 16);
+	r->silent_by[i].n = 1;
+	r->nsilent_by++;
+}
+
+/* "  flows without payload: ..." with the servers they went to, most
+ * first. */
+static void
+print_silent(FILE *f, const struct summary *r)
+{
+	size_t order[SUMMARY_SILENT_SERVERS], i, j, n = r->nsilent_by;
+	char a[EXPORT_ADDR_SIZE];
+
+	if (r->silent == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		for (j = i; j > 0 && r->silent_by[order[j - 1]].n < r->silent_by[i].n; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	fprintf(f, "  flows without payload (no session): %llu, %llu of them "
+	    "half-open (the server never answered)\n    to:",
+	    (unsigned long long)r->silent, (unsigned long long)r->silent_unanswered);
+	for (i = 0; i < n; i++) {
+		const uint8_t *ip = r->silent_by[order[i]].ip;
+
+		fprintf(f, "%s %s x%llu", i ? "," : "",
+		    export_fmt_addr(a, sizeof(a), r->silent_by[order[i]].family, ip, -1),
+		    (unsigned long long)r->silent_by[order[i]].n);
+	}
+	if (r->silent_other > 0)
+		fprintf(f, ", other servers x%llu", (unsigned long long)r->silent_other);
+	fputc('\n', f);
+}
+
 /*
  * A file with TCP traffic but none on the kept ports: say so, and where the
  * traffic was, with the option that would keep it.
@@ -90,6 +144,7 @@ summary_print(FILE *f, const struct summary *r, struct cap *cap,
 	for (i = 0; i < n; i++)
 		fprintf(f, "    %-28s %llu\n", inc_type_name(types[i]),
 		    (unsigned long long)r->by_type.n[types[i]]);
+	print_silent(f, r);
 	for (k = 0; k < CAP_AN_MAX; k++)
 		if (st.anomalies[k] > 0)
 			fprintf(f, "  anomaly %-24s %llu  (%s)\n", cap_anomaly_name(k),

@@ -204,6 +204,8 @@ struct run_stats {
 	uint64_t kernel_drops;
 	uint64_t sessions;		/* sessions (flows) the capture opened */
 	uint64_t open_sessions;		/* still open at the end */
+	uint64_t silent_flows;		/* flows that ended without payload (no session) */
+	uint64_t half_open;		/* of them, the server never answered */
 	const char *const *limits_hit;	/* readable, e.g. "flow table full (3 evicted)" */
 	size_t nlimits;
 	const struct run_count *anomalies;	/* capture anomalies, by name */

@@ -586,6 +586,10 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
 		(void)fprintf(f, "%ssessions seen by the capture: %" PRIu64
 		    ", still open at the end: %" PRIu64 "\n", li, st->sessions,
 		    st->open_sessions);
+		if (st->silent_flows > 0)
+			(void)fprintf(f, "%sflows without payload (no session): %" PRIu64
+			    ", %" PRIu64 " of them half-open\n", li, st->silent_flows,
+			    st->half_open);
 		(void)fprintf(f, "%slimits hit: %s", li, st->nlimits ? "" : "none");
 		for (i = 0; i < st->nlimits; i++) {
 			(void)fputs(i > 0 ? "; " : "", f);
@@ -787,7 +791,9 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
 		else
 			(void)fputs(",\"kernel_drops\":null", f);
 		(void)fprintf(f, ",\"sessions\":%" PRIu64 ",\"open_sessions\":%"
-		    PRIu64, st->sessions, st->open_sessions);
+		    PRIu64 ",\"flows_without_payload\":%" PRIu64 ",\"half_open\":%"
+		    PRIu64, st->sessions, st->open_sessions, st->silent_flows,
+		    st->half_open);
 		(void)fputs(",\"limits_hit\":[", f);
 		for (i = 0; i < st->nlimits; i++) {
 			if (i > 0)
