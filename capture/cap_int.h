@@ -262,7 +262,9 @@ struct flow_table {
 	struct flow_bucket *buckets;
 	size_t nbuckets;	/* power of two */
 	uint32_t seed;
-	struct flow_q active;	/* open flows, least recently active first */
+	struct flow_q active;	/* open flows that carried payload, least recently active first */
+	struct flow_q quiet;	/* open flows with no payload yet (a SYN flood's):
+				 * the same order; evicted before any of active */
 	struct flow_q closed;	/* closed 4-tuples kept for TIME_WAIT, oldest first */
 	size_t nflows;		/* active + closed */
 	size_t nalloc;		/* structs allocated (<= max_flows), one per flow */

@@ -36,7 +36,7 @@ enum cap_close_reason {
 	CAP_CLOSE_FIN,		/* both sides sent FIN, or one FIN and then idle */
 	CAP_CLOSE_RST,		/* a RST was seen */
 	CAP_CLOSE_IDLE,		/* idle timeout */
-	CAP_CLOSE_EVICTED,	/* flow table full: least recently active evicted */
+	CAP_CLOSE_EVICTED,	/* flow table full: evicted (quiet flows first) */
 	CAP_CLOSE_EOF,		/* still open at the end of the capture */
 	CAP_CLOSE_INTERRUPTED	/* still open when the run was interrupted */
 };

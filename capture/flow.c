@@ -51,8 +51,9 @@
  *
  * Bounds: at most max_flows flow structs (one malloc each, none per
  * packet); when full, a remembered closed 4-tuple is reused first, else the
- * least recently active open flow is closed (reason EVICTED, anomaly
- * flow-limit).  Timeouts are driven by capture time, never by the clock.
+ * least recently active open flow that never carried payload (the quiet
+ * list: a SYN flood's), else the least recently active conversation is
+ * closed (reason EVICTED, anomaly flow-limit).  Timeouts are driven by capture time, never by the clock.
  *
  * Evidence: every packet attributed to a flow (from the one that opened
  * it, pure ACKs, FIN and RST included, and those reaching it in TIME_WAIT)
@@ -105,6 +106,7 @@ struct flow {
 	uint64_t id;
 	void *ctx;		/* the consumer's */
 	bool open;		/* false: closed, remembered for TIME_WAIT */
+	bool spoke;		/* a payload byte was seen: in active, not quiet */
 	bool mid_stream;
 	uint64_t last_us;	/* last activity; close time once closed */
 	struct fdir d[2];	/* by enum cap_dir */
@@ -173,6 +175,7 @@ flow_init(struct cap *c, char errbuf[CAP_ERRBUF_SIZE])
 	ft->nbuckets = n;
 	ft->seed = arc4random();
 	TAILQ_INIT(&ft->active);
+	TAILQ_INIT(&ft->quiet);
 	TAILQ_INIT(&ft->closed);
 	ft->nflows = 0;
 	ft->nalloc = 0;
@@ -203,6 +206,13 @@ on_gap(void *arg, uint64_t len, const struct cap_pos *pos)
 	cap_anomaly(c, CAP_AN_TCP_GAP);
 	if (c->cons.gap != NULL)
 		c->cons.gap(x->f->ctx, x->dir, len, pos);
+}
+
+/* The list an open flow is in. */
+static struct flow_q *
+open_list(struct flow_table *ft, const struct flow *f)
+{
+	return f->spoke ? &ft->active : &ft->quiet;
 }
 
 static void
@@ -241,7 +251,7 @@ flow_close(struct cap *c, struct flow *f, enum cap_close_reason why,
 	f->ctx = NULL;
 	f->open = false;
 	f->last_us = c->now_us;
-	TAILQ_REMOVE(&c->ft.active, f, q);
+	TAILQ_REMOVE(open_list(&c->ft, f), f, q);
 	TAILQ_INSERT_TAIL(&c->ft.closed, f, q);
 	c->st.flows_open--;
 }
@@ -278,7 +288,10 @@ flow_alloc(struct cap *c, const struct cap_pos *pos)
 		ft->nflows++;
 		return f;
 	}
-	if ((f = TAILQ_FIRST(&ft->active)) != NULL && TAILQ_EMPTY(&ft->closed)) {
+	/* Full: a flow that never carried payload goes first (under a SYN
+	 * flood the conversations survive), then the least recently active. */
+	if (TAILQ_EMPTY(&ft->closed) && ((f = TAILQ_FIRST(&ft->quiet)) != NULL ||
+	    (f = TAILQ_FIRST(&ft->active)) != NULL)) {
 		cap_anomaly(c, CAP_AN_FLOW_LIMIT);
 		flow_close(c, f, CAP_CLOSE_EVICTED, pos);
 	}
@@ -333,7 +346,8 @@ flow_start(struct cap *c, struct flow *f, int sidx, const struct tcp_seg *t,
 		f->d[i].out.gap = on_gap;
 		reasm_init(&f->d[i].r, &c->rpool, c->cfg.limits.max_ooo_flow, 0);
 	}
-	TAILQ_INSERT_TAIL(&c->ft.active, f, q);
+	f->spoke = false;
+	TAILQ_INSERT_TAIL(&c->ft.quiet, f, q);
 	c->st.flows++;
 	c->st.flows_open++;
 
@@ -539,8 +553,10 @@ flow_input(struct cap *c, const struct ip_pkt *ip, const struct tcp_seg *t,
 	x = &f->d[f->client == sidx ? CAP_C2S : CAP_S2C];
 	o = &f->d[f->client == sidx ? CAP_S2C : CAP_C2S];
 	f->last_us = pos->ts_us > f->last_us ? pos->ts_us : f->last_us;
-	TAILQ_REMOVE(&ft->active, f, q);
-	TAILQ_INSERT_TAIL(&ft->active, f, q);
+	TAILQ_REMOVE(open_list(ft, f), f, q);
+	if (t->len > 0)
+		f->spoke = true;
+	TAILQ_INSERT_TAIL(open_list(ft, f), f, q);
 	x->seen = true;
 	x->packets++;
 	x->bytes += t->len;
@@ -597,6 +613,9 @@ flow_expire(struct cap *c, uint64_t now_us)
 	while ((f = TAILQ_FIRST(&ft->active)) != NULL &&
 	    now_us >= f->last_us && now_us - f->last_us >= idle)
 		flow_close(c, f, idle_reason(f, CAP_CLOSE_IDLE), &pos);
+	while ((f = TAILQ_FIRST(&ft->quiet)) != NULL &&
+	    now_us >= f->last_us && now_us - f->last_us >= idle)
+		flow_close(c, f, idle_reason(f, CAP_CLOSE_IDLE), &pos);
 	while ((f = TAILQ_FIRST(&ft->closed)) != NULL &&
 	    now_us >= f->last_us && now_us - f->last_us >= CAP_TIMEWAIT_US)
 		flow_forget(c, f);
@@ -611,7 +630,8 @@ flow_finish(struct cap *c, enum cap_close_reason why)
 	memset(&pos, 0, sizeof(pos));
 	pos.ts_us = c->now_us;
 	pos.pkt = c->pktno;
-	while ((f = TAILQ_FIRST(&c->ft.active)) != NULL)
+	while ((f = TAILQ_FIRST(&c->ft.active)) != NULL ||
+	    (f = TAILQ_FIRST(&c->ft.quiet)) != NULL)
 		flow_close(c, f, f->d[0].fin && f->d[1].fin ? CAP_CLOSE_FIN : why,
 		    &pos);
 }
@@ -624,10 +644,11 @@ flow_free(struct cap *c)
 	if (c->ft.buckets == NULL)
 		return;
 	/* Open flows are dropped without events: call cap_finish() first. */
-	while ((f = TAILQ_FIRST(&c->ft.active)) != NULL) {
+	while ((f = TAILQ_FIRST(&c->ft.active)) != NULL ||
+	    (f = TAILQ_FIRST(&c->ft.quiet)) != NULL) {
 		reasm_free(&f->d[0].r);
 		reasm_free(&f->d[1].r);
-		TAILQ_REMOVE(&c->ft.active, f, q);
+		TAILQ_REMOVE(open_list(&c->ft, f), f, q);
 		TAILQ_INSERT_TAIL(&c->ft.closed, f, q);
 	}
 	while ((f = TAILQ_FIRST(&c->ft.closed)) != NULL)

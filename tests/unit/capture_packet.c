@@ -28,7 +28,7 @@
 
 /* ---------------------------------------------------------------- recorder */
 
-#define RF_MAX	8
+#define RF_MAX	16
 #define RD_MAX	4096
 
 struct rflow {
@@ -1119,6 +1119,49 @@ test_files(void **state)
 	rmdir(dir);
 }
 
+/* A full table under a SYN flood evicts the flows that never carried
+ * payload, oldest first: the conversation, older than all of them, lives
+ * on; only when no such flow is left does the least recently active
+ * conversation go. */
+static void
+test_flow_evict_quiet_first(void **state)
+{
+	struct cap_config cfg;
+	struct rec r;
+	struct cap *c;
+
+	(void)state;
+	cap_config_init(&cfg);
+	cfg.limits.max_flows = 3;
+	c = mkcap(&r, 1, &cfg);
+	handshake(c, 40020, ISN_C, ISN_S);
+	send4(c, false, 40020, ISN_S + 1, ISN_C + 1, TH_ACK, "220 hi\r\n");
+	for (uint16_t p = 50000; p < 50010; p++)	/* 10 SYNs, none answered */
+		send4(c, true, p, 7000, 0, TH_SYN, NULL);
+	assert_int_equal(r.n, 11);
+	assert_false(r.f[0].closed);
+	for (int i = 1; i <= 8; i++) {
+		assert_true(r.f[i].closed);
+		assert_int_equal(r.f[i].end.reason, CAP_CLOSE_EVICTED);
+	}
+	assert_false(r.f[9].closed);
+	assert_false(r.f[10].closed);
+	assert_int_equal(an(c, CAP_AN_FLOW_LIMIT), 8);
+	send4(c, true, 40020, ISN_C + 1, ISN_S + 9, TH_ACK, "EHLO x\r\n");
+	assert_stream(&r.f[0], CAP_C2S, "EHLO x\r\n");
+	/* Two more conversations: the quiet ones go, then the oldest talker. */
+	send4(c, true, 40021, 1, 1, TH_ACK, "a");
+	send4(c, true, 40022, 1, 1, TH_ACK, "b");
+	assert_true(r.f[9].closed);
+	assert_true(r.f[10].closed);
+	assert_false(r.f[0].closed);
+	send4(c, true, 40023, 1, 1, TH_ACK, "c");
+	assert_true(r.f[0].closed);
+	assert_int_equal(r.f[0].end.reason, CAP_CLOSE_EVICTED);
+	cap_finish(c, false);
+	cap_close(c);
+}
+
 /* Each data event says how much of the other side its packet had
  * acknowledged: from the SYN+ACK in a whole capture, from the handshake's
  * last ACK when only the client's side was captured, unknown without
@@ -1186,6 +1229,7 @@ main(void)
 		cmocka_unit_test(test_flow_keepalive_probe_retrans_ooo),
 		cmocka_unit_test(test_flow_ack_gap),
 		cmocka_unit_test(test_flow_peer_acked),
+		cmocka_unit_test(test_flow_evict_quiet_first),
 		cmocka_unit_test(test_flow_cap_idle_onesided_reuse),
 		cmocka_unit_test(test_parse_ports),
 		cmocka_unit_test(test_files),
