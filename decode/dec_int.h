@@ -298,7 +298,8 @@ struct tx_facts {
 	X(r421_seq) X(r530_seq) X(r567_seq) X(r5611_seq) X(r552_seq)     \
 	X(gap_seq)                                                       \
 	X(cut_seq)		/* "[message cut...]" for reset-mid-data */ \
-	X(content_early_seq)	/* content before the 354 */
+	X(content_early_seq)	/* content before the 354 */ \
+	X(tls_alert_seq)	/* the "[TLS alert ...]" note */
 
 /* Session-wide facts for the rules. */
 struct sess_facts {
@@ -395,6 +396,24 @@ struct smtp_ctx {
 	size_t nhosts;
 };
 
+/* tls.c: one direction's reading of the TLS records after STARTTLS. */
+struct tls_dir {
+	uint8_t hdr[5], hlen;		/* the record header being read */
+	uint8_t rtype;
+	uint16_t rec_len, rec_left;	/* the record's length, and what is left */
+	uint8_t alert[2], alen;
+	bool ccs;			/* sent ChangeCipherSpec: encrypted since */
+	bool dead;			/* framing lost or never TLS: stopped */
+	uint8_t hsh[4], hshlen;		/* the handshake message header */
+	uint8_t hs_type;
+	bool hs_keep;			/* a hello being assembled into hs */
+	uint32_t hs_left, hs_len, hs_cap;
+	uint8_t *hs;
+};
+void tls_feed(struct tls_dir *, struct tls_seen *, enum xdir, const uint8_t *, size_t);
+void tls_lost(struct tls_dir *);
+void tls_dir_free(struct tls_dir *);
+
 struct smtp_session {
 	struct smtp_ctx *ctx;
 	struct sess_record rec;
@@ -412,6 +431,7 @@ struct smtp_session {
 	bool auth_sasl;		/* AUTH in progress: client lines are SASL */
 	bool srv_tls;		/* server side encrypted */
 	bool tls_client_seen;
+	struct tls_dir tlsd[2];	/* [XDIR_CLIENT], [XDIR_SERVER] */
 	struct wstr helo_try;	/* the name of the HELO/EHLO awaiting its reply */
 	int helo_prev_tx;	/* the transaction open when it was sent, or -1 */
 	struct transcript tr;

@@ -20,7 +20,14 @@
  *   packets {client, server}, bytes {client, server},
  *   banner_code, banner, helo, ehlo (EHLO accepted), helo_fallback,
  *   capabilities [..], capabilities_dropped, size_limit (null if none),
- *   tls (STARTTLS accepted), starttls_reply_code, auth (mechanism used),
+ *   tls (STARTTLS accepted), starttls_reply_code,
+ *   tls_handshake (null when no TLS record was seen) {client_hello,
+ *     offered_max, offered_min ("TLS 1.2"..., the number when unknown),
+ *     suites_offered, sni, alpn, server_hello, version, cipher
+ *     ("TLS_AES_256_GCM_SHA384"... or the number), alert
+ *     ("handshake_failure"... of the first cleartext alert), alert_from
+ *     ("client"/"server"), alert_level ("fatal"/"warning"), records
+ *     {client, server}}, auth (mechanism used),
  *   auth_reply_code,
  *   transactions [{ts, mail_from, mail_params, mail_reply_code, body
  *     ("7BIT".. or null), size (null if absent), smtputf8, rcpt_to [..],

@@ -165,6 +165,53 @@ static const struct rec_field rcpt_addr_item =
 static const struct rec_field rcpt_code_item =
     F_MEMBER(NULL, RT_CODE, struct rcpt_record, reply_code);
 
+/* The TLS handshake seen after STARTTLS (struct tls_seen): names where
+ * record.h knows them, else the number from the wire; null when not seen. */
+static void
+val_code(struct rec_val *v, bool seen, unsigned code, const char *(*name)(unsigned))
+{
+	const char *s;
+
+	if (!seen)
+		return;
+	if ((s = name(code)) != NULL)
+		val_name(v, s);
+	else
+		val_uint(v, code);
+}
+
+/* A code member M of struct tls_seen, named by fn, when flag F is set. */
+#define TLS_CODE(get, F, M, fn)						\
+static void get(const void *rec, struct rec_val *v)			\
+{ val_code(v, ((const struct tls_seen *)rec)->F,			\
+    ((const struct tls_seen *)rec)->M, fn); }
+
+TLS_CODE(get_offered_max, client_hello, offered_max, tls_version_name)
+TLS_CODE(get_offered_min, client_hello, offered_min, tls_version_name)
+TLS_CODE(get_tls_version, server_hello, version, tls_version_name)
+TLS_CODE(get_tls_suite, server_hello, suite, tls_suite_name)
+TLS_CODE(get_alert, alert, alert_desc, tls_alert_name)
+#undef TLS_CODE
+
+#define T struct tls_seen
+static void
+get_alert_from(const void *rec, struct rec_val *v)
+{
+	if (((const T *)rec)->alert)
+		val_name(v, ((const T *)rec)->alert_from == XDIR_CLIENT ? "client" :
+		    "server");
+}
+static void
+get_alert_level(const void *rec, struct rec_val *v)
+{
+	const T *t = rec;
+
+	if (t->alert)
+		val_name(v, t->alert_level == 2 ? "fatal" : t->alert_level == 1 ?
+		    "warning" : "unknown");
+}
+#undef T
+
 /* packets and bytes: uint64_t[2] indexed by enum xdir. */
 static const struct rec_field dir_fields[] = {
 	{ .name = "client", .type = RT_UINT, .off = XDIR_CLIENT * sizeof(uint64_t),
@@ -173,6 +220,37 @@ static const struct rec_field dir_fields[] = {
 	  .size = sizeof(uint64_t) },
 };
 static const struct rec_table dir_table = { "client/server pair", dir_fields, 2 };
+
+/* null in JSON when no TLS record was seen. */
+static size_t
+tls_present(const void *rec)
+{
+	const struct tls_seen *t = &((const struct sess_record *)rec)->tls;
+
+	return t->records[XDIR_CLIENT] + t->records[XDIR_SERVER] > 0;
+}
+
+#define T struct tls_seen
+static const struct rec_field tls_fields[] = {
+	F_MEMBER("client_hello", RT_BOOL, T, client_hello),
+	F_GET("offered_max", get_offered_max),
+	F_GET("offered_min", get_offered_min),
+	F_MEMBER("suites_offered", RT_UINT, T, nsuites),
+	F_MEMBER("sni", RT_WSTR, T, sni),
+	F_MEMBER("alpn", RT_WSTR, T, alpn),
+	F_MEMBER("server_hello", RT_BOOL, T, server_hello),
+	F_GET("version", get_tls_version),
+	F_GET("cipher", get_tls_suite),
+	F_GET("alert", get_alert),
+	F_GET("alert_from", get_alert_from),
+	F_GET("alert_level", get_alert_level),
+	{ .name = "records", .type = RT_OBJECT, .off = offsetof(T, records),
+	  .size = MSIZE(T, records), .sub = &dir_table },
+};
+#undef T
+static const struct rec_table tls_table = { "TLS handshake", tls_fields,
+    sizeof(tls_fields) / sizeof(tls_fields[0]) };
+
 
 /* ------------------------------------------------------------------------
  * The tables
@@ -209,6 +287,9 @@ const struct rec_field rec_sess_fields[SFLD_MAX] = {
 	[SFLD_TLS] = F_FLAG("tls", S, flags, SF_TLS),
 	[SFLD_STARTTLS_REPLY_CODE] = F_MEMBER("starttls_reply_code", RT_CODE, S,
 	    starttls_reply_code),
+	[SFLD_TLS_HANDSHAKE] = { .name = "tls_handshake", .type = RT_OBJECT,
+	    .off = offsetof(S, tls), .size = MSIZE(S, tls), .sub = &tls_table,
+	    .count = tls_present },
 	[SFLD_AUTH] = F_MEMBER("auth", RT_WSTR, S, auth_used),
 	[SFLD_AUTH_REPLY_CODE] = F_MEMBER("auth_reply_code", RT_CODE, S, auth_reply_code),
 	[SFLD_TX] = { .name = "transactions", .type = RT_ARRAY, .count = n_tx,

@@ -80,7 +80,7 @@ struct rec_field {
 	size_t size;		/* sizeof() the member */
 	uint64_t arg;		/* RT_FLAG: mask; RT_ADDR: family's offset; RT_COUNTS: n */
 	void (*get)(const void *rec, struct rec_val *);		/* RT_GET */
-	size_t (*count)(const void *rec);			/* RT_ARRAY */
+	size_t (*count)(const void *rec);	/* RT_ARRAY; RT_OBJECT: 0 writes null */
 	const void *(*elem)(const void *rec, size_t i);		/* RT_ARRAY */
 	const struct rec_table *sub;	/* RT_OBJECT; RT_ARRAY of objects */
 	const struct rec_field *item;	/* RT_ARRAY of values */
@@ -100,7 +100,7 @@ enum sess_field {
 	SFLD_SERVER_IP, SFLD_SERVER_PORT, SFLD_PACKETS, SFLD_BYTES,
 	SFLD_BANNER_CODE, SFLD_BANNER, SFLD_HELO, SFLD_EHLO, SFLD_HELO_FALLBACK,
 	SFLD_CAPS, SFLD_CAPS_DROPPED, SFLD_SIZE_LIMIT, SFLD_TLS,
-	SFLD_STARTTLS_REPLY_CODE, SFLD_AUTH, SFLD_AUTH_REPLY_CODE, SFLD_TX,
+	SFLD_STARTTLS_REPLY_CODE, SFLD_TLS_HANDSHAKE, SFLD_AUTH, SFLD_AUTH_REPLY_CODE, SFLD_TX,
 	SFLD_TX_DROPPED, SFLD_COMMANDS, SFLD_VERBS, SFLD_VERBS_DROPPED, SFLD_REPLIES, SFLD_LAST_REPLY_CODE,
 	SFLD_LAST_REPLY_TEXT, SFLD_END, SFLD_STATE, SFLD_MID_STREAM, SFLD_GAP,
 	SFLD_ONE_SIDED, SFLD_KERNEL_DROPS, SFLD_OVERLAP_CONFLICT, SFLD_ANOMALIES,

@@ -136,7 +136,10 @@ j_field(FILE *f, bool *first, const struct rec_field *fd, const void *rec)
 	j_key(f, first, fd->name);
 	switch (fd->type) {
 	case RT_OBJECT:
-		j_object(f, fd->sub, (const char *)rec + fd->off);
+		if (fd->count != NULL && fd->count(rec) == 0)
+			J_PUTS("null", f);
+		else
+			j_object(f, fd->sub, (const char *)rec + fd->off);
 		break;
 	case RT_ARRAY:
 		J_PUTC('[', f);

@@ -349,6 +349,8 @@ rec_free(struct sess_record *r)
 {
 	wstr_clear(&r->banner);
 	wstr_clear(&r->helo);
+	wstr_clear(&r->tls.sni);
+	wstr_clear(&r->tls.alpn);
 	for (size_t i = 0; i < r->ncaps; i++)
 		wstr_clear(&r->caps[i]);
 	free(r->caps);

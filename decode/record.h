@@ -196,6 +196,29 @@ struct tx_record {
 	struct wstr message_id, subject, hdr_from, hdr_to;
 };
 
+/* What the cleartext part of a TLS handshake after STARTTLS showed
+ * (tls.c).  Versions are the wire's 0x0303 (TLS 1.2), 0x0304 (TLS 1.3). */
+struct tls_seen {
+	bool client_hello;		/* a ClientHello was parsed */
+	bool versions_ext;		/* ... with supported_versions */
+	uint16_t offered_max, offered_min;	/* the versions it offered */
+	uint16_t nsuites;		/* cipher suites it offered */
+	struct wstr sni;		/* server_name (host_name), as sent */
+	struct wstr alpn;		/* the first ALPN protocol */
+	bool server_hello;		/* a ServerHello was parsed */
+	uint16_t version, suite;	/* what the server chose */
+	bool alert;			/* the first alert sent in cleartext */
+	enum xdir alert_from;
+	uint8_t alert_level, alert_desc;	/* 2 fatal, 1 warning; RFC 8446 6 */
+	uint64_t records[2];		/* TLS records seen, [XDIR_CLIENT], [XDIR_SERVER] */
+	bool not_tls[2];		/* octets that are no TLS framing */
+	uint32_t hello_bad;		/* hellos too big or malformed to read */
+};
+/* "TLS 1.2", "TLS_AES_128_GCM_SHA256", "handshake_failure"; NULL if unknown. */
+const char *tls_version_name(unsigned);
+const char *tls_suite_name(unsigned);
+const char *tls_alert_name(unsigned);
+
 enum severity { SEV_NOTICE = 0, SEV_WARNING, SEV_ERROR };
 enum confidence { CONF_POSSIBLE = 0, CONF_PROBABLE, CONF_CERTAIN };
 const char *severity_name(enum severity);
@@ -405,6 +428,7 @@ struct sess_record {
 	int auth_reply_code;
 	bool starttls_cmd;		/* client sent STARTTLS */
 	int starttls_reply_code;
+	struct tls_seen tls;		/* the cleartext handshake after it */
 
 	struct tx_record *tx;
 	size_t ntx, tx_dropped;

@@ -307,22 +307,65 @@ enter_state(struct smtp_session *s, enum sphase to, const char *why)
 /* ---------------------------------------------------------------------
  * Feeding
  * ------------------------------------------------------------------ */
+/* Read TLS octets of one direction (tls.c); what the handshake shows
+ * goes into the transcript as notes: the server's choice, a cleartext
+ * alert. */
 static void
-tls_client_bytes(struct smtp_session *s, const uint8_t *p, size_t n)
+tls_read(struct smtp_session *s, enum xdir d, const uint8_t *p, size_t n,
+    const struct smtp_pos *pos)
+{
+	struct tls_seen *t = &s->rec.tls;
+	bool had_sh = t->server_hello, had_alert = t->alert;
+	char b[300];
+
+	tls_feed(&s->tlsd[d], t, d, p, n);
+	if (!had_sh && t->server_hello) {
+		const char *v = tls_version_name(t->version), *c = tls_suite_name(t->suite);
+
+		/* The SNI is wire text: the exporters escape notes as they
+		 * escape every transcript line. */
+		(void)snprintf(b, sizeof(b), "[TLS handshake: %s, %s%s%.*s%s]",
+		    v != NULL ? v : "unknown version",
+		    c != NULL ? c : "unknown cipher suite",
+		    t->sni.p != NULL ? ", SNI " : "",
+		    t->sni.p != NULL ? (int)(t->sni.len > 100 ? 100 : t->sni.len) : 0,
+		    t->sni.p != NULL ? t->sni.p : "",
+		    t->client_hello ? "" : " (no ClientHello seen)");
+		(void)tr_note(s, pos, "%s", b);
+	}
+	if (!had_alert && t->alert) {
+		const char *a = tls_alert_name(t->alert_desc);
+
+		s->f.tls_alert_seq = tr_note(s, pos, "[TLS alert from the %s: %s %s (%u)]",
+		    t->alert_from == XDIR_CLIENT ? "client" : "server",
+		    t->alert_level == 2 ? "fatal" : "warning", a != NULL ? a : "unknown",
+		    t->alert_desc);
+	}
+}
+
+static void
+tls_client_bytes(struct smtp_session *s, const uint8_t *p, size_t n,
+    const struct smtp_pos *pos)
 {
 	for (size_t i = 0; i < n && s->f.tls_c_bytes + i < 2; i++)
 		s->f.tls_c_first[s->f.tls_c_bytes + i] = p[i];
 	s->f.tls_c_bytes += n;
 	s->tls_client_seen = true;
+	tls_read(s, XDIR_CLIENT, p, n, pos);
 }
 
 static void
-tls_server_bytes(struct smtp_session *s, size_t n)
+tls_server_bytes(struct smtp_session *s, const uint8_t *p, size_t n,
+    const struct smtp_pos *pos)
 {
 	if (!s->tls_client_seen)
 		s->f.inj_server_bytes += n;
 	else
 		s->f.tls_s_bytes += n;
+	if (p != NULL)
+		tls_read(s, XDIR_SERVER, p, n, pos);
+	else
+		tls_lost(&s->tlsd[XDIR_SERVER]);
 }
 
 /*
@@ -361,7 +404,7 @@ client_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 				plain_after_starttls(s, pos);
 				continue;
 			}
-			tls_client_bytes(s, p, n);
+			tls_client_bytes(s, p, n, pos);
 			return;
 		case SP_CONTENT:
 			k = body_data(&s->body, p, n, &done);
@@ -397,7 +440,7 @@ server_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 		bool done;
 
 		if (s->srv_tls) {
-			tls_server_bytes(s, n);
+			tls_server_bytes(s, p, n, pos);
 			return;
 		}
 		k = line_feed(&s->lb[XDIR_SERVER], p, n, &done);
@@ -468,7 +511,7 @@ smtp_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
 	}
 	if (dir == XDIR_SERVER) {
 		if (s->srv_tls) {
-			tls_server_bytes(s, (size_t)(len > SIZE_MAX ? SIZE_MAX : len));
+			tls_server_bytes(s, NULL, (size_t)(len > SIZE_MAX ? SIZE_MAX : len), pos);
 			return;
 		}
 		line_reset(&s->lb[XDIR_SERVER]);
@@ -481,6 +524,7 @@ smtp_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
 	case SP_TLS:
 		s->f.tls_c_bytes += len;
 		s->tls_client_seen = true;
+		tls_lost(&s->tlsd[XDIR_CLIENT]);
 		return;
 	case SP_CONTENT:
 	case SP_CONTENT_RESYNC:
@@ -691,6 +735,8 @@ session_free(struct smtp_session *s)
 	free(s->q);
 	line_free(&s->lb[0]);
 	line_free(&s->lb[1]);
+	tls_dir_free(&s->tlsd[0]);
+	tls_dir_free(&s->tlsd[1]);
 	tr_free(&s->tr);
 	free(s->helo_try.p);
 	rec_free(&s->rec);

@@ -249,7 +249,7 @@ static const char golden_json[] =
     "\"ehlo\":true,\"helo_fallback\":false,\"capabilities\":[\"SIZE 10485760\","
     "\"PIPELINING\",\"DSN\",\"ENHANCEDSTATUSCODES\",\"STARTTLS\",\"AUTH NTLM\","
     "\"VRFY\",\"TURN\",\"HELP\"],\"capabilities_dropped\":0,"
-    "\"size_limit\":10485760,\"tls\":false,\"starttls_reply_code\":null,"
+    "\"size_limit\":10485760,\"tls\":false,\"starttls_reply_code\":null,\"tls_handshake\":null,"
     "\"auth\":null,\"auth_reply_code\":null,\"transactions\":[],"
     "\"transactions_dropped\":0,\"commands\":3,\"verbs\":[],\"verbs_dropped\":0,\"replies\":4,"
     "\"last_reply_code\":221,\"last_reply_text\":\"2.0.0 Service closing "
