@@ -67,7 +67,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood fuzz fuzz-run
 
 all: $(BIN)
 
@@ -113,6 +113,22 @@ bench: $(BIN)
 # Peak memory against the number of flows and open sessions (not a test).
 bench-flood: $(BIN)
 	sh tests/bench/flood.sh
+
+# Coverage-guided fuzzing (libFuzzer, needs clang; not part of make check):
+# tests/fuzz/fuzz_NAME.c with the decoder's sources, all instrumented.
+# make fuzz builds them; make fuzz-run FUZZ=tls FUZZ_TIME=60 runs one.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	      -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+FUZZ_TIME  ?= 60
+fuzz: build/fuzz/fuzz_tls
+build/fuzz/fuzz_tls: tests/fuzz/fuzz_tls.c $(DECODE_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+fuzz-run: fuzz
+	@mkdir -p build/fuzz/corpus-$(or $(FUZZ),tls)
+	build/fuzz/fuzz_$(or $(FUZZ),tls) -max_total_time=$(FUZZ_TIME) \
+	    build/fuzz/corpus-$(or $(FUZZ),tls) tests/fuzz/seeds/$(or $(FUZZ),tls)
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run

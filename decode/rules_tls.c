@@ -9,6 +9,7 @@
  */
 #include <sys/socket.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "rule_int.h"
@@ -99,6 +100,86 @@ r_starttls_not_used(struct ictx *x, struct finding *fd)
 	return false;
 }
 
+/* "TLS 1.0 to TLS 1.2", "TLS 1.2": the versions a ClientHello offered. */
+static const char *
+offered_versions(const struct tls_seen *t, char *buf, size_t len)
+{
+	const char *lo = tls_version_name(t->offered_min), *hi = tls_version_name(t->offered_max);
+
+	if (!t->client_hello)
+		(void)snprintf(buf, len, "(no ClientHello seen)");
+	else if (t->offered_min == t->offered_max)
+		(void)snprintf(buf, len, "%s", hi != NULL ? hi : "an unknown version");
+	else
+		(void)snprintf(buf, len, "%s to %s", lo != NULL ? lo : "?", hi != NULL ? hi : "?");
+	return buf;
+}
+
+/* A fatal alert in cleartext ended the handshake: name it, its sender, and
+ * the fix for that cause. */
+static bool
+handshake_alert(struct ictx *x, struct finding *fd)
+{
+	const struct tls_seen *t = &x->r->tls;
+	const char *a = tls_alert_name(t->alert_desc);
+	bool by_server = t->alert_from == XDIR_SERVER;
+	const char *who = by_server ? x->server : x->client;
+	const char *peer = by_server ? x->client : x->server;
+	char vers[64], sni[140];
+
+	sb_add(&fd->sum, "The TLS handshake between client %s and %s failed: the %s sent "
+	    "the fatal alert %s (%u).", x->client, x->server, by_server ? "server" : "client",
+	    a != NULL ? a : "unknown", t->alert_desc);
+	sb_add(&fd->dia, "RFC 8446 section 6.2: %s ended the handshake with %s. The "
+	    "client offered %s and %u cipher suites%s%s%s. ", who, a != NULL ? a : "an "
+	    "alert this tool does not know", offered_versions(t, vers, sizeof(vers)),
+	    t->nsuites, t->sni.p != NULL ? " (SNI " : "",
+	    t->sni.p != NULL ? wire_str(&t->sni, sni, sizeof(sni)) : "",
+	    t->sni.p != NULL ? ")" : "");
+	switch (t->alert_desc) {
+	case 70:	/* protocol_version */
+		sb_add(&fd->dia, "No protocol version both sides allow.");
+		sb_add(&fd->fix, "Allow a common version: TLS 1.2 or 1.3 on both (Postfix "
+		    "smtp_tls_protocols / smtpd_tls_protocols, Exchange TLS settings); "
+		    "a peer that offers only SSL 3.0 to TLS 1.1 needs an upgrade.");
+		break;
+	case 40:	/* handshake_failure */
+	case 71:	/* insufficient_security */
+		sb_add(&fd->dia, "No cipher suite or key-exchange group both sides accept.");
+		sb_add(&fd->fix, "Compare the cipher lists of both sides (Postfix "
+		    "tls_*_cipherlist, smtp_tls_mandatory_ciphers; openssl ciphers -v) "
+		    "and enable a common modern suite (ECDHE with AES-GCM or "
+		    "ChaCha20-Poly1305) on %s.", who);
+		break;
+	case 42: case 43: case 44: case 45: case 46: case 48:
+		sb_add(&fd->dia, "%s refused the certificate %s presented (%s).", who, peer,
+		    a != NULL ? a : "certificate problem");
+		sb_add(&fd->fix, "Renew or fix the certificate chain of %s (expired, "
+		    "self-signed or missing intermediate), or the CA store of %s.",
+		    peer, who);
+		break;
+	case 116:	/* certificate_required */
+		sb_add(&fd->dia, "The server requires a client certificate and got none.");
+		sb_add(&fd->fix, "Configure a client certificate on %s, or stop requiring "
+		    "one on %s for this client.", x->cip, x->server);
+		break;
+	case 112:	/* unrecognized_name */
+		sb_add(&fd->dia, "The server knows no certificate for the name the client "
+		    "asked for (SNI).");
+		sb_add(&fd->fix, "Make the name the client connects to match a "
+		    "certificate on %s, or have the client send the right SNI.", x->server);
+		break;
+	default:
+		sb_add(&fd->fix, "Read the TLS logs of %s for why it sent %s, and compare "
+		    "both TLS configurations.", who, a != NULL ? a : "this alert");
+		break;
+	}
+	ev_add(&fd->e, x->f->starttls_seq, 4);
+	ev_add(&fd->e, x->f->starttls_reply_seq, 4);
+	ev_add(&fd->e, x->f->tls_alert_seq, 5);
+	return true;
+}
+
 bool
 r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 {
@@ -131,6 +212,8 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 		    "0x%02x%s.", f->tls_c_first[0], f->tls_c_first[1],
 		    text ? ", which looks like SMTP commands in cleartext: a client "
 		    "or proxy that does not implement STARTTLS" : "");
+	} else if (r->tls.alert && r->tls.alert_level == 2) {
+		return handshake_alert(x, fd);
 	} else if (f->tls_c_bytes == 0 && sess_closed(r)) {
 		sb_add(&fd->sum, "Client %s closed the connection to %s right after STARTTLS "
 		    "was accepted, without a TLS handshake.", x->client, x->server);

@@ -466,6 +466,7 @@ class Maker:
         self.damaged()
         self.tcp_client_only()
         self.early_talker_client_only()
+        self.starttls_alert()
         self.exp.write()
 
     def ipv4_frag(self):
@@ -653,6 +654,35 @@ class Maker:
         self.write(name, pcap_bytes(frames(out, eth), LINKTYPE_EN10MB))
         self.exp.flow(name, 1, f, story_bytes(story, "c"), b"", "fin",
                       note="no server packet; the EHLO acknowledges no server byte")
+
+    def starttls_alert(self):
+        """STARTTLS accepted, then a ClientHello offering only TLS 1.1
+        (legacy version 0x0302, no supported_versions, SNI
+        mx1.northwind.test) that the server answers with a cleartext fatal
+        protocol_version alert (70), then the close."""
+        name = "starttls-alert.pcap"
+        caps = CAPS_MX[:1] + [b"STARTTLS"] + CAPS_MX[1:]
+        sni = b"mx1.northwind.test"
+        sni_ext = (struct.pack("!HHHBH", 0, len(sni) + 5, len(sni) + 3, 0, len(sni)) + sni)
+        body = (struct.pack("!H", 0x0302) + bytes(range(32)) + b"\x00" +
+                struct.pack("!HHH", 4, 0xc014, 0x002f) + b"\x01\x00" +
+                struct.pack("!H", len(sni_ext)) + sni_ext)
+        hello = b"\x01" + struct.pack("!I", len(body))[1:] + body
+        record = b"\x16\x03\x01" + struct.pack("!H", len(hello)) + hello
+        alert = b"\x15\x03\x02\x00\x02\x02\x46"
+        story = [
+            ("s", b"220 mx1.northwind.test ESMTP Postfix\r\n"),
+            ("c", b"EHLO old.contoso.test\r\n"),
+            ("s", ehlo_reply(caps)),
+            ("c", b"STARTTLS\r\n"),
+            ("s", b"220 2.0.0 Ready to start TLS\r\n"),
+            ("c", record),
+            ("s", alert),
+        ]
+        f, story, pkts = self.delivery_flow(name, story=story)
+        self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
+        self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
+                      "fin", note="TLS 1.1 ClientHello refused with a protocol_version alert")
 
     def tcp_rst(self):
         """The client sends RST after the first body segment (mid-DATA)."""

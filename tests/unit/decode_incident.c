@@ -652,6 +652,55 @@ t_starttls_handshake_failed(void **state)
 	RUN(hs_fail, SEND_CLOSE, chk_hs_fail);
 }
 
+/* The server answers the ClientHello with a fatal handshake_failure alert
+ * in cleartext: the finding names the alert, its sender and the cipher
+ * fix, with the alert's transcript note as evidence.  Near miss: a
+ * warning-level alert is no failure of the handshake. */
+static const struct step hs_alert[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C("\x16\x03\x01\x00\x04\x01\x00\x00\x00"),	/* an empty ClientHello */
+	S("\x15\x03\x03\x00\x02\x02\x28"),		/* fatal handshake_failure */
+};
+static const struct step hs_warn[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C("\x16\x03\x01\x00\x04\x01\x00\x00\x00"),
+	S("\x15\x03\x03\x00\x02\x01\x70"),		/* warning unrecognized_name */
+};
+
+static void
+chk_hs_alert(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "starttls-handshake-failed", NULL);
+	assert_inc(r, "starttls-handshake-failed", SEV_ERROR, CONF_CERTAIN);
+	inc = find_inc(r, "starttls-handshake-failed");
+	assert_true(str_in(inc->summary, "the server sent the fatal alert handshake_failure (40)"));
+	assert_true(str_in(inc->fix, "cipher"));
+	assert_evidence(inc, "[TLS alert from the server: fatal handshake_failure (40)]", 7);
+	assert_true(r->tls.alert);
+	assert_int_equal(r->tls.hello_bad, 1);		/* the empty hello: not believed */
+	assert_false(r->tls.client_hello);
+}
+
+static void
+chk_hs_warn(const struct sess_record *r)
+{
+	const struct incident *inc = find_inc(r, "starttls-handshake-failed");
+
+	assert_true(r->tls.alert);
+	assert_int_equal(r->tls.alert_level, 1);
+	if (inc != NULL)
+		assert_false(str_in(inc->summary, "alert"));
+}
+
+static void
+t_starttls_handshake_alert(void **state)
+{
+	RUN(hs_alert, SEND_CLOSE, chk_hs_alert);
+	RUN(hs_warn, SEND_CLOSE, chk_hs_warn);
+}
+
 /* Near miss: a capture decrypted after the fact (or taken behind a TLS
  * proxy): cleartext after the 220 from both sides.  Nothing failed, the
  * rest of the session decodes, and the post-TLS EHLO reply without
@@ -1716,6 +1765,7 @@ main(void)
 		cmocka_unit_test(t_starttls_refused_unoffered),
 		cmocka_unit_test(t_early_talker_one_sided),
 		cmocka_unit_test(t_early_talker_one_sided_acked),
+		cmocka_unit_test(t_starttls_handshake_alert),
 		cmocka_unit_test(t_dsn_param_refused),
 		cmocka_unit_test(t_param_refused_not_address),
 		cmocka_unit_test(t_early_talker_one_sided_unacked),
