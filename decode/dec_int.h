@@ -403,6 +403,7 @@ struct tls_dir {
 	uint16_t rec_len, rec_left;	/* the record's length, and what is left */
 	uint8_t alert[2], alen;
 	bool ccs;			/* sent ChangeCipherSpec: encrypted since */
+	bool finished;			/* TLS 1.3: the client's Finished went by */
 	bool dead;			/* framing lost or never TLS: stopped */
 	uint8_t hsh[4], hshlen;		/* the handshake message header */
 	uint8_t hs_type;

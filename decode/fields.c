@@ -221,6 +221,24 @@ static const struct rec_field dir_fields[] = {
 };
 static const struct rec_table dir_table = { "client/server pair", dir_fields, 2 };
 
+/* The client's plaintext sizes inferred from its encrypted records
+ * (AEAD overhead known), or null. */
+static size_t
+sizes_known(const void *rec)
+{
+	return ((const struct tls_seen *)rec)->sizes_known &&
+	    ((const struct tls_seen *)rec)->app_records[XDIR_CLIENT] > 0;
+}
+#define T struct tls_seen
+static const struct rec_field plain_fields[] = {
+	F_MEMBER("first", RT_UINT, T, c_first_len),
+	F_MEMBER("largest_after_first", RT_UINT, T, c_after_max),
+	F_MEMBER("records_after_first", RT_UINT, T, c_after),
+};
+#undef T
+static const struct rec_table plain_table = { "TLS client plaintext sizes",
+    plain_fields, sizeof(plain_fields) / sizeof(plain_fields[0]) };
+
 /* null in JSON when no TLS record was seen. */
 static size_t
 tls_present(const void *rec)
@@ -246,6 +264,12 @@ static const struct rec_field tls_fields[] = {
 	F_GET("alert_level", get_alert_level),
 	{ .name = "records", .type = RT_OBJECT, .off = offsetof(T, records),
 	  .size = MSIZE(T, records), .sub = &dir_table },
+	{ .name = "app_records", .type = RT_OBJECT, .off = offsetof(T, app_records),
+	  .size = MSIZE(T, app_records), .sub = &dir_table },
+	{ .name = "app_bytes", .type = RT_OBJECT, .off = offsetof(T, app_bytes),
+	  .size = MSIZE(T, app_bytes), .sub = &dir_table },
+	{ .name = "client_plaintext", .type = RT_OBJECT, .sub = &plain_table,
+	  .count = sizes_known },
 };
 #undef T
 static const struct rec_table tls_table = { "TLS handshake", tls_fields,

@@ -152,6 +152,12 @@ line_claimed(const struct ictx *x, uint32_t seq)
 	return false;
 }
 
+static const char *
+nn_str(const char *s)
+{
+	return s != NULL ? s : "unknown";
+}
+
 static char *
 visibility(const struct ictx *x)
 {
@@ -183,6 +189,12 @@ visibility(const struct ictx *x)
 	}
 	if (r->flags & SF_ONE_SIDED) {
 		sb_add(&sb, "%sonly one direction captured", sep);
+		sep = "; ";
+	}
+	if ((r->flags & SF_TLS) && !x->f->plain_after_tls &&
+	    r->tls.app_records[XDIR_CLIENT] > 0) {
+		sb_add(&sb, "%sencrypted after STARTTLS (no keys): what happened "
+		    "inside is inferred from record sizes", sep);
 		sep = "; ";
 	}
 	if (r->flags & SF_OVERLAP)
@@ -439,6 +451,34 @@ abort_after_ehlo(const struct smtp_session *s)
 	    CMDB(AUTH) | CMDB(STARTTLS)))
 		return false;
 	return f->quit_seq != NOSEQ || sess_closed(r);
+}
+
+/* The shortest MAIL command: "MAIL FROM:<>" and CRLF. */
+#define MAIL_MIN_OCTETS	14
+
+bool
+abort_inside_tls(const struct ictx *x, struct sb *dia)
+{
+	const struct sess_record *r = x->r;
+	const struct tls_seen *t = &r->tls;
+
+	if (!(r->flags & SF_TLS) || x->f->plain_after_tls || !t->server_hello ||
+	    !t->sizes_known || t->alert || t->app_records[XDIR_CLIENT] < 2 ||
+	    t->c_first_len < 8 || t->c_after_max >= MAIL_MIN_OCTETS - 1 ||
+	    !sess_closed(r))
+		return false;
+	if (dia != NULL)
+		sb_add(dia, " Seen through encryption, without keys: after STARTTLS "
+		    "(%s, %s) the client's first record held %u octets of "
+		    "plaintext, the size of an EHLO, and its %u records after it at "
+		    "most %u each, too short for a MAIL FROM (at least %d): RSET, "
+		    "QUIT or NOOP. The server's EHLO reply inside TLS is not "
+		    "visible; it usually repeats the one before STARTTLS. Decrypt "
+		    "the capture (the client's SSLKEYLOGFILE in Wireshark) to "
+		    "confirm.", nn_str(tls_version_name(t->version)),
+		    nn_str(tls_suite_name(t->suite)), t->c_first_len, t->c_after,
+		    t->c_after_max, MAIL_MIN_OCTETS);
+	return true;
 }
 
 bool

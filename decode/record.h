@@ -211,6 +211,14 @@ struct tls_seen {
 	enum xdir alert_from;
 	uint8_t alert_level, alert_desc;	/* 2 fatal, 1 warning; RFC 8446 6 */
 	uint64_t records[2];		/* TLS records seen, [XDIR_CLIENT], [XDIR_SERVER] */
+	/* Application data (encrypted, unread): records and octets per
+	 * direction; for the client, with an AEAD suite whose overhead is
+	 * known (sizes_known), the plaintext size of its first record (its
+	 * EHLO) and the largest of those after it, and how many came after:
+	 * what the session did inside TLS, without keys. */
+	uint64_t app_records[2], app_bytes[2];
+	bool sizes_known;
+	uint32_t c_first_len, c_after_max, c_after;
 	bool not_tls[2];		/* octets that are no TLS framing */
 	uint32_t hello_bad;		/* hellos too big or malformed to read */
 };

@@ -113,6 +113,11 @@ bool dsn_keyword(const char *kw);
 bool sess_closed(const struct sess_record *);
 /* EHLO accepted, then RSET and no MAIL, then QUIT or a close. */
 bool abort_after_ehlo(const struct smtp_session *);
+/* The same seen through encryption (no keys): after STARTTLS the client
+ * sent one record the size of an EHLO, then only records too short to
+ * hold a MAIL FROM (at most 12 octets: RSET, QUIT, NOOP), and the
+ * connection closed.  Adds the sizes to dia when dia is not NULL. */
+bool abort_inside_tls(const struct ictx *, struct sb *dia);
 /* Confidence of an abort finding from the client's other sessions; adds
  * the reason to dia. */
 enum confidence abort_confidence(const struct ictx *, enum confidence def,

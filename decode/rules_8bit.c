@@ -49,11 +49,20 @@ bool
 r_8bitmime_abort(struct ictx *x, struct finding *fd)
 {
 	const struct sess_record *r = x->r;
+	bool in_tls = false;
 
-	if (!abort_after_ehlo(x->s) || (r->capflags & CAPF(8BITMIME)))
+	if (r->capflags & CAPF(8BITMIME))
 		return false;
-	sb_add(&fd->sum, "Client %s gave up on %s after its EHLO reply lacked 8BITMIME: "
-	    "RSET then %s, no MAIL FROM.", x->client, x->server, how_ended(x));
+	if (!abort_after_ehlo(x->s) && !(in_tls = abort_inside_tls(x, NULL)))
+		return false;
+	if (in_tls)
+		sb_add(&fd->sum, "Client %s gave up on %s inside TLS: its EHLO reply "
+		    "before STARTTLS lacked 8BITMIME, and after STARTTLS it sent its "
+		    "EHLO, no MAIL FROM, and closed.", x->client, x->server);
+	else
+		sb_add(&fd->sum, "Client %s gave up on %s after its EHLO reply lacked "
+		    "8BITMIME: RSET then %s, no MAIL FROM.", x->client, x->server,
+		    how_ended(x));
 	sb_add(&fd->dia, "Server %s did not offer 8BITMIME (RFC 6152) in its EHLO reply "
 	    "(it offered: ", x->server);
 	caps_list(r, &fd->dia);
@@ -68,6 +77,12 @@ r_8bitmime_abort(struct ictx *x, struct finding *fd)
 		    "purpose, by a keyword filter in the server's configuration or "
 		    "by a middlebox rewriting the EHLO reply.");
 	fd->conf = abort_confidence(x, fd->conf, true, &fd->dia);
+	if (in_tls) {
+		(void)abort_inside_tls(x, &fd->dia);
+		fd->conf = CONF_POSSIBLE;
+		ev_add(&fd->e, x->f->starttls_seq, 4);
+		ev_add(&fd->e, x->f->starttls_reply_seq, 4);
+	}
 	sb_add(&fd->fix, "Enable 8BITMIME on the receiving server %s: on Lotus Domino, "
 	    "in the server's Configuration document, Router/SMTP tab, Advanced "
 	    "tab, Commands and Extensions, set \"8-bit MIME extension\" to "

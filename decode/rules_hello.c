@@ -128,12 +128,17 @@ r_abort_after_capabilities(struct ictx *x, struct finding *fd)
 {
 	const struct sess_record *r = x->r;
 	char miss[200];
+	bool in_tls = false;
 
-	if (!abort_after_ehlo(x->s))
+	if (!abort_after_ehlo(x->s) && !(in_tls = abort_inside_tls(x, NULL)))
 		return false;
 	(void)missing_notable(r->capflags, miss, sizeof(miss));
-	sb_add(&fd->sum, "Client %s gave up on %s after reading its EHLO reply: RSET then "
-	    "%s, no MAIL FROM.", x->client, x->server, how_ended(x));
+	if (in_tls)
+		sb_add(&fd->sum, "Client %s gave up on %s inside TLS: after STARTTLS it "
+		    "sent its EHLO, no MAIL FROM, and closed.", x->client, x->server);
+	else
+		sb_add(&fd->sum, "Client %s gave up on %s after reading its EHLO reply: "
+		    "RSET then %s, no MAIL FROM.", x->client, x->server, how_ended(x));
 	sb_add(&fd->dia, "The server offered: ");
 	caps_list(r, &fd->dia);
 	sb_add(&fd->dia, ". Extensions a sender may need that were missing: %s. A "
@@ -144,6 +149,15 @@ r_abort_after_capabilities(struct ictx *x, struct finding *fd)
 	    "policy, message size, a missing extension); if it is a monitoring "
 	    "probe, no action is needed.", x->cip);
 	fd->conf = abort_confidence(x, fd->conf, false, &fd->dia);
+	if (in_tls) {
+		sb_add(&fd->dia, " Inside TLS the server may offer less than before "
+		    "STARTTLS (Postfix smtpd_discard_ehlo_keywords, an Exchange "
+		    "connector): an 8BITMIME dropped there is the KB295734 abort.");
+		(void)abort_inside_tls(x, &fd->dia);
+		fd->conf = CONF_POSSIBLE;
+		ev_add(&fd->e, x->f->starttls_seq, 4);
+		ev_add(&fd->e, x->f->starttls_reply_seq, 4);
+	}
 	evidence_abort(x, &fd->e);
 	return true;
 }

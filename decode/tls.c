@@ -248,6 +248,55 @@ hs_bytes(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 	}
 }
 
+/* The octets an AEAD record adds to its plaintext, for the suite the
+ * server chose; 0 when unknown (CBC, or no ServerHello seen). */
+static unsigned
+aead_overhead(const struct tls_seen *t)
+{
+	if (!t->server_hello)
+		return 0;
+	if (t->version == 0x0304)
+		return 16 + 1;		/* tag, inner content type (no padding) */
+	switch (t->suite) {
+	case 0xc02b: case 0xc02c: case 0xc02f: case 0xc030:
+	case 0x009c: case 0x009d: case 0x009e: case 0x009f:
+		return 8 + 16;		/* explicit nonce, tag */
+	case 0xcca8: case 0xcca9: case 0xccaa:
+		return 16;
+	}
+	return 0;
+}
+
+/* An application data record of len octets: counted, and for the client
+ * sized.  In TLS 1.3 the client's first such record is its Finished. */
+static void
+app_record(struct tls_dir *d, struct tls_seen *t, enum xdir dir, unsigned len)
+{
+	unsigned ov = aead_overhead(t), plain;
+
+	if (dir == XDIR_CLIENT && t->version == 0x0304 && t->server_hello &&
+	    !d->finished) {
+		d->finished = true;
+		return;
+	}
+	t->app_records[dir]++;
+	t->app_bytes[dir] += len;
+	if (dir != XDIR_CLIENT)
+		return;
+	if (t->app_records[dir] == 1)
+		t->sizes_known = ov > 0;
+	if (ov == 0 || len < ov)
+		t->sizes_known = false;
+	plain = len >= ov ? len - ov : 0;
+	if (t->app_records[dir] == 1) {
+		t->c_first_len = plain;
+		return;
+	}
+	t->c_after++;
+	if (plain > t->c_after_max)
+		t->c_after_max = plain;
+}
+
 void
 tls_feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
     const uint8_t *p, size_t n)
@@ -280,6 +329,8 @@ tls_feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 			t->records[dir]++;
 			if (d->rtype == CT_CCS)
 				d->ccs = true;
+			if (d->rtype == CT_APPDATA)
+				app_record(d, t, dir, d->rec_len);
 			if (d->rec_left > 0)
 				continue;
 		}

@@ -467,6 +467,7 @@ class Maker:
         self.tcp_client_only()
         self.early_talker_client_only()
         self.starttls_alert()
+        self.starttls_abort()
         self.exp.write()
 
     def ipv4_frag(self):
@@ -683,6 +684,55 @@ class Maker:
         self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
         self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
                       "fin", note="TLS 1.1 ClientHello refused with a protocol_version alert")
+
+    def starttls_abort(self):
+        """KB295734 inside TLS: the EHLO reply before STARTTLS lacks
+        8BITMIME; a TLS 1.3 handshake (TLS_AES_128_GCM_SHA256), then records
+        whose sizes are those of EHLO, its reply, RSET, 250, QUIT, 221 plus
+        the 17 octets of AEAD overhead (their contents are random, as
+        ciphertext is), then the close."""
+        name = "starttls-8bitmime-abort.pcap"
+        caps = CAPS_DOMINO[:1] + [b"STARTTLS"] + CAPS_DOMINO[1:]
+        rnd = bytes((i * 37 + 11) & 0xFF for i in range(4096))
+
+        def rec(ctype, body):
+            return bytes([ctype]) + b"\x03\x03" + struct.pack("!H", len(body)) + body
+
+        def enc(n, k):      # an encrypted record of n plaintext octets
+            return rec(23, rnd[k:k + n + 17])
+
+        def hs(htype, body):
+            return rec(22, bytes([htype]) + struct.pack("!I", len(body))[1:] + body)
+        ext_c = struct.pack("!HHB", 43, 5, 4) + struct.pack("!HH", 0x0304, 0x0303)
+        hello = (struct.pack("!H", 0x0303) + rnd[:32] + b"\x00" +
+                 struct.pack("!HHH", 4, 0x1301, 0x1302) + b"\x01\x00" +
+                 struct.pack("!H", len(ext_c)) + ext_c)
+        ext_s = struct.pack("!HHH", 43, 2, 0x0304)
+        shello = (struct.pack("!H", 0x0303) + rnd[32:64] + b"\x00" +
+                  struct.pack("!H", 0x1301) + b"\x00" +
+                  struct.pack("!H", len(ext_s)) + ext_s)
+        inner_ehlo = b"EHLO iis-smtp.contoso.test\r\n"
+        inner_caps = ehlo_reply(caps)
+        story = [
+            ("s", b"220 domino.northwind.test ESMTP Postfix\r\n"),
+            ("c", b"EHLO iis-smtp.contoso.test\r\n"),
+            ("s", ehlo_reply(caps)),
+            ("c", b"STARTTLS\r\n"),
+            ("s", b"220 2.0.0 Ready to start TLS\r\n"),
+            ("c", hs(1, hello)),
+            ("s", hs(2, shello) + rec(20, b"\x01") + rec(23, rnd[100:900])),
+            ("c", rec(20, b"\x01") + rec(23, rnd[900:953])),
+            ("c", enc(len(inner_ehlo), 1000)),
+            ("s", enc(len(inner_caps), 1100)),
+            ("c", enc(6, 1400)),            # RSET
+            ("s", enc(14, 1500)),           # 250 2.0.0 Ok
+            ("c", enc(6, 1600)),            # QUIT
+            ("s", enc(15, 1700)),           # 221 2.0.0 Bye
+        ]
+        f, story, pkts = self.delivery_flow(name, story=story)
+        self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
+        self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
+                      "fin", note="EHLO, RSET, QUIT inside TLS 1.3, sized, not decryptable")
 
     def tcp_rst(self):
         """The client sends RST after the first body segment (mid-DATA)."""

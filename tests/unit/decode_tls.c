@@ -369,6 +369,64 @@ t_damaged_hello(void **state)
 	}
 }
 
+/* Application data: counted per direction; the client's plaintext sizes
+ * follow from the AEAD overhead of the chosen suite (TLS 1.3: 17, after
+ * its Finished; TLS 1.2 GCM: 24), and are unknown for a CBC suite. */
+static void
+app_flow(struct tls_seen *t, bool tls13, unsigned suite, const unsigned *lens, size_t n)
+{
+	struct buf m = { .n = 0 }, r = { .n = 0 };
+	struct tls_dir dc, ds;
+	uint8_t z[600];
+
+	memset(z, 0x5a, sizeof(z));
+	memset(&dc, 0, sizeof(dc));
+	memset(&ds, 0, sizeof(ds));
+	server_hello_body(&m, tls13);
+	if (!tls13) {			/* patch the suite */
+		m.b[2 + 32 + 1] = (uint8_t)(suite >> 8);
+		m.b[2 + 32 + 2] = (uint8_t)suite;
+	}
+	record_hs(&r, 2, &m, 0);
+	tls_feed(&ds, t, XDIR_SERVER, r.b, r.n);
+	for (size_t i = 0; i < n; i++) {
+		r.n = 0;
+		u8(&r, 23);
+		u16(&r, 0x0303);
+		u16(&r, lens[i]);
+		put(&r, z, lens[i]);
+		tls_feed(&dc, t, XDIR_CLIENT, r.b, r.n);
+	}
+	tls_dir_free(&dc);
+	tls_dir_free(&ds);
+}
+
+static void
+t_app_sizes(void **state)
+{
+	static const unsigned l13[] = { 53, 40, 23, 23 };	/* Finished, EHLO, RSET, QUIT */
+	static const unsigned l12[] = { 47, 30 };
+	struct tls_seen t;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	app_flow(&t, true, 0, l13, 4);
+	assert_int_equal(t.app_records[XDIR_CLIENT], 3);	/* Finished not counted */
+	assert_true(t.sizes_known);
+	assert_int_equal(t.c_first_len, 23);
+	assert_int_equal(t.c_after, 2);
+	assert_int_equal(t.c_after_max, 6);
+	memset(&t, 0, sizeof(t));
+	app_flow(&t, false, 0xc02f, l12, 2);			/* TLS 1.2 AES-GCM */
+	assert_true(t.sizes_known);
+	assert_int_equal(t.c_first_len, 23);
+	assert_int_equal(t.c_after_max, 6);
+	memset(&t, 0, sizeof(t));
+	app_flow(&t, false, 0xc013, l12, 2);			/* CBC: unknown */
+	assert_int_equal(t.app_records[XDIR_CLIENT], 2);
+	assert_false(t.sizes_known);
+}
+
 int
 main(void)
 {
@@ -378,6 +436,7 @@ main(void)
 		cmocka_unit_test(t_alerts),
 		cmocka_unit_test(t_not_tls),
 		cmocka_unit_test(t_damaged_hello),
+		cmocka_unit_test(t_app_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
