@@ -299,7 +299,8 @@ struct tx_facts {
 	X(gap_seq)                                                       \
 	X(cut_seq)		/* "[message cut...]" for reset-mid-data */ \
 	X(content_early_seq)	/* content before the 354 */ \
-	X(tls_alert_seq)	/* the "[TLS alert ...]" note */
+	X(tls_alert_seq)	/* the "[TLS alert ...]" note */ \
+	X(tls_hs_seq)		/* the "[TLS handshake ...]" note */
 
 /* Session-wide facts for the rules. */
 struct sess_facts {

@@ -219,6 +219,7 @@ struct tls_seen {
 	uint64_t app_records[2], app_bytes[2];
 	bool sizes_known;
 	uint32_t c_first_len, c_after_max, c_after;
+	uint64_t c_tail;		/* client plaintext since the server's last record */
 	bool not_tls[2];		/* octets that are no TLS framing */
 	uint32_t hello_bad;		/* hellos too big or malformed to read */
 };
@@ -314,6 +315,8 @@ enum inc_family {
 	X(STARTTLS_INJECTION, "starttls-injection", FAM_TLS,            \
 	  SIDE_SERVER, SEV_ERROR, CONF_CERTAIN,                         \
 	  "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411")  \
+	X(TLS_VERSION_OBSOLETE, "tls-version-obsolete", FAM_TLS,        \
+	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN, "RFC 8996; RFC 8446") \
 	X(TLS_REQUIRED, "tls-required", FAM_TLS, SIDE_CLIENT,           \
 	  SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4")                \
 	X(SIZE_EXCEEDED, "size-exceeded", FAM_TX, SIDE_CLIENT,          \

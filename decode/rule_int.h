@@ -156,6 +156,7 @@ bool r_starttls_refused(struct ictx *, struct finding *);
 bool r_starttls_not_used(struct ictx *, struct finding *);
 bool r_starttls_handshake_failed(struct ictx *, struct finding *);
 bool r_starttls_injection(struct ictx *, struct finding *);
+bool r_tls_version_obsolete(struct ictx *, struct finding *);
 bool r_tls_required(struct ictx *, struct finding *);
 bool r_auth_problem(struct ictx *, struct finding *);
 /* rules_tx.c */

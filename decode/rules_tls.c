@@ -242,6 +242,38 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 	return true;
 }
 
+/* The client offered nothing newer than TLS 1.1 (RFC 8996 deprecates
+ * TLS 1.0 and 1.1), and the handshake went on: the server accepted it.
+ * When the handshake failed instead, starttls-handshake-failed explains it
+ * and this stands back. */
+bool
+r_tls_version_obsolete(struct ictx *x, struct finding *fd)
+{
+	const struct tls_seen *t = &x->r->tls;
+	char vers[64];
+
+	if (!t->client_hello || t->offered_max > 0x0302)
+		return false;
+	sb_add(&fd->sum, "Client %s offered only %s to %s in its TLS handshake after "
+	    "STARTTLS.", x->client, offered_versions(t, vers, sizeof(vers)), x->server);
+	sb_add(&fd->dia, "RFC 8996 deprecates TLS 1.0 and 1.1 (and SSL 3.0 is long "
+	    "broken); current MTAs and policies (MTA-STS, DANE deployments, "
+	    "Microsoft 365 since 2022) refuse them, so this client's mail will "
+	    "fail or fall back to cleartext elsewhere.");
+	if (t->server_hello)
+		sb_add(&fd->dia, " %s accepted %s.", x->server,
+		    tls_version_name(t->version) != NULL ? tls_version_name(t->version) :
+		    "it");
+	sb_add(&fd->fix, "Upgrade the TLS library or settings of %s to offer TLS 1.2 "
+	    "and 1.3 (on Windows, enable TLS 1.2 for SChannel; on old Exchange "
+	    "or IIS SMTP, the .NET and SChannel TLS 1.2 updates); then disable "
+	    "TLS 1.0 and 1.1 on %s.", x->cip, x->server);
+	ev_add(&fd->e, x->f->starttls_seq, 4);
+	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
+	ev_add(&fd->e, x->f->tls_hs_seq, 5);
+	return true;
+}
+
 bool
 r_starttls_injection(struct ictx *x, struct finding *fd)
 {

@@ -331,7 +331,7 @@ tls_read(struct smtp_session *s, enum xdir d, const uint8_t *p, size_t n,
 		    t->sni.p != NULL ? (int)(t->sni.len > 100 ? 100 : t->sni.len) : 0,
 		    t->sni.p != NULL ? t->sni.p : "",
 		    t->client_hello ? "" : " (no ClientHello seen)");
-		(void)tr_note(s, pos, "%s", b);
+		s->f.tls_hs_seq = tr_note(s, pos, "%s", b);
 	}
 	if (!had_alert && t->alert) {
 		const char *a = tls_alert_name(t->alert_desc);

@@ -694,6 +694,49 @@ chk_hs_warn(const struct sess_record *r)
 		assert_false(str_in(inc->summary, "alert"));
 }
 
+/* A client that offers nothing newer than TLS 1.0, and a server that
+ * accepts it: tls-version-obsolete, the client's fix.  When the server
+ * refuses it with an alert, starttls-handshake-failed alone says so. */
+#define TLS10_HELLO	"\x16\x03\x01\x00\x2d\x01\x00\x00\x29\x03\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x2f\x01\x00"
+static const struct step tls10[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C(TLS10_HELLO),
+	S("\x16\x03\x01\x00\x2a\x02\x00\x00\x26\x03\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x2f\x00"),
+};
+static const struct step tls10_refused[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C(TLS10_HELLO),
+	S("\x15\x03\x01\x00\x02\x02\x46"),
+};
+
+static void
+chk_tls10(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "tls-version-obsolete", NULL);
+	inc = find_inc(r, "tls-version-obsolete");
+	assert_true(str_in(inc->summary, "offered only TLS 1.0"));
+	assert_true(str_in(inc->diagnosis, "accepted TLS 1.0"));
+	assert_true(str_in(inc->fix, "TLS 1.2"));
+	assert_evidence(inc, "[TLS handshake: TLS 1.0, TLS_RSA_WITH_AES_128_CBC_SHA]", 7);
+}
+
+static void
+chk_tls10_refused(const struct sess_record *r)
+{
+	assert_incs(r, "starttls-handshake-failed", NULL);
+	assert_true(str_in(find_inc(r, "starttls-handshake-failed")->summary,
+	    "protocol_version"));
+}
+
+static void
+t_tls_version_obsolete(void **state)
+{
+	RUN(tls10, SEND_CLOSE, chk_tls10);
+	RUN(tls10_refused, SEND_CLOSE, chk_tls10_refused);
+}
+
 static void
 t_starttls_handshake_alert(void **state)
 {
@@ -1766,6 +1809,7 @@ main(void)
 		cmocka_unit_test(t_early_talker_one_sided),
 		cmocka_unit_test(t_early_talker_one_sided_acked),
 		cmocka_unit_test(t_starttls_handshake_alert),
+		cmocka_unit_test(t_tls_version_obsolete),
 		cmocka_unit_test(t_dsn_param_refused),
 		cmocka_unit_test(t_param_refused_not_address),
 		cmocka_unit_test(t_early_talker_one_sided_unacked),
