@@ -9,14 +9,37 @@
  */
 #include "rule_int.h"
 
+/* Client plaintext left unanswered inside TLS that looks like a message
+ * (commands are tens of octets; a pipelined MAIL, RCPT, DATA group stays
+ * well under it). */
+#define TLS_MESSAGE_OCTETS	256
+
 bool
 r_reset_mid_data(struct ictx *x, struct finding *fd)
 {
 	const struct sess_facts *f = x->f;
+	const struct tls_seen *t = &x->r->tls;
+	/* Inside TLS, without keys: the client's last flight was message-sized
+	 * and the server sent nothing after it before the close. */
+	bool tls_cut = (x->r->flags & SF_TLS) && !f->plain_after_tls &&
+	    t->sizes_known && t->c_tail >= TLS_MESSAGE_OCTETS;
 
-	if (!(f->cut_in_content || f->cut_awaiting_reply) || !sess_closed(x->r))
+	if (!(f->cut_in_content || f->cut_awaiting_reply || tls_cut) || !sess_closed(x->r))
 		return false;
-	if (f->cut_in_content) {
+	if (tls_cut && !f->cut_in_content && !f->cut_awaiting_reply) {
+		fd->conf = CONF_POSSIBLE;
+		sb_add(&fd->sum, "The connection between client %s and %s ended inside TLS "
+		    "after the client sent %llu octets the server never answered.",
+		    x->client, x->server, (unsigned long long)t->c_tail);
+		sb_add(&fd->dia, "Seen through encryption, without keys: the client's "
+		    "last records held %llu octets of plaintext, the size of a "
+		    "message rather than of commands, and the connection ended by "
+		    "%s with no record from the server after them. The message was "
+		    "probably cut in its content, or sent whole and left without "
+		    "its reply: either way the sender will retry it, and a server "
+		    "that had queued it delivers a duplicate (RFC 5321 section "
+		    "4.1.1.4).", (unsigned long long)t->c_tail, how_ended(x));
+	} else if (f->cut_in_content) {
 		sb_add(&fd->sum, "The connection between client %s and %s ended in the "
 		    "middle of a message, before its end of data.", x->client, x->server);
 		sb_add(&fd->dia, "The session ended by %s while message content was "

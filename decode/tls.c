@@ -281,13 +281,16 @@ app_record(struct tls_dir *d, struct tls_seen *t, enum xdir dir, unsigned len)
 	}
 	t->app_records[dir]++;
 	t->app_bytes[dir] += len;
-	if (dir != XDIR_CLIENT)
+	if (dir != XDIR_CLIENT) {
+		t->c_tail = 0;
 		return;
+	}
 	if (t->app_records[dir] == 1)
 		t->sizes_known = ov > 0;
 	if (ov == 0 || len < ov)
 		t->sizes_known = false;
 	plain = len >= ov ? len - ov : 0;
+	t->c_tail += plain;
 	if (t->app_records[dir] == 1) {
 		t->c_first_len = plain;
 		return;

@@ -119,6 +119,48 @@ def story_bytes(story, who):
     return out
 
 
+def tls13_story(caps, tail):
+    """STARTTLS after an EHLO reply with caps, a TLS 1.3 handshake
+    (ClientHello offering 1.3 and 1.2, ServerHello choosing TLS 1.3 and
+    TLS_AES_128_GCM_SHA256, the client's CCS and Finished), the encrypted
+    EHLO and its reply, then tail: (side, plaintext octets) for each further
+    encrypted record.  Record contents are pseudo-random, as ciphertext is;
+    each record is its plaintext size plus the 17 octets of AEAD overhead."""
+    rnd = bytes((i * 37 + 11) & 0xFF for i in range(8192))
+
+    def rec(ctype, body):
+        return bytes([ctype]) + b"\x03\x03" + struct.pack("!H", len(body)) + body
+
+    def hs(htype, body):
+        return rec(22, bytes([htype]) + struct.pack("!I", len(body))[1:] + body)
+    ext_c = struct.pack("!HHB", 43, 5, 4) + struct.pack("!HH", 0x0304, 0x0303)
+    hello = (struct.pack("!H", 0x0303) + rnd[:32] + b"\x00" +
+             struct.pack("!HHH", 4, 0x1301, 0x1302) + b"\x01\x00" +
+             struct.pack("!H", len(ext_c)) + ext_c)
+    ext_s = struct.pack("!HHH", 43, 2, 0x0304)
+    shello = (struct.pack("!H", 0x0303) + rnd[32:64] + b"\x00" +
+              struct.pack("!H", 0x1301) + b"\x00" +
+              struct.pack("!H", len(ext_s)) + ext_s)
+    inner_ehlo = b"EHLO iis-smtp.contoso.test\r\n"
+    story = [
+        ("s", b"220 " + caps[0] + b" ESMTP Postfix\r\n"),
+        ("c", inner_ehlo),
+        ("s", ehlo_reply(caps)),
+        ("c", b"STARTTLS\r\n"),
+        ("s", b"220 2.0.0 Ready to start TLS\r\n"),
+        ("c", hs(1, hello)),
+        ("s", hs(2, shello) + rec(20, b"\x01") + rec(23, rnd[100:900])),
+        ("c", rec(20, b"\x01") + rec(23, rnd[900:953])),
+        ("c", rec(23, rnd[1000:1000 + len(inner_ehlo) + 17])),
+        ("s", rec(23, rnd[1100:1100 + len(ehlo_reply(caps)) + 17])),
+    ]
+    k = 2000
+    for side, n in tail:
+        story.append((side, rec(23, rnd[k:k + n + 17])))
+        k += n + 17
+    return story
+
+
 # --- checksums and headers ------------------------------------------------------
 
 def csum(data):
@@ -468,6 +510,7 @@ class Maker:
         self.early_talker_client_only()
         self.starttls_alert()
         self.starttls_abort()
+        self.starttls_cut()
         self.exp.write()
 
     def ipv4_frag(self):
@@ -693,46 +736,26 @@ class Maker:
         ciphertext is), then the close."""
         name = "starttls-8bitmime-abort.pcap"
         caps = CAPS_DOMINO[:1] + [b"STARTTLS"] + CAPS_DOMINO[1:]
-        rnd = bytes((i * 37 + 11) & 0xFF for i in range(4096))
-
-        def rec(ctype, body):
-            return bytes([ctype]) + b"\x03\x03" + struct.pack("!H", len(body)) + body
-
-        def enc(n, k):      # an encrypted record of n plaintext octets
-            return rec(23, rnd[k:k + n + 17])
-
-        def hs(htype, body):
-            return rec(22, bytes([htype]) + struct.pack("!I", len(body))[1:] + body)
-        ext_c = struct.pack("!HHB", 43, 5, 4) + struct.pack("!HH", 0x0304, 0x0303)
-        hello = (struct.pack("!H", 0x0303) + rnd[:32] + b"\x00" +
-                 struct.pack("!HHH", 4, 0x1301, 0x1302) + b"\x01\x00" +
-                 struct.pack("!H", len(ext_c)) + ext_c)
-        ext_s = struct.pack("!HHH", 43, 2, 0x0304)
-        shello = (struct.pack("!H", 0x0303) + rnd[32:64] + b"\x00" +
-                  struct.pack("!H", 0x1301) + b"\x00" +
-                  struct.pack("!H", len(ext_s)) + ext_s)
-        inner_ehlo = b"EHLO iis-smtp.contoso.test\r\n"
-        inner_caps = ehlo_reply(caps)
-        story = [
-            ("s", b"220 domino.northwind.test ESMTP Postfix\r\n"),
-            ("c", b"EHLO iis-smtp.contoso.test\r\n"),
-            ("s", ehlo_reply(caps)),
-            ("c", b"STARTTLS\r\n"),
-            ("s", b"220 2.0.0 Ready to start TLS\r\n"),
-            ("c", hs(1, hello)),
-            ("s", hs(2, shello) + rec(20, b"\x01") + rec(23, rnd[100:900])),
-            ("c", rec(20, b"\x01") + rec(23, rnd[900:953])),
-            ("c", enc(len(inner_ehlo), 1000)),
-            ("s", enc(len(inner_caps), 1100)),
-            ("c", enc(6, 1400)),            # RSET
-            ("s", enc(14, 1500)),           # 250 2.0.0 Ok
-            ("c", enc(6, 1600)),            # QUIT
-            ("s", enc(15, 1700)),           # 221 2.0.0 Bye
-        ]
+        story = tls13_story(caps, [("c", 6), ("s", 14), ("c", 6), ("s", 15)])
         f, story, pkts = self.delivery_flow(name, story=story)
         self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
         self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
                       "fin", note="EHLO, RSET, QUIT inside TLS 1.3, sized, not decryptable")
+
+    def starttls_cut(self):
+        """A delivery inside TLS 1.3 cut short: after EHLO and its reply, a
+        pipelined MAIL, RCPT, DATA (70 octets) answered by the server, then
+        a 600-octet flight (the message) and a reset from the client with
+        no record from the server after it."""
+        name = "starttls-cut.pcap"
+        caps = CAPS_MX[:1] + [b"STARTTLS"] + CAPS_MX[1:]
+        f = Flow(cport=self.next_port())
+        story = tls13_story(caps, [("c", 70), ("s", 51), ("c", 600)])
+        pkts = session(f, story, close="none")
+        pkts.append(f.seg("c", flags=RST | ACK, note="RST"))
+        self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
+        self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
+                      "rst", note="a message-sized flight inside TLS, then RST")
 
     def tcp_rst(self):
         """The client sends RST after the first body segment (mid-DATA)."""
