@@ -14,7 +14,7 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 PKG_CONFIG ?= pkg-config
-PKGS	= libpcap ncursesw libbsd-overlay
+PKGS	= libpcap ncursesw libbsd-overlay libcrypto
 
 CC	?= cc
 CFLAGS	?= -O2 -g

@@ -414,6 +414,8 @@ struct tls_dir {
 };
 void tls_feed(struct tls_dir *, struct tls_seen *, enum xdir, const uint8_t *, size_t);
 void tls_lost(struct tls_dir *);
+/* tlscert.c: the first certificate of a Certificate message's chain. */
+void tls_cert_read(struct tls_seen *, const uint8_t *der, size_t len);
 void tls_dir_free(struct tls_dir *);
 
 struct smtp_session {

@@ -27,7 +27,11 @@
  *     ("TLS_AES_256_GCM_SHA384"... or the number), alert
  *     ("handshake_failure"... of the first cleartext alert), alert_from
  *     ("client"/"server"), alert_level ("fatal"/"warning"), records
- *     {client, server}}, auth (mechanism used),
+ *     {client, server}, app_records {client, server}, app_bytes {client,
+ *     server}, client_plaintext {first, largest_after_first,
+ *     records_after_first} (AEAD suites; else null), certificate {subject,
+ *     issuer, names, not_before, not_after, self_signed} (TLS 1.2 and
+ *     older; else null)}, auth (mechanism used),
  *   auth_reply_code,
  *   transactions [{ts, mail_from, mail_params, mail_reply_code, body
  *     ("7BIT".. or null), size (null if absent), smtputf8, rcpt_to [..],

@@ -239,6 +239,37 @@ static const struct rec_field plain_fields[] = {
 static const struct rec_table plain_table = { "TLS client plaintext sizes",
     plain_fields, sizeof(plain_fields) / sizeof(plain_fields[0]) };
 
+/* The server certificate (TLS 1.2 and older), or null. */
+static size_t
+cert_seen(const void *rec)
+{
+	return ((const struct tls_seen *)rec)->cert;
+}
+static void
+get_not_before(const void *rec, struct rec_val *v)
+{
+	v->kind = RV_TS;
+	v->u = (uint64_t)((const struct tls_seen *)rec)->cert_not_before * 1000000;
+}
+static void
+get_not_after(const void *rec, struct rec_val *v)
+{
+	v->kind = RV_TS;
+	v->u = (uint64_t)((const struct tls_seen *)rec)->cert_not_after * 1000000;
+}
+#define T struct tls_seen
+static const struct rec_field cert_fields[] = {
+	F_MEMBER("subject", RT_WSTR, T, cert_subject),
+	F_MEMBER("issuer", RT_WSTR, T, cert_issuer),
+	F_MEMBER("names", RT_WSTR, T, cert_names),
+	F_GET("not_before", get_not_before),
+	F_GET("not_after", get_not_after),
+	F_MEMBER("self_signed", RT_BOOL, T, cert_self_signed),
+};
+#undef T
+static const struct rec_table cert_table = { "TLS server certificate",
+    cert_fields, sizeof(cert_fields) / sizeof(cert_fields[0]) };
+
 /* null in JSON when no TLS record was seen. */
 static size_t
 tls_present(const void *rec)
@@ -270,6 +301,8 @@ static const struct rec_field tls_fields[] = {
 	  .size = MSIZE(T, app_bytes), .sub = &dir_table },
 	{ .name = "client_plaintext", .type = RT_OBJECT, .sub = &plain_table,
 	  .count = sizes_known },
+	{ .name = "certificate", .type = RT_OBJECT, .sub = &cert_table,
+	  .count = cert_seen },
 };
 #undef T
 static const struct rec_table tls_table = { "TLS handshake", tls_fields,

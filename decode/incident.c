@@ -463,7 +463,7 @@ abort_inside_tls(const struct ictx *x, struct sb *dia)
 	const struct tls_seen *t = &r->tls;
 
 	if (!(r->flags & SF_TLS) || x->f->plain_after_tls || !t->server_hello ||
-	    !t->sizes_known || t->alert || t->app_records[XDIR_CLIENT] < 2 ||
+	    !t->sizes_known || t->alert || t->c_after < 2 ||
 	    t->c_first_len < 8 || t->c_after_max >= MAIL_MIN_OCTETS - 1 ||
 	    !sess_closed(r))
 		return false;
@@ -657,6 +657,7 @@ const struct rule inc_rules[INC_MAX] = {
 	RULE(STARTTLS_INJECTION, r_starttls_injection, 0, 0),
 	RULE(TLS_VERSION_OBSOLETE, r_tls_version_obsolete, 0,
 	    INCB(STARTTLS_HANDSHAKE_FAILED)),
+	RULE(TLS_CERTIFICATE, r_tls_certificate, 0, 0),
 	RULE(TLS_REQUIRED, r_tls_required, 0, 0),
 	RULE(SIZE_EXCEEDED, r_size_exceeded, 0, 0),
 	RULE(AUTH_PROBLEM, r_auth_problem, 0, 0),

@@ -351,6 +351,9 @@ rec_free(struct sess_record *r)
 	wstr_clear(&r->helo);
 	wstr_clear(&r->tls.sni);
 	wstr_clear(&r->tls.alpn);
+	wstr_clear(&r->tls.cert_subject);
+	wstr_clear(&r->tls.cert_issuer);
+	wstr_clear(&r->tls.cert_names);
 	for (size_t i = 0; i < r->ncaps; i++)
 		wstr_clear(&r->caps[i]);
 	free(r->caps);

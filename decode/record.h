@@ -222,11 +222,20 @@ struct tls_seen {
 	uint64_t c_tail;		/* client plaintext since the server's last record */
 	bool not_tls[2];		/* octets that are no TLS framing */
 	uint32_t hello_bad;		/* hellos too big or malformed to read */
+	/* The server's certificate, when sent in cleartext (TLS 1.2 and
+	 * older; tlscert.c): common names, SAN DNS names (comma separated,
+	 * the first 8), validity in epoch seconds, self-issued. */
+	bool cert;
+	struct wstr cert_subject, cert_issuer, cert_names;
+	int64_t cert_not_before, cert_not_after;
+	bool cert_self_signed;
 };
 /* "TLS 1.2", "TLS_AES_128_GCM_SHA256", "handshake_failure"; NULL if unknown. */
 const char *tls_version_name(unsigned);
 const char *tls_suite_name(unsigned);
 const char *tls_alert_name(unsigned);
+/* Does the certificate cover host (SAN DNS names, else CN; RFC 6125)? */
+bool tls_cert_match(const struct tls_seen *, const char *host, size_t len);
 
 enum severity { SEV_NOTICE = 0, SEV_WARNING, SEV_ERROR };
 enum confidence { CONF_POSSIBLE = 0, CONF_PROBABLE, CONF_CERTAIN };
@@ -317,6 +326,9 @@ enum inc_family {
 	  "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411")  \
 	X(TLS_VERSION_OBSOLETE, "tls-version-obsolete", FAM_TLS,        \
 	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN, "RFC 8996; RFC 8446") \
+	X(TLS_CERTIFICATE, "tls-certificate-problem", FAM_TLS,          \
+	  SIDE_SERVER, SEV_WARNING, CONF_CERTAIN,                       \
+	  "RFC 5280 section 4.1.2.5; RFC 6125 section 6; RFC 7672")     \
 	X(TLS_REQUIRED, "tls-required", FAM_TLS, SIDE_CLIENT,           \
 	  SEV_ERROR, CONF_CERTAIN, "RFC 3207 section 4")                \
 	X(SIZE_EXCEEDED, "size-exceeded", FAM_TX, SIDE_CLIENT,          \

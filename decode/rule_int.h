@@ -114,9 +114,10 @@ bool sess_closed(const struct sess_record *);
 /* EHLO accepted, then RSET and no MAIL, then QUIT or a close. */
 bool abort_after_ehlo(const struct smtp_session *);
 /* The same seen through encryption (no keys): after STARTTLS the client
- * sent one record the size of an EHLO, then only records too short to
- * hold a MAIL FROM (at most 12 octets: RSET, QUIT, NOOP), and the
- * connection closed.  Adds the sizes to dia when dia is not NULL. */
+ * sent one record the size of an EHLO, then at least two (RSET and QUIT:
+ * EHLO then QUIT alone is a monitoring probe) all too short to hold a
+ * MAIL FROM (at most 12 octets), and the connection closed.  Adds the
+ * sizes to dia when dia is not NULL. */
 bool abort_inside_tls(const struct ictx *, struct sb *dia);
 /* Confidence of an abort finding from the client's other sessions; adds
  * the reason to dia. */
@@ -157,6 +158,7 @@ bool r_starttls_not_used(struct ictx *, struct finding *);
 bool r_starttls_handshake_failed(struct ictx *, struct finding *);
 bool r_starttls_injection(struct ictx *, struct finding *);
 bool r_tls_version_obsolete(struct ictx *, struct finding *);
+bool r_tls_certificate(struct ictx *, struct finding *);
 bool r_tls_required(struct ictx *, struct finding *);
 bool r_auth_problem(struct ictx *, struct finding *);
 /* rules_tx.c */

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "rule_int.h"
 
@@ -98,6 +99,18 @@ r_starttls_not_used(struct ictx *x, struct finding *fd)
 		return true;
 	}
 	return false;
+}
+
+/* "2026-12-03": the day of an epoch second, UTC. */
+static const char *
+fmt_day(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
+		(void)snprintf(buf, len, "unknown");
+	return buf;
 }
 
 /* "TLS 1.0 to TLS 1.2", "TLS 1.2": the versions a ClientHello offered. */
@@ -270,6 +283,65 @@ r_tls_version_obsolete(struct ictx *x, struct finding *fd)
 	    "TLS 1.0 and 1.1 on %s.", x->cip, x->server);
 	ev_add(&fd->e, x->f->starttls_seq, 4);
 	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
+	ev_add(&fd->e, x->f->tls_hs_seq, 5);
+	return true;
+}
+
+/* The server's certificate, read in cleartext (TLS 1.2 and older): out of
+ * its validity window at the time of the session, or not covering the
+ * name the client asked for (SNI) or, without SNI, the name the server
+ * gives in its greeting. */
+bool
+r_tls_certificate(struct ictx *x, struct finding *fd)
+{
+	const struct tls_seen *t = &x->r->tls;
+	int64_t now = (int64_t)(x->r->ts_start_us / 1000000);
+	char host[256], a[300], b[300], nm[300], d1[16], d2[16];
+	size_t hl;
+	bool expired, early, mismatch;
+
+	if (!t->cert)
+		return false;
+	if (t->sni.p != NULL && t->sni.len > 0) {
+		hl = t->sni.len < sizeof(host) - 1 ? t->sni.len : sizeof(host) - 1;
+		memcpy(host, t->sni.p, hl);
+		host[hl] = '\0';
+	} else {
+		rec_banner_host(x->r, host, sizeof(host));
+		hl = strlen(host);
+	}
+	expired = t->cert_not_after != 0 && now > t->cert_not_after;
+	early = t->cert_not_before != 0 && now < t->cert_not_before;
+	mismatch = hl > 0 && !tls_cert_match(t, host, hl);
+	if (!expired && !early && !mismatch)
+		return false;
+	sb_add(&fd->sum, "The certificate of %s %s%s%s.", x->server,
+	    expired ? "had expired" : early ? "was not yet valid" : "",
+	    (expired || early) && mismatch ? " and " : "",
+	    mismatch ? "does not cover the server's name" : "");
+	sb_add(&fd->dia, "Certificate: subject %s, issuer %s%s, names %s, valid %s "
+	    "to %s (RFC 5280).", wire_str(&t->cert_subject, a, sizeof(a)),
+	    wire_str(&t->cert_issuer, b, sizeof(b)),
+	    t->cert_self_signed ? " (self-signed)" : "",
+	    t->cert_names.p != NULL ? wire_str(&t->cert_names, nm, sizeof(nm)) : "none",
+	    fmt_day(t->cert_not_before, d1, sizeof(d1)), fmt_day(t->cert_not_after, d2,
+	    sizeof(d2)));
+	if (expired || early)
+		sb_add(&fd->dia, " The session was on %s, outside that window.",
+		    fmt_day(now, d1, sizeof(d1)));
+	if (mismatch) {
+		sb_add(&fd->dia, " It does not cover %s (%s; RFC 6125 section 6).",
+		    wire_text(host, strlen(host), a, sizeof(a)),
+		    t->sni.p != NULL ? "the name the client asked for" :
+		    "the name in the greeting");
+	}
+	sb_add(&fd->dia, " Opportunistic STARTTLS senders deliver anyway; senders "
+	    "that verify (DANE, MTA-STS, Exchange Online's TLS-required "
+	    "connectors) defer or bounce.");
+	sb_add(&fd->fix, "Install a current certificate on %s whose names include "
+	    "the host name its MX record points to (and renew it before it "
+	    "expires: certbot or the vendor's certificate management).", x->server);
+	ev_add(&fd->e, x->f->starttls_reply_seq, 4);
 	ev_add(&fd->e, x->f->tls_hs_seq, 5);
 	return true;
 }

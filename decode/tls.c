@@ -22,8 +22,11 @@
  * Memory: the per-direction state is small and inline; a message buffer
  * is allocated only while a hello is being assembled across records.
  *
- * Deliberately not here: decryption, certificates (X.509 needs a real
- * parser: OpenSSL's, issue 11), and any judgement (rules_tls.c).
+ * The server's Certificate message (TLS 1.2 and older send it in
+ * cleartext) is kept up to TLS_CERT_MAX and its first certificate handed
+ * to tlscert.c, which reads X.509 with OpenSSL.
+ *
+ * Deliberately not here: decryption, and any judgement (rules_tls.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,8 @@
 #define TLS_HS_MAX	16384
 
 enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23 };
-enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2 };
+enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_CERTIFICATE = 11 };
+#define TLS_CERT_MAX	65536	/* a Certificate message kept (the chain) */
 enum { EXT_SNI = 0, EXT_ALPN = 16, EXT_VERSIONS = 43 };
 
 /* A bounds-checked reader over one message. */
@@ -189,6 +193,15 @@ hs_message(struct tls_dir *d, struct tls_seen *t, enum xdir dir)
 		client_hello(t, &r);
 	else if (d->hs_type == HS_SERVER_HELLO && dir == XDIR_SERVER && !t->server_hello)
 		server_hello(t, &r);
+	else if (d->hs_type == HS_CERTIFICATE && dir == XDIR_SERVER && !t->cert) {
+		/* certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>: the first */
+		struct rd l = rd_sub(&r, rd_u(&r, 3));
+		struct rd c = rd_sub(&l, rd_u(&l, 3));
+
+		if (!c.bad)
+			tls_cert_read(t, c.p, c.n);
+		r.bad = r.bad || l.bad || c.bad;
+	}
 	if (r.bad)
 		t->hello_bad++;
 }
@@ -210,8 +223,10 @@ hs_bytes(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 			d->hs_type = d->hsh[0];
 			d->hs_left = (uint32_t)d->hsh[1] << 16 | (uint32_t)d->hsh[2] << 8 | d->hsh[3];
 			d->hs_len = 0;
-			d->hs_keep = (d->hs_type == HS_CLIENT_HELLO ||
-			    d->hs_type == HS_SERVER_HELLO) && d->hs_left <= TLS_HS_MAX;
+			d->hs_keep = ((d->hs_type == HS_CLIENT_HELLO ||
+			    d->hs_type == HS_SERVER_HELLO) && d->hs_left <= TLS_HS_MAX) ||
+			    (d->hs_type == HS_CERTIFICATE && dir == XDIR_SERVER &&
+			    !t->cert && d->hs_left <= TLS_CERT_MAX);
 			if (d->hs_keep && d->hs_cap < d->hs_left) {
 				uint8_t *nb = realloc(d->hs, d->hs_left > 0 ? d->hs_left : 1);
 
@@ -239,7 +254,8 @@ hs_bytes(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 				hs_message(d, t, dir);
 			d->hshlen = 0;
 			d->hs_keep = false;
-			if (t->client_hello && t->server_hello) {
+			if (t->client_hello && t->server_hello &&
+			    (dir == XDIR_CLIENT || t->cert || t->version >= 0x0304)) {
 				free(d->hs);	/* nothing more to assemble */
 				d->hs = NULL;
 				d->hs_cap = 0;

@@ -511,6 +511,7 @@ class Maker:
         self.starttls_alert()
         self.starttls_abort()
         self.starttls_cut()
+        self.starttls_cert()
         self.exp.write()
 
     def ipv4_frag(self):
@@ -756,6 +757,52 @@ class Maker:
         self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
         self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
                       "rst", note="a message-sized flight inside TLS, then RST")
+
+    def starttls_cert(self):
+        """TLS 1.2 after STARTTLS, the server's Certificate in cleartext:
+        certs/mail-contoso.der (made once with openssl req, kept here), for
+        mail.contoso.test and *.relay.contoso.test, valid from 2026-12-04 for
+        30 days: at the capture's time (2024) not yet valid, and not
+        covering mx1.northwind.test, the greeting's name (no SNI).  Then
+        the client's key exchange, CCS, Finished, and encrypted records of
+        an EHLO, its reply, QUIT and 221 (AES-128-GCM sizes)."""
+        name = "starttls-cert.pcap"
+        der = open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "certs", "mail-contoso.der"), "rb").read()
+        caps = CAPS_MX[:1] + [b"STARTTLS"] + CAPS_MX[1:]
+        rnd = bytes((i * 53 + 7) & 0xFF for i in range(4096))
+
+        def rec(ctype, body):
+            return bytes([ctype]) + b"\x03\x03" + struct.pack("!H", len(body)) + body
+
+        def hs(htype, body):
+            return bytes([htype]) + struct.pack("!I", len(body))[1:] + body
+        hello = (struct.pack("!H", 0x0303) + rnd[:32] + b"\x00" +
+                 struct.pack("!HH", 2, 0xc02f) + b"\x01\x00")
+        shello = (struct.pack("!H", 0x0303) + rnd[32:64] + b"\x00" +
+                  struct.pack("!H", 0xc02f) + b"\x00")
+        chain = struct.pack("!I", len(der))[1:] + der
+        cert = struct.pack("!I", len(chain))[1:] + chain
+        flight = hs(2, shello) + hs(11, cert) + hs(12, rnd[100:200]) + hs(14, b"")
+        story = [
+            ("s", b"220 mx1.northwind.test ESMTP Postfix\r\n"),
+            ("c", b"EHLO app.contoso.test\r\n"),
+            ("s", ehlo_reply(caps)),
+            ("c", b"STARTTLS\r\n"),
+            ("s", b"220 2.0.0 Ready to start TLS\r\n"),
+            ("c", rec(22, hs(1, hello))),
+            ("s", rec(22, flight)),
+            ("c", rec(22, hs(16, rnd[300:366])) + rec(20, b"\x01") + rec(22, rnd[400:440])),
+            ("s", rec(20, b"\x01") + rec(22, rnd[500:540])),
+            ("c", rec(23, rnd[600:600 + 23 + 24])),
+            ("s", rec(23, rnd[700:700 + len(ehlo_reply(caps)) + 24])),
+            ("c", rec(23, rnd[1000:1000 + 6 + 24])),
+            ("s", rec(23, rnd[1100:1100 + 15 + 24])),
+        ]
+        f, story, pkts = self.delivery_flow(name, story=story)
+        self.write(name, pcap_bytes(frames(pkts, eth), LINKTYPE_EN10MB))
+        self.exp.flow(name, 1, f, story_bytes(story, "c"), story_bytes(story, "s"),
+                      "fin", note="TLS 1.2 with a certificate for another name, not yet valid")
 
     def tcp_rst(self):
         """The client sends RST after the first body segment (mid-DATA)."""

@@ -27,15 +27,17 @@ for cap in pcaps/*.pcap; do
 	want=$(tshark -r "$cap" -Y 'tls.handshake.type == 1 || tls.handshake.type == 2 || tls.alert_message' \
 	    -T fields -e tls.handshake.type -e tls.handshake.extensions.supported_version \
 	    -e tls.handshake.ciphersuite -e tls.handshake.extensions_server_name \
-	    -e tls.alert_message.desc 2>/dev/null | "$PY" -c 'import sys
+	    -e tls.alert_message.desc -e tls.handshake.version 2>/dev/null | "$PY" -c 'import sys
 ver = {"0x0301": "TLS 1.0", "0x0302": "TLS 1.1", "0x0303": "TLS 1.2", "0x0304": "TLS 1.3"}
 out = {"version": None, "cipher": None, "sni": None, "alert": None}
 for line in sys.stdin:
-    f = line.rstrip("\n").split("\t") + [""] * 5
-    if f[0] == "2":
-        out["version"] = ver.get(f[1], f[1]) if f[1] else None
-        out["cipher"] = int(f[2], 16) if f[2] else None
-    if f[0] == "1" and f[3]:
+    f = line.rstrip("\n").split("\t") + [""] * 6
+    types = f[0].split(",")
+    if "2" in types:	# ServerHello: supported_versions, else its version
+        v = f[1] or f[5].split(",")[types.index("2")] if (f[1] or f[5]) else ""
+        out["version"] = ver.get(v, v) if v else None
+        out["cipher"] = int(f[2].split(",")[0], 16) if f[2] else None
+    if "1" in types and f[3]:
         out["sni"] = f[3]
     if f[4] and out["alert"] is None:
         out["alert"] = int(f[4])
@@ -47,7 +49,8 @@ for line in sys.stdin:
     if not t:
         continue
     names = {"TLS_AES_256_GCM_SHA384": 0x1302, "TLS_AES_128_GCM_SHA256": 0x1301,
-             "TLS_CHACHA20_POLY1305_SHA256": 0x1303}
+             "TLS_CHACHA20_POLY1305_SHA256": 0x1303,
+             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": 0xc02f}
     c = t["cipher"]
     print({"version": t["version"], "cipher": names.get(c, c), "sni": t["sni"],
            "alert": alerts.get(t["alert"], t["alert"])})

@@ -1,6 +1,7 @@
 /*
- * fuzz_tls.c - libFuzzer target for decode/tls.c, the cleartext TLS
- * handshake reader (make fuzz; not part of make check).
+ * fuzz_tls.c - libFuzzer target for decode/tls.c and tlscert.c, the
+ * cleartext TLS handshake reader and the certificate it hands to libcrypto
+ * (make fuzz; not part of make check).
  *
  * The input is two directions' bytes: the first octet says where the
  * client's part ends (as a fraction of the rest), and each part is fed in
@@ -58,5 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tls_dir_free(&ds);
 	wstr_clear(&t.sni);
 	wstr_clear(&t.alpn);
+	wstr_clear(&t.cert_subject);
+	wstr_clear(&t.cert_issuer);
+	wstr_clear(&t.cert_names);
 	return 0;
 }

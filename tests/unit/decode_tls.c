@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -427,6 +428,47 @@ t_app_sizes(void **state)
 	assert_false(t.sizes_known);
 }
 
+/* The server certificate (pcaps/certs/mail-contoso.der, made with openssl
+ * req): names, validity and self-issue read through libcrypto; the name
+ * match of RFC 6125 (SAN DNS names, one-label wildcards, no partial
+ * labels); garbage where a certificate belongs is counted, not read. */
+static void
+t_certificate(void **state)
+{
+	static const uint8_t junk[] = { 0x30, 0x82, 0x01, 0x00, 0x01 };
+	struct tls_seen t;
+	uint8_t der[2048];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	if ((f = fopen("pcaps/certs/mail-contoso.der", "rb")) == NULL)
+		skip();
+	n = fread(der, 1, sizeof(der), f);
+	fclose(f);
+	memset(&t, 0, sizeof(t));
+	tls_cert_read(&t, der, n);
+	assert_true(t.cert);
+	assert_int_equal(t.cert_subject.len, 17);
+	assert_memory_equal(t.cert_subject.p, "mail.contoso.test", 17);
+	assert_true(t.cert_self_signed);
+	assert_true(t.cert_not_after - t.cert_not_before == 30 * 86400);
+	assert_true(tls_cert_match(&t, "mail.contoso.test", 17));
+	assert_true(tls_cert_match(&t, "MAIL.Contoso.Test", 17));
+	assert_true(tls_cert_match(&t, "mx.relay.contoso.test", 21));
+	assert_false(tls_cert_match(&t, "a.b.relay.contoso.test", 22));
+	assert_false(tls_cert_match(&t, "relay.contoso.test", 18));
+	assert_false(tls_cert_match(&t, "mx1.northwind.test", 18));
+	assert_false(tls_cert_match(&t, "contoso.test", 12));
+	wstr_clear(&t.cert_subject);
+	wstr_clear(&t.cert_issuer);
+	wstr_clear(&t.cert_names);
+	memset(&t, 0, sizeof(t));
+	tls_cert_read(&t, junk, sizeof(junk));
+	assert_false(t.cert);
+	assert_int_equal(t.hello_bad, 1);
+}
+
 int
 main(void)
 {
@@ -437,6 +479,7 @@ main(void)
 		cmocka_unit_test(t_not_tls),
 		cmocka_unit_test(t_damaged_hello),
 		cmocka_unit_test(t_app_sizes),
+		cmocka_unit_test(t_certificate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
