@@ -14,7 +14,7 @@ PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 PKG_CONFIG ?= pkg-config
-PKGS	= libpcap ncursesw libbsd-overlay libcrypto
+PKGS	= libpcap ncursesw libbsd-overlay libcrypto libssl
 
 CC	?= cc
 CFLAGS	?= -O2 -g

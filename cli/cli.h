@@ -53,6 +53,7 @@ struct cli_opts {
 	char *filter;
 	const char *json, *pcap_out, *dump_dir, *probe, *user, *filter_file;
 	const char *require, *ehlo, *probe_source;	/* --probe's */
+	bool probe_starttls;				/* --starttls */
 	const char *reports[CLI_MAX_REPORTS];
 	int nreports;
 	bool batch, syslog, mono, no_progress, line_buffered, trace_states;
@@ -122,6 +123,7 @@ struct probe_opts {
 	const char *require;		/* --require "8BITMIME,SMTPUTF8", or NULL */
 	const char *ehlo;		/* --ehlo NAME, or NULL: this host's name */
 	const char *source;		/* --probe-source ADDR, or NULL */
+	bool starttls;			/* --starttls: upgrade, EHLO again */
 };
 /* Connect, EHLO, QUIT, print the verdict; returns the exit code (with
  * require, the monitoring-plugin one: 0 OK, 1 WARNING, 2 CRITICAL, 3

@@ -33,7 +33,8 @@ usage(FILE *f)
 "                 [-w file] [-Z user] [--json file] [--report file]...\n"
 "                 [--syslog] [--dump-streams dir] [--trace-states] [expression]\n"
 "       smtpscope --probe host[:port] [--probe-timeout sec] [--ehlo name]\n"
-"                 [--probe-source addr] [--require ext,...] [--json file]\n"
+"                 [--probe-source addr] [--starttls] [--require ext,...]\n"
+"                 [--json file]\n"
 "\n"
 "  -i IFACE          capture live on IFACE (-D lists interfaces)\n"
 "  -r FILE           read a pcap or pcapng file ('-' for stdin); repeat to\n"
@@ -67,6 +68,8 @@ usage(FILE *f)
 "  --probe-timeout SEC  how long the probe waits to connect and per reply (15)\n"
 "  --ehlo NAME       the probe's EHLO name (default this host's name)\n"
 "  --probe-source ADDR  the probe's source address\n"
+"  --starttls        the probe also upgrades with STARTTLS: the TLS version,\n"
+"                    cipher and certificate, and the EHLO reply inside TLS\n"
 "  --require EXT,... one status line and monitoring-plugin exit codes (0 OK,\n"
 "                    1 WARNING, 2 CRITICAL, 3 UNKNOWN): CRITICAL when the\n"
 "                    server does not offer every extension listed\n"
@@ -83,7 +86,7 @@ enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
 	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_REQUIRE,
-	OPT_EHLO, OPT_PSOURCE, OPT_MAX_
+	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -100,6 +103,7 @@ static const struct option longopts[] = {
 	{ "require", required_argument, NULL, OPT_REQUIRE },
 	{ "ehlo", required_argument, NULL, OPT_EHLO },
 	{ "probe-source", required_argument, NULL, OPT_PSOURCE },
+	{ "starttls", no_argument, NULL, OPT_STARTTLS },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
 	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
@@ -442,6 +446,9 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 		case OPT_PSOURCE:
 			o->probe_source = optarg;
 			break;
+		case OPT_STARTTLS:
+			o->probe_starttls = true;
+			break;
 		case OPT_PROBETO:
 			o->probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
 			break;
@@ -499,9 +506,11 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 	o->cap.filter = o->filter;
 	if (o->probe != NULL)
 		return 0;
-	if (o->require != NULL || o->ehlo != NULL || o->probe_source != NULL) {
+	if (o->require != NULL || o->ehlo != NULL || o->probe_source != NULL ||
+	    o->probe_starttls) {
 		cli_warn("%s works with --probe only", o->require != NULL ? "--require" :
-		    o->ehlo != NULL ? "--ehlo" : "--probe-source");
+		    o->ehlo != NULL ? "--ehlo" : o->probe_source != NULL ?
+		    "--probe-source" : "--starttls");
 		return -1;
 	}
 	if (o->cap.nfiles == 0 && o->cap.iface == NULL) {

@@ -34,6 +34,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "cli/cli.h"
 #include "decode/escape.h"
 #include "decode/export.h"
@@ -83,7 +87,19 @@ struct probe {
 	uint64_t t0_us, t1_us;	/* connected, EHLO answered */
 	int mon;		/* --require: MON_* */
 	char status[1024];	/* --require: the status line */
+	/* --starttls: the capabilities before STARTTLS, and what the TLS
+	 * session was */
+	bool tls_tried, tls_up, tls_dead;
+	uint32_t pre_flags;
+	char pre_caps[32][80];
+	size_t npre;
+	char tls_what[700];	/* "TLSv1.3 TLS_AES_256_GCM_SHA384" or the failure */
+	char cert_what[700];	/* subject, names, issuer, expiry, verification */
 };
+
+/* The TLS session of --starttls, once up: replies and commands go through
+ * it instead of the socket. */
+static SSL *p_ssl;
 
 static void
 probe_verdict_line(const struct sess_record *rec, const char *kw, unsigned bit,
@@ -217,6 +233,32 @@ probe_sink_end(void *arg, const struct sess_record *rec)
 		    "firewall's SMTP inspection sits in the path.\n");
 		return;
 	}
+	if (p->tls_tried) {
+		static const struct { const char *kw; unsigned bit; } ext[] = {
+			{ "8BITMIME", CAPB_8BITMIME }, { "SMTPUTF8", CAPB_SMTPUTF8 },
+			{ "CHUNKING", CAPB_CHUNKING }, { "SIZE", CAPB_SIZE },
+			{ "PIPELINING", CAPB_PIPELINING }, { "DSN", CAPB_DSN },
+			{ "AUTH", CAPB_AUTH }, { "STARTTLS", CAPB_STARTTLS },
+		};
+
+		printf("TLS: %s\n", p->tls_what);
+		if (p->cert_what[0] != '\0')
+			printf("certificate: %s\n", p->cert_what);
+		if (p->tls_up) {
+			printf("capabilities before and inside TLS (servers may offer "
+			    "different ones):\n");
+			for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+				bool b = (p->pre_flags & (1u << ext[i].bit)) != 0;
+				bool a = (rec->capflags & (1u << ext[i].bit)) != 0;
+
+				printf("  %-11s %-12s %-12s%s\n", ext[i].kw,
+				    b ? "offered" : "NOT offered", a ? "offered" : "NOT offered",
+				    a != b ? "  <- differs" : "");
+			}
+			printf("(the capabilities and the verdict below are those inside "
+			    "TLS, where mail would go)\n");
+		}
+	}
 	printf("capabilities (%zu):\n", rec->ncaps);
 	for (i = 0; i < rec->ncaps; i++) {
 		esc_text_wstr(buf, sizeof(buf), &rec->caps[i], 0);
@@ -232,9 +274,13 @@ probe_sink_end(void *arg, const struct sess_record *rec)
 	    "mail to or from UTF-8 addresses will be refused or bounced.");
 	probe_verdict_line(rec, "CHUNKING", CAPB_CHUNKING,
 	    "BDAT may be used (RFC 3030).", "senders must use DATA.");
-	probe_verdict_line(rec, "STARTTLS", CAPB_STARTTLS,
-	    "mail can be encrypted in transit (RFC 3207).",
-	    "mail to this server travels in clear text.");
+	if (p->tls_up)		/* inside TLS STARTTLS is gone, by RFC 3207 */
+		printf("  %-9s %-12s mail is encrypted in transit: this probe used "
+		    "it (%s).\n", "STARTTLS", "offered", p->tls_what);
+	else
+		probe_verdict_line(rec, "STARTTLS", CAPB_STARTTLS,
+		    "mail can be encrypted in transit (RFC 3207).",
+		    "mail to this server travels in clear text.");
 	if (rec->capflags & CAPF(SIZE)) {
 		if (rec->size_limit > 0) {
 			cli_fmt_bytes(sz, sizeof(sz), rec->size_limit);
@@ -357,11 +403,20 @@ probe_reply(int fd, struct smtp_session *s, uint64_t *pkt, struct seen_reply *ou
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, p_timeout_ms) != 1) {
+		if ((p_ssl == NULL || SSL_pending(p_ssl) == 0) &&
+		    poll(&pfd, 1, p_timeout_ms) != 1) {
 			snprintf(err, errlen, "no reply within %d s", p_timeout_ms / 1000);
 			return -1;
 		}
-		if ((n = read(fd, buf, sizeof(buf))) <= 0) {
+		if (p_ssl != NULL) {
+			int k = SSL_read(p_ssl, buf, (int)sizeof(buf));
+
+			if (k <= 0 && SSL_get_error(p_ssl, k) == SSL_ERROR_WANT_READ)
+				continue;
+			n = k;
+		} else
+			n = read(fd, buf, sizeof(buf));
+		if (n <= 0) {
 			snprintf(err, errlen, "connection closed by the server%s%s",
 			    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 			return -1;
@@ -415,7 +470,133 @@ probe_send(int fd, struct smtp_session *s, uint64_t *pkt, const char *cmd)
 	pos.ts_us = cli_wall_us();
 	pos.pkt = ++*pkt;
 	smtp_feed(s, XDIR_CLIENT, (const uint8_t *)cmd, len, &pos);
+	if (p_ssl != NULL)
+		return SSL_write(p_ssl, cmd, (int)len) == (int)len ? 0 : -1;
 	return write(fd, cmd, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* "2027-01-03" of a certificate time. */
+static void
+asn1_day(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, len, "%Y-%m-%d", &tm) == 0)
+		strlcpy(buf, "unknown", len);
+}
+
+/* The certificate the server presented, as posttls-finger tells it:
+ * subject, DNS names, issuer, expiry, and whether it verifies against the
+ * system's CA store and matches the host probed. */
+static void
+describe_cert(struct probe *p, X509 *x, long verify, const char *host)
+{
+	char sub[256] = "?", iss[256] = "?", names[300] = "", na[16];
+	GENERAL_NAMES *gens;
+	size_t o = 0;
+
+	(void)X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
+	    sub, sizeof(sub));
+	(void)X509_NAME_get_text_by_NID(X509_get_issuer_name(x), NID_commonName,
+	    iss, sizeof(iss));
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		int k;
+
+		if (g->type != GEN_DNS)
+			continue;
+		k = snprintf(names + o, sizeof(names) - o, "%s%.*s", o ? "," : "",
+		    ASN1_STRING_length(g->d.dNSName),
+		    (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+		if (k < 0 || (size_t)k >= sizeof(names) - o)
+			break;
+		o += (size_t)k;
+	}
+	GENERAL_NAMES_free(gens);
+	asn1_day(X509_get0_notAfter(x), na, sizeof(na));
+	{
+		char es[900];
+
+		snprintf(es, sizeof(es), "subject %s, names %s, issuer %s, expires %s; "
+		    "%s; %s %s", sub, names[0] ? names : "none", iss, na,
+		    verify == X509_V_OK ? "verifies against the system's CA store" :
+		    X509_verify_cert_error_string(verify),
+		    X509_check_host(x, host, 0, 0, NULL) == 1 ? "covers" :
+		    "does NOT cover", host);
+		esc_text(p->cert_what, sizeof(p->cert_what), es, strlen(es), 0);
+	}
+}
+
+/* STARTTLS, the handshake, and EHLO again inside TLS.  0 when TLS is up
+ * (p_ssl set), -1 with the failure in p->tls_what. */
+static int
+probe_starttls(struct probe *p, int fd, struct smtp_session *s, uint64_t *pkt,
+    const char *host, const char *ehlo_cmd)
+{
+	struct seen_reply r;
+	char err[256], rb[300];
+	struct timeval tv;
+	SSL_CTX *ctx;
+	X509 *x;
+
+	p->tls_tried = true;
+	if (probe_send(fd, s, pkt, "STARTTLS\r\n") == -1 ||
+	    probe_reply(fd, s, pkt, &r, err, sizeof(err)) == -1) {
+		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS: %s", err);
+		return -1;
+	}
+	if (r.code != 220) {
+		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS refused: %s",
+		    reply_str(&r, rb, sizeof(rb)));
+		return -1;
+	}
+	/* From here the connection is TLS's: a failed handshake leaves
+	 * nothing to say QUIT on. */
+	p->tls_dead = true;
+	/* Blocking, with the probe's timeout on each read and write. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	tv.tv_sec = p_timeout_ms / 1000;
+	tv.tv_usec = (p_timeout_ms % 1000) * 1000;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    (p_ssl = SSL_new(ctx)) == NULL) {
+		SSL_CTX_free(ctx);
+		snprintf(p->tls_what, sizeof(p->tls_what), "TLS: out of memory");
+		return -1;
+	}
+	(void)SSL_CTX_set_default_verify_paths(ctx);
+	SSL_set_verify(p_ssl, SSL_VERIFY_NONE, NULL);	/* report, do not refuse */
+	(void)SSL_set_tlsext_host_name(p_ssl, host);
+	SSL_set_fd(p_ssl, fd);
+	SSL_CTX_free(ctx);	/* the SSL keeps its reference */
+	if (SSL_connect(p_ssl) != 1) {
+		unsigned long e = ERR_get_error();
+
+		snprintf(p->tls_what, sizeof(p->tls_what), "the TLS handshake failed: %s",
+		    e != 0 ? ERR_reason_error_string(e) : "the connection closed");
+		SSL_free(p_ssl);
+		p_ssl = NULL;
+		return -1;
+	}
+	p->tls_up = true;
+	p->tls_dead = false;
+	snprintf(p->tls_what, sizeof(p->tls_what), "%s %s", SSL_get_version(p_ssl),
+	    SSL_get_cipher_name(p_ssl));
+	if ((x = SSL_get1_peer_certificate(p_ssl)) != NULL) {
+		describe_cert(p, x, SSL_get_verify_result(p_ssl), host);
+		X509_free(x);
+	}
+	if (probe_send(fd, s, pkt, ehlo_cmd) == -1 ||
+	    probe_reply(fd, s, pkt, &p->ehlo, err, sizeof(err)) == -1) {
+		snprintf(p->tls_what + strlen(p->tls_what), sizeof(p->tls_what) -
+		    strlen(p->tls_what), "; EHLO inside TLS: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* --require "8BITMIME,SMTPUTF8": CAPF() bits, or -1 naming the bad word. */
@@ -491,6 +672,27 @@ probe_usage(bool mon, const char *msg)
 	}
 	cli_warn("%s", msg);
 	return EX_USAGE_;
+}
+
+/* --starttls after the first EHLO: keep its capabilities, then upgrade
+ * when STARTTLS is offered. */
+static void
+probe_tls_step(struct probe *p, int fd, struct smtp_session *s, uint64_t *pkt,
+    const char *host, const char *ehlo_cmd)
+{
+	const struct sess_record *rec = smtp_record(s);
+
+	p->pre_flags = rec->capflags;
+	for (p->npre = 0; p->npre < rec->ncaps && p->npre < 32; p->npre++)
+		esc_text_wstr(p->pre_caps[p->npre], sizeof(p->pre_caps[0]),
+		    &rec->caps[p->npre], 0);
+	if (!(rec->capflags & CAPF(STARTTLS))) {
+		p->tls_tried = true;
+		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS is not offered: "
+		    "mail to this server travels in clear text");
+		return;
+	}
+	(void)probe_starttls(p, fd, s, pkt, host, ehlo_cmd);
 }
 
 int
@@ -627,8 +829,15 @@ probe_run(const struct probe_opts *o)
 		p.rc = probe_fail(&p, msg);
 	} else {
 		p.t1_us = cli_wall_us();
-		if (probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
+		if (o->starttls)
+			probe_tls_step(&p, fd, s, &pkt, host, cmd);
+		if (!p.tls_dead && probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
 			(void)probe_reply(fd, s, &pkt, &quit, err, sizeof(err));
+	}
+	if (p_ssl != NULL) {
+		(void)SSL_shutdown(p_ssl);
+		SSL_free(p_ssl);
+		p_ssl = NULL;
 	}
 	close(fd);
 	memset(&ei, 0, sizeof(ei));

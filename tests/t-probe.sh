@@ -66,6 +66,21 @@ t_bg SILENTPROBE "$SMTPSCOPE" $TIMEOUT_OPT --probe "$FAKE:$SILENT_PORT" \
 pf_start "$NO8BIT" "$PORT" myhostname=domino.northwind.test \
     "smtpd_discard_ehlo_keywords = 8bitmime" || exit 1
 pf_start "$NORMAL" "$PORT" myhostname=mx1.northwind.test || exit 1
+# A server with STARTTLS: a self-signed certificate made here.
+TLSSRV=127.0.0.46
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$T/tls.key" -out "$T/tls.crt" -subj "/CN=tls.northwind.test" \
+    -addext "subjectAltName=DNS:tls.northwind.test" -days 30 >/dev/null 2>&1; then
+	chmod 644 "$T/tls.key"
+	pf_start "$TLSSRV" "$PORT" myhostname=tls.northwind.test \
+	    "smtpd_tls_cert_file = $T/tls.crt" "smtpd_tls_key_file = $T/tls.key" \
+	    "smtpd_tls_security_level = may" || exit 1
+	HAVE_TLS=1
+else
+	echo "note: no openssl to make a certificate: the --starttls probe is not tested"
+	HAVE_TLS=0
+fi
 # A server that hides 8BITMIME from one client address only.
 printf '127.0.0.5/32 8bitmime\n' >"$T/discard.cidr"
 pf_start "$PERCLIENT" "$PORT" myhostname=mx3.northwind.test \
@@ -202,6 +217,21 @@ probe arg-missing 2 --probe
 # smtpscope passes it to getaddrinfo(3), which takes it modulo 65536, so
 # --probe HOST:99999 connects to port 34463 and exits 4 instead of 2.
 probe arg-port-range 2 --probe "$NORMAL:99999"
+
+# --- --starttls: the upgrade, the TLS session, the certificate, both lists --------
+probe starttls-none 0 --probe "$NORMAL:$PORT" --starttls
+t_grep starttls-none-said '^TLS: STARTTLS is not offered' "$T/starttls-none.out"
+if [ "$HAVE_TLS" = 1 ]; then
+	probe starttls 0 --probe "$TLSSRV:$PORT" --starttls --json "$T/starttls.json"
+	t_grep starttls-session '^TLS: TLSv1\.[23] [A-Z0-9_-]+$' "$T/starttls.out"
+	t_grep starttls-cert '^certificate: subject tls\.northwind\.test, names tls\.northwind\.test, issuer tls\.northwind\.test, expires 20[0-9-]+; self-signed certificate; does NOT cover 127\.0\.0\.46$' "$T/starttls.out"
+	t_grep starttls-table '^  8BITMIME +offered +offered *$' "$T/starttls.out"
+	t_grep starttls-table-tls '^  STARTTLS +offered +NOT offered +<- differs$' "$T/starttls.out"
+	t_grep starttls-verdict '^  STARTTLS +offered +mail is encrypted in transit: this probe used it \(TLSv1\.[23] ' "$T/starttls.out"
+	t_grep starttls-maillog 'disconnect from .* ehlo=2 starttls=1 quit=1 commands=4' \
+	    "$(pf_log "$T/postfix-$TLSSRV-$PORT")"
+	t_check starttls-json-tls [ "$(jq -r .tls "$T/starttls.json")" = true ]
+fi
 
 # --- the silent server, started first ------------------------------------------------------
 t_wait_exit "$SILENTPROBE" 600	# bounded at 30 s: the built-in wait is 15 s
