@@ -193,8 +193,8 @@ visibility(const struct ictx *x)
 	}
 	if ((r->flags & SF_TLS) && !x->f->plain_after_tls &&
 	    r->tls.app_records[XDIR_CLIENT] > 0) {
-		sb_add(&sb, "%sencrypted after STARTTLS (no keys): what happened "
-		    "inside is inferred from record sizes", sep);
+		sb_add(&sb, "%sencrypted after STARTTLS (no keys): the dialogue "
+		    "inside is not visible", sep);
 		sep = "; ";
 	}
 	if (r->flags & SF_OVERLAP)
