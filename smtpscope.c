@@ -770,7 +770,7 @@ main(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	if (o.probe != NULL) {
 		struct probe_opts po = { o.probe, o.probe_timeout_ms, o.json, &o.smtp,
-		    o.require, o.ehlo, o.probe_source, o.probe_starttls };
+		    o.require, o.ehlo, o.probe_source, o.probe_starttls, o.probe_tls };
 
 		rc = probe_run(&po);
 	}

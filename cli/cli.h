@@ -54,6 +54,7 @@ struct cli_opts {
 	const char *json, *pcap_out, *dump_dir, *probe, *user, *filter_file;
 	const char *require, *ehlo, *probe_source;	/* --probe's */
 	bool probe_starttls;				/* --starttls */
+	bool probe_tls;					/* --tls */
 	const char *reports[CLI_MAX_REPORTS];
 	int nreports;
 	bool batch, syslog, mono, no_progress, line_buffered, trace_states;
@@ -124,6 +125,7 @@ struct probe_opts {
 	const char *ehlo;		/* --ehlo NAME, or NULL: this host's name */
 	const char *source;		/* --probe-source ADDR, or NULL */
 	bool starttls;			/* --starttls: upgrade, EHLO again */
+	bool implicit_tls;		/* --tls: TLS from the first byte (port 465) */
 };
 /* Connect, EHLO, QUIT, print the verdict; returns the exit code (with
  * require, the monitoring-plugin one: 0 OK, 1 WARNING, 2 CRITICAL, 3

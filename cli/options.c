@@ -33,7 +33,7 @@ usage(FILE *f)
 "                 [-w file] [-Z user] [--json file] [--report file]...\n"
 "                 [--syslog] [--dump-streams dir] [--trace-states] [expression]\n"
 "       smtpscope --probe host[:port] [--probe-timeout sec] [--ehlo name]\n"
-"                 [--probe-source addr] [--starttls] [--require ext,...]\n"
+"                 [--probe-source addr] [--starttls | --tls] [--require ext,...]\n"
 "                 [--json file]\n"
 "\n"
 "  -i IFACE          capture live on IFACE (-D lists interfaces)\n"
@@ -70,6 +70,8 @@ usage(FILE *f)
 "  --probe-source ADDR  the probe's source address\n"
 "  --starttls        the probe also upgrades with STARTTLS: the TLS version,\n"
 "                    cipher and certificate, and the EHLO reply inside TLS\n"
+"  --tls             the probe speaks TLS from the first byte (implicit TLS,\n"
+"                    as on port 465 submissions)\n"
 "  --require EXT,... one status line and monitoring-plugin exit codes (0 OK,\n"
 "                    1 WARNING, 2 CRITICAL, 3 UNKNOWN): CRITICAL when the\n"
 "                    server does not offer every extension listed\n"
@@ -86,7 +88,7 @@ enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
 	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_REQUIRE,
-	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_MAX_
+	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_TLS, OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -104,6 +106,7 @@ static const struct option longopts[] = {
 	{ "ehlo", required_argument, NULL, OPT_EHLO },
 	{ "probe-source", required_argument, NULL, OPT_PSOURCE },
 	{ "starttls", no_argument, NULL, OPT_STARTTLS },
+	{ "tls", no_argument, NULL, OPT_TLS },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
 	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
@@ -449,6 +452,9 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 		case OPT_STARTTLS:
 			o->probe_starttls = true;
 			break;
+		case OPT_TLS:
+			o->probe_tls = true;
+			break;
 		case OPT_PROBETO:
 			o->probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1, 3600) * 1000;
 			break;
@@ -504,13 +510,19 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 	} else
 		o->filter = join_args(argc, argv);
 	o->cap.filter = o->filter;
-	if (o->probe != NULL)
+	if (o->probe != NULL) {
+		if (o->probe_starttls && o->probe_tls) {
+			cli_warn("--starttls and --tls exclude each other: a session "
+			    "is either upgraded or in TLS from its start");
+			return -1;
+		}
 		return 0;
+	}
 	if (o->require != NULL || o->ehlo != NULL || o->probe_source != NULL ||
-	    o->probe_starttls) {
+	    o->probe_starttls || o->probe_tls) {
 		cli_warn("%s works with --probe only", o->require != NULL ? "--require" :
 		    o->ehlo != NULL ? "--ehlo" : o->probe_source != NULL ?
-		    "--probe-source" : "--starttls");
+		    "--probe-source" : o->probe_starttls ? "--starttls" : "--tls");
 		return -1;
 	}
 	if (o->cap.nfiles == 0 && o->cap.iface == NULL) {

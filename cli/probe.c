@@ -244,7 +244,10 @@ probe_sink_end(void *arg, const struct sess_record *rec)
 		printf("TLS: %s\n", p->tls_what);
 		if (p->cert_what[0] != '\0')
 			printf("certificate: %s\n", p->cert_what);
-		if (p->tls_up) {
+		if (p->tls_up && p->o->implicit_tls) {
+			printf("(implicit TLS: the whole session, greeting included, was "
+			    "inside TLS)\n");
+		} else if (p->tls_up) {
 			printf("capabilities before and inside TLS (servers may offer "
 			    "different ones):\n");
 			for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
@@ -274,7 +277,10 @@ probe_sink_end(void *arg, const struct sess_record *rec)
 	    "mail to or from UTF-8 addresses will be refused or bounced.");
 	probe_verdict_line(rec, "CHUNKING", CAPB_CHUNKING,
 	    "BDAT may be used (RFC 3030).", "senders must use DATA.");
-	if (p->tls_up)		/* inside TLS STARTTLS is gone, by RFC 3207 */
+	if (p->tls_up && p->o->implicit_tls)
+		printf("  %-9s %-12s mail is encrypted in transit from the first "
+		    "byte (%s).\n", "TLS", "implicit", p->tls_what);
+	else if (p->tls_up)	/* inside TLS STARTTLS is gone, by RFC 3207 */
 		printf("  %-9s %-12s mail is encrypted in transit: this probe used "
 		    "it (%s).\n", "STARTTLS", "offered", p->tls_what);
 	else
@@ -530,31 +536,17 @@ describe_cert(struct probe *p, X509 *x, long verify, const char *host)
 	}
 }
 
-/* STARTTLS, the handshake, and EHLO again inside TLS.  0 when TLS is up
- * (p_ssl set), -1 with the failure in p->tls_what. */
+/* The TLS handshake on fd (p_ssl set when it succeeds): 0, or -1 with the
+ * failure in p->tls_what.  From its first byte the connection is TLS's:
+ * a failed handshake leaves nothing to say QUIT on. */
 static int
-probe_starttls(struct probe *p, int fd, struct smtp_session *s, uint64_t *pkt,
-    const char *host, const char *ehlo_cmd)
+probe_handshake(struct probe *p, int fd, const char *host)
 {
-	struct seen_reply r;
-	char err[256], rb[300];
 	struct timeval tv;
 	SSL_CTX *ctx;
 	X509 *x;
 
 	p->tls_tried = true;
-	if (probe_send(fd, s, pkt, "STARTTLS\r\n") == -1 ||
-	    probe_reply(fd, s, pkt, &r, err, sizeof(err)) == -1) {
-		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS: %s", err);
-		return -1;
-	}
-	if (r.code != 220) {
-		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS refused: %s",
-		    reply_str(&r, rb, sizeof(rb)));
-		return -1;
-	}
-	/* From here the connection is TLS's: a failed handshake leaves
-	 * nothing to say QUIT on. */
 	p->tls_dead = true;
 	/* Blocking, with the probe's timeout on each read and write. */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -590,6 +582,31 @@ probe_starttls(struct probe *p, int fd, struct smtp_session *s, uint64_t *pkt,
 		describe_cert(p, x, SSL_get_verify_result(p_ssl), host);
 		X509_free(x);
 	}
+	return 0;
+}
+
+/* STARTTLS, the handshake, and EHLO again inside TLS.  0 when TLS is up
+ * (p_ssl set), -1 with the failure in p->tls_what. */
+static int
+probe_starttls(struct probe *p, int fd, struct smtp_session *s, uint64_t *pkt,
+    const char *host, const char *ehlo_cmd)
+{
+	struct seen_reply r;
+	char err[256], rb[300];
+
+	p->tls_tried = true;
+	if (probe_send(fd, s, pkt, "STARTTLS\r\n") == -1 ||
+	    probe_reply(fd, s, pkt, &r, err, sizeof(err)) == -1) {
+		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS: %s", err);
+		return -1;
+	}
+	if (r.code != 220) {
+		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS refused: %s",
+		    reply_str(&r, rb, sizeof(rb)));
+		return -1;
+	}
+	if (probe_handshake(p, fd, host) == -1)
+		return -1;
 	if (probe_send(fd, s, pkt, ehlo_cmd) == -1 ||
 	    probe_reply(fd, s, pkt, &p->ehlo, err, sizeof(err)) == -1) {
 		snprintf(p->tls_what + strlen(p->tls_what), sizeof(p->tls_what) -
@@ -813,7 +830,12 @@ probe_run(const struct probe_opts *o)
 	}
 	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", p.ehlo_name);
 	p.rc = EX_OK_;
-	if ((code = probe_reply(fd, s, &pkt, &p.greeting, err, sizeof(err))) == -1) {
+	if (o->implicit_tls && probe_handshake(&p, fd, host) == -1) {
+		/* Implicit TLS (port 465): no greeting without the handshake. */
+		p.greeting.code = 0;
+		snprintf(msg, sizeof(msg), "%s: %.500s", p.target, p.tls_what);
+		p.rc = probe_fail(&p, msg);
+	} else if ((code = probe_reply(fd, s, &pkt, &p.greeting, err, sizeof(err))) == -1) {
 		p.greeting.code = 0;
 		snprintf(msg, sizeof(msg), "%s: no greeting: %s", p.target, err);
 		p.rc = probe_fail(&p, msg);
@@ -829,7 +851,7 @@ probe_run(const struct probe_opts *o)
 		p.rc = probe_fail(&p, msg);
 	} else {
 		p.t1_us = cli_wall_us();
-		if (o->starttls)
+		if (o->starttls && !o->implicit_tls)
 			probe_tls_step(&p, fd, s, &pkt, host, cmd);
 		if (!p.tls_dead && probe_send(fd, s, &pkt, "QUIT\r\n") == 0)
 			(void)probe_reply(fd, s, &pkt, &quit, err, sizeof(err));

@@ -68,6 +68,7 @@ pf_start "$NO8BIT" "$PORT" myhostname=domino.northwind.test \
 pf_start "$NORMAL" "$PORT" myhostname=mx1.northwind.test || exit 1
 # A server with STARTTLS: a self-signed certificate made here.
 TLSSRV=127.0.0.46
+WRAPSRV=127.0.0.47
 if command -v openssl >/dev/null 2>&1 &&
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$T/tls.key" -out "$T/tls.crt" -subj "/CN=tls.northwind.test" \
@@ -76,6 +77,10 @@ if command -v openssl >/dev/null 2>&1 &&
 	pf_start "$TLSSRV" "$PORT" myhostname=tls.northwind.test \
 	    "smtpd_tls_cert_file = $T/tls.crt" "smtpd_tls_key_file = $T/tls.key" \
 	    "smtpd_tls_security_level = may" || exit 1
+	# Implicit TLS, as on port 465: TLS from the first byte.
+	pf_start "$WRAPSRV" "$PORT" myhostname=smtps.northwind.test \
+	    "smtpd_tls_cert_file = $T/tls.crt" "smtpd_tls_key_file = $T/tls.key" \
+	    "smtpd_tls_wrappermode = yes" "smtpd_tls_security_level = encrypt" || exit 1
 	HAVE_TLS=1
 else
 	echo "note: no openssl to make a certificate: the --starttls probe is not tested"
@@ -231,6 +236,16 @@ if [ "$HAVE_TLS" = 1 ]; then
 	t_grep starttls-maillog 'disconnect from .* ehlo=2 starttls=1 quit=1 commands=4' \
 	    "$(pf_log "$T/postfix-$TLSSRV-$PORT")"
 	t_check starttls-json-tls [ "$(jq -r .tls "$T/starttls.json")" = true ]
+	probe implicit-tls 0 --probe "$WRAPSRV:$PORT" --tls
+	t_grep implicit-tls-session '^TLS: TLSv1\.[23] [A-Z0-9_-]+$' "$T/implicit-tls.out"
+	t_grep implicit-tls-said '^\(implicit TLS: the whole session, greeting included, was inside TLS\)$' "$T/implicit-tls.out"
+	t_grep implicit-tls-greeting '^greeting: 220 smtps\.northwind\.test ESMTP Postfix$' "$T/implicit-tls.out"
+	t_grep implicit-tls-verdict '^  8BITMIME +offered ' "$T/implicit-tls.out"
+	t_grep implicit-tls-verdict-tls '^  TLS +implicit +mail is encrypted in transit from the first byte \(TLSv1\.[23] ' "$T/implicit-tls.out"
+	# Without --tls the same server sends no greeting in cleartext.
+	probe implicit-tls-plain 4 --probe "$WRAPSRV:$PORT" --probe-timeout 2
+	probe starttls-and-tls 2 --probe "$TLSSRV:$PORT" --starttls --tls
+	t_grep starttls-and-tls-said 'exclude each other' "$T/starttls-and-tls.err"
 fi
 
 # --- the silent server, started first ------------------------------------------------------
