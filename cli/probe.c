@@ -87,12 +87,10 @@ struct probe {
 	uint64_t t0_us, t1_us;	/* connected, EHLO answered */
 	int mon;		/* --require: MON_* */
 	char status[1024];	/* --require: the status line */
-	/* --starttls: the capabilities before STARTTLS, and what the TLS
-	 * session was */
+	/* --starttls/--tls: the capability bits before STARTTLS, and what
+	 * the TLS session was */
 	bool tls_tried, tls_up, tls_dead;
 	uint32_t pre_flags;
-	char pre_caps[32][80];
-	size_t npre;
 	char tls_what[700];	/* "TLSv1.3 TLS_AES_256_GCM_SHA384" or the failure */
 	char cert_what[700];	/* subject, names, issuer, expiry, verification */
 };
@@ -700,9 +698,6 @@ probe_tls_step(struct probe *p, int fd, struct smtp_session *s, uint64_t *pkt,
 	const struct sess_record *rec = smtp_record(s);
 
 	p->pre_flags = rec->capflags;
-	for (p->npre = 0; p->npre < rec->ncaps && p->npre < 32; p->npre++)
-		esc_text_wstr(p->pre_caps[p->npre], sizeof(p->pre_caps[0]),
-		    &rec->caps[p->npre], 0);
 	if (!(rec->capflags & CAPF(STARTTLS))) {
 		p->tls_tried = true;
 		snprintf(p->tls_what, sizeof(p->tls_what), "STARTTLS is not offered: "

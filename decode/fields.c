@@ -245,18 +245,15 @@ cert_seen(const void *rec)
 {
 	return ((const struct tls_seen *)rec)->cert;
 }
-static void
-get_not_before(const void *rec, struct rec_val *v)
-{
-	v->kind = RV_TS;
-	v->u = (uint64_t)((const struct tls_seen *)rec)->cert_not_before * 1000000;
-}
-static void
-get_not_after(const void *rec, struct rec_val *v)
-{
-	v->kind = RV_TS;
-	v->u = (uint64_t)((const struct tls_seen *)rec)->cert_not_after * 1000000;
-}
+/* An epoch-seconds member M of struct tls_seen as a timestamp. */
+#define EPOCH_OF(get, M)						\
+static void get(const void *rec, struct rec_val *v)			\
+{ v->kind = RV_TS;							\
+  v->u = (uint64_t)((const struct tls_seen *)rec)->M * 1000000; }
+
+EPOCH_OF(get_not_before, cert_not_before)
+EPOCH_OF(get_not_after, cert_not_after)
+#undef EPOCH_OF
 #define T struct tls_seen
 static const struct rec_field cert_fields[] = {
 	F_MEMBER("subject", RT_WSTR, T, cert_subject),

@@ -34,7 +34,9 @@ for line in sys.stdin:
     f = line.rstrip("\n").split("\t") + [""] * 6
     types = f[0].split(",")
     if "2" in types:	# ServerHello: supported_versions, else its version
-        v = f[1] or f[5].split(",")[types.index("2")] if (f[1] or f[5]) else ""
+        v = f[1]
+        if not v and f[5]:
+            v = f[5].split(",")[types.index("2")]
         out["version"] = ver.get(v, v) if v else None
         out["cipher"] = int(f[2].split(",")[0], 16) if f[2] else None
     if "1" in types and f[3]:
