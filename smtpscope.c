@@ -62,6 +62,7 @@ struct run {
 	int out_errors;		/* writes that failed */
 	char out_err[256];	/* the first failure */
 	struct summary sum;	/* the decoder's figures for the summary */
+	struct smtp_keylog *keylog;	/* --tls-keylog files and pcapng secrets */
 	char limit_text[3][96];	/* the report's "limits hit", fill_run_stats */
 	const char *limit_ptr[3];
 };
@@ -203,6 +204,7 @@ ad_open(void *arg, const struct cap_flow_info *fi)
 	p->client_port = fi->client_port;
 	p->server_port = fi->server_port;
 	p->mid_stream = fi->mid_stream;
+	p->implicit_tls = fi->server_port == 465;	/* RFC 8314 */
 	p->ts_us = fi->ts_us;
 	p->pkt = fi->pkt;
 	fc->r = r;
@@ -360,6 +362,7 @@ capture_loop(struct run *r, char *errbuf)
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
+			smtp_keylog_stats(r->keylog, &r->sum.kl);
 			summary_print(stderr, &r->sum, r->cap, o->ports_text, r->sessions_open, false);
 		}
 		if (r->ui != NULL) {
@@ -571,6 +574,29 @@ close_outputs(struct run *r)
 	return rc;
 }
 
+/* --dump-streams: decrypted TLS next to the flow's files, as NAME.tls. */
+static void
+sink_tls_plaintext(void *arg, const struct sess_record *rec, enum xdir d,
+    const uint8_t *p, size_t n)
+{
+	struct run *r = arg;
+
+	if (d == XDIR_CLIENT)
+		(void)dumpflow_extra(r->dump, rec->family, rec->client_ip, rec->client_port,
+		    rec->server_ip, rec->server_port, ".tls", p, n);
+	else
+		(void)dumpflow_extra(r->dump, rec->family, rec->server_ip, rec->server_port,
+		    rec->client_ip, rec->client_port, ".tls", p, n);
+}
+
+/* A pcapng Decryption Secrets Block: a TLS key log is read as one. */
+static void
+cap_secrets(void *arg, uint32_t type, const uint8_t *p, size_t n)
+{
+	if (type == 0x544c534bU)	/* "TLSK" */
+		smtp_keylog_text(arg, p, n);
+}
+
 static int
 run_capture(struct cli_opts *o)
 {
@@ -599,6 +625,8 @@ run_capture(struct cli_opts *o)
 	/* Not over the live view's screen: only to a redirected stderr. */
 	if (o->trace_states && (!want_ui || !isatty(STDERR_FILENO)))
 		sink.state_change = sink_state;
+	if (o->dump_dir != NULL)
+		sink.tls_plaintext = sink_tls_plaintext;
 	if ((r.smtp = smtp_ctx_new(&o->smtp, &sink)) == NULL) {
 		cli_warn("out of memory");
 		return EX_INPUT_;
@@ -623,6 +651,21 @@ run_capture(struct cli_opts *o)
 		rc = EX_OUTPUT_;
 		goto fail;
 	}
+	/* Key logs: opened now, before the privilege drop; read-only. */
+	if ((r.keylog = smtp_keylog_new(0)) == NULL) {
+		cli_warn("out of memory");
+		rc = EX_INPUT_;
+		goto fail;
+	}
+	for (int i = 0; i < o->nkeylogs; i++)
+		if (smtp_keylog_open(r.keylog, o->keylogs[i]) == -1) {
+			cli_warn("--tls-keylog: cannot read '%s': %s", o->keylogs[i],
+			    strerror(errno));
+			rc = EX_INPUT_;
+			goto fail;
+		}
+	o->cap.secrets = cap_secrets;
+	o->cap.secrets_arg = r.keylog;
 	errbuf[0] = '\0';
 	o->cap.evidence_file = o->pcap_out;
 	o->cap.evidence_keep = want_ui;
@@ -638,6 +681,13 @@ run_capture(struct cli_opts *o)
 	}
 	if (errbuf[0] != '\0')
 		cli_warn("warning: %s", errbuf);	/* e.g. promiscuous mode not supported */
+	/* Decryption is on with a key log, or with secrets in the input
+	 * files; otherwise TLS sessions cost nothing more than before. */
+	smtp_keylog_stats(r.keylog, &r.sum.kl);
+	if (o->nkeylogs > 0 || r.sum.kl.lines > 0) {
+		smtp_ctx_keylog(r.smtp, r.keylog);
+		r.sum.keylog = true;
+	}
 	sig_cap = r.cap;
 	as[0] = '\0';
 	if (o->cap.nfiles == 0 && cli_drop_privileges(o->user, made_dir ? o->dump_dir : NULL,
@@ -722,6 +772,7 @@ run_capture(struct cli_opts *o)
 		cli_warn("%s", errbuf);
 		rc = EX_INPUT_;
 	}
+	smtp_keylog_stats(r.keylog, &r.sum.kl);
 	if (r.batch != NULL) {
 		(void)export_batch_causes(stdout, &r.bo);
 		summary_print(stdout, &r.sum, r.cap, o->ports_text, r.sessions_open, true);
@@ -738,6 +789,7 @@ run_capture(struct cli_opts *o)
 	sig_cap = NULL;
 	cap_close(r.cap);
 	smtp_ctx_free(r.smtp);
+	smtp_keylog_free(r.keylog);
 	cause_set_free(r.bo.causes);
 	if (r.ui != NULL)
 		ui_free(r.ui);
@@ -751,6 +803,7 @@ fail:	/* before the first packet: nothing was read, nothing is written */
 	close_outputs(&r);
 	cap_close(r.cap);
 	smtp_ctx_free(r.smtp);
+	smtp_keylog_free(r.keylog);
 	pthread_mutex_destroy(&r.mtx);
 	return rc;
 }

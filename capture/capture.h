@@ -157,6 +157,14 @@ struct cap_config {
 					   packets), 0: 1 MiB */
 	size_t max_evidence_total;	/* all buffered and retained packet bytes,
 					   0: 256 MiB */
+	/*
+	 * pcapng Decryption Secrets Blocks of the input files (read when the
+	 * files are opened, before any packet), handed over as they are:
+	 * type is the block's secrets type (0x544c534b: a TLS key log), the
+	 * octets are the file's.  NULL: not read.
+	 */
+	void (*secrets)(void *arg, uint32_t type, const uint8_t *, size_t);
+	void *secrets_arg;
 };
 
 struct cap_stats {
@@ -269,6 +277,11 @@ int dumpflow_check(struct dumpflow *, char errbuf[CAP_ERRBUF_SIZE]);
 /* A consumer that writes to d; chain calls to next (may be NULL). */
 void dumpflow_consumer(struct dumpflow *d, const struct cap_consumer *next,
     struct cap_consumer *out);
+/* Append to the file of one direction's name plus suffix (decrypted TLS:
+ * ".tls"), made 0600; one open per call.  0, or -1 (remembered for
+ * dumpflow_close). */
+int dumpflow_extra(struct dumpflow *, int family, const uint8_t *sip, uint16_t sport,
+    const uint8_t *dip, uint16_t dport, const char *suffix, const uint8_t *, size_t);
 /* Returns -1 with errbuf set if any write failed. */
 int dumpflow_close(struct dumpflow *, char errbuf[CAP_ERRBUF_SIZE]);
 

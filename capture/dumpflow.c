@@ -278,6 +278,40 @@ df_data(void *ctx, enum cap_dir dir, const uint8_t *p, size_t len,
 		f->d->next.data(f->next, dir, p, len, pos);
 }
 
+int
+dumpflow_extra(struct dumpflow *d, int family, const uint8_t *sip, uint16_t sport,
+    const uint8_t *dip, uint16_t dport, const char *suffix, const uint8_t *p,
+    size_t len)
+{
+	char s[INET6_ADDRSTRLEN + 1], t[INET6_ADDRSTRLEN + 1], name[DF_NAME_MAX + 16];
+	ssize_t w;
+	int fd;
+
+	if (d == NULL || d->failed)
+		return -1;
+	addr_text(family, sip, s, sizeof(s));
+	addr_text(family, dip, t, sizeof(t));
+	snprintf(name, sizeof(name), "%s.%05u-%s.%05u%s", s, sport, t, dport, suffix);
+	fd = openat(d->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		fail(d, "create", name, errno);
+		return -1;
+	}
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fail(d, "write", name, w == 0 ? EIO : errno);
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	(void)close(fd);
+	return d->failed ? -1 : 0;
+}
+
 static void
 df_gap(void *ctx, enum cap_dir dir, uint64_t len, const struct cap_pos *pos)
 {

@@ -124,6 +124,77 @@ link_name(int dlt, char *buf, size_t len)
 	snprintf(buf, len, "%s (%d)", n != NULL ? n : "unknown", dlt);
 }
 
+/*
+ * pcapng Decryption Secrets Blocks (pcapng spec, section 4.7), which
+ * libpcap skips: a walk over the blocks of a regular file with pread,
+ * before libpcap reads it.  Writers put the secrets before the packets
+ * that need them (editcap --inject-secrets: right after the header), so
+ * the walk stops at the first packet block unless it found secrets by
+ * then; a file that carries them (dumpcap can add more as it goes) is
+ * walked to its end.  Every length is checked against the block and the
+ * file; a block that does not add up ends the walk (libpcap then says
+ * what is wrong with the file, if anything).
+ */
+#define PCAPNG_SHB	0x0a0d0d0aU
+#define PCAPNG_DSB	0x0000000aU
+#define DSB_MAX		(1024 * 1024)		/* secrets per block */
+#define DSB_TOTAL_MAX	(16 * 1024 * 1024)	/* per file */
+
+static uint32_t
+u32_order(const uint8_t *b, bool be)
+{
+	return be ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3] :
+	    (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+}
+
+static void
+scan_secrets(const struct cap *c, int fd, uint64_t size)
+{
+	uint8_t h[16], *data;
+	uint64_t off = 0, total = 0;
+	bool be = false, found = false;
+
+	if (c->cfg.secrets == NULL || pread(fd, h, 4, 0) != 4 ||
+	    u32_order(h, false) != PCAPNG_SHB)
+		return;
+	while (off + 12 <= size) {
+		uint32_t type, len;
+
+		if (pread(fd, h, 12, (off_t)off) != 12)
+			return;
+		type = u32_order(h, be);
+		if (type == PCAPNG_SHB) {	/* a section: its byte order */
+			if (h[8] == 0x1a && h[9] == 0x2b && h[10] == 0x3c && h[11] == 0x4d)
+				be = true;
+			else if (h[8] == 0x4d && h[9] == 0x3c && h[10] == 0x2b && h[11] == 0x1a)
+				be = false;
+			else
+				return;
+		}
+		len = u32_order(h + 4, be);
+		if (len < 12 || len % 4 != 0 || len > size - off)
+			return;
+		if ((type == 2 || type == 3 || type == 6) && !found)
+			return;			/* packets, and no secrets before */
+		if (type == PCAPNG_DSB && len >= 20 && pread(fd, h, 16, (off_t)off) == 16) {
+			uint32_t st = u32_order(h + 8, be), sl = u32_order(h + 12, be);
+
+			if (sl <= len - 20 && sl <= DSB_MAX && total + sl <= DSB_TOTAL_MAX &&
+			    (data = malloc(sl > 0 ? sl : 1)) != NULL) {
+				if (pread(fd, data, sl, (off_t)(off + 16)) == (ssize_t)sl) {
+					c->cfg.secrets(c->cfg.secrets_arg, st, data, sl);
+					found = true;
+					total += sl;
+				}
+				/* Secrets: not left in freed memory. */
+				explicit_bzero(data, sl);
+				free(data);
+			}
+		}
+		off += len;
+	}
+}
+
 static int
 open_file(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 {
@@ -159,6 +230,8 @@ open_file(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 			return -1;
 		}
 	}
+	if (S_ISREG(sb.st_mode))
+		scan_secrets(c, fd, (uint64_t)sb.st_size);
 	if ((fp = fdopen(fd, "rb")) == NULL) {
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot read '%s': %s",
 		    src_label(s->name), strerror(errno));

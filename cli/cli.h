@@ -45,6 +45,7 @@ void cli_fmt_bytes(char *buf, size_t len, uint64_t n);
 /* ----------------------------------------------------------- options.c */
 
 #define CLI_MAX_REPORTS 8	/* --report may be given this many times */
+#define CLI_MAX_KEYLOGS 16	/* --tls-keylog likewise */
 
 /* The command line, parsed. */
 struct cli_opts {
@@ -57,6 +58,8 @@ struct cli_opts {
 	bool probe_tls;					/* --tls */
 	const char *reports[CLI_MAX_REPORTS];
 	int nreports;
+	const char *keylogs[CLI_MAX_KEYLOGS];	/* --tls-keylog */
+	int nkeylogs;
 	bool batch, syslog, mono, no_progress, line_buffered, trace_states;
 	int verbose;		/* -q: -1, -v: 1, -vv: 2 */
 	char ports_text[64];	/* the kept ports as given, for messages */
@@ -102,6 +105,11 @@ struct summary {
 		uint64_t n;
 	} silent_by[SUMMARY_SILENT_SERVERS];
 	size_t nsilent_by;
+	/* TLS sessions (STARTTLS or implicit) by what decryption made of
+	 * them, records that failed authentication, and the key logs. */
+	uint64_t tls, tls_dec[TD_UNSUPPORTED + 1], tls_bad_records;
+	bool keylog;		/* decryption was on */
+	struct smtp_keylog_stats kl;
 };
 void summary_add(struct summary *, const struct sess_record *);
 /* A flow that ended without payload, to server ip; answered: the server

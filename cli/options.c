@@ -31,7 +31,8 @@ usage(FILE *f)
 "usage: smtpscope [-bDhlnpqUv] [-c count] [-F file] [-i interface] [-P ports]\n"
 "                 [-r file]... [-s snaplen] [-B buffer_size] [-t[ttt]]\n"
 "                 [-w file] [-Z user] [--json file] [--report file]...\n"
-"                 [--syslog] [--dump-streams dir] [--trace-states] [expression]\n"
+"                 [--syslog] [--dump-streams dir] [--tls-keylog file]...\n"
+"                 [--trace-states] [expression]\n"
 "       smtpscope --probe host[:port] [--probe-timeout sec] [--ehlo name]\n"
 "                 [--probe-source addr] [--starttls | --tls] [--require ext,...]\n"
 "                 [--json file]\n"
@@ -64,6 +65,9 @@ usage(FILE *f)
 "                    .json, .csv); repeat for several\n"
 "  --syslog          also send each incident to syslog\n"
 "  --dump-streams DIR  write each direction of each flow to DIR (as tcpflow)\n"
+"  --tls-keylog FILE decrypt TLS with the secrets in FILE (SSLKEYLOGFILE\n"
+"                    format; read as it grows; repeat for several) and decode\n"
+"                    the SMTP inside; adds port 465 (implicit TLS)\n"
 "  --probe HOST[:PORT] connect, EHLO, QUIT, and report the capabilities\n"
 "  --probe-timeout SEC  how long the probe waits to connect and per reply (15)\n"
 "  --ehlo NAME       the probe's EHLO name (default this host's name)\n"
@@ -88,7 +92,7 @@ enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
 	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_REQUIRE,
-	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_TLS, OPT_MAX_
+	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_TLS, OPT_KEYLOG, OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -107,6 +111,7 @@ static const struct option longopts[] = {
 	{ "probe-source", required_argument, NULL, OPT_PSOURCE },
 	{ "starttls", no_argument, NULL, OPT_STARTTLS },
 	{ "tls", no_argument, NULL, OPT_TLS },
+	{ "tls-keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
 	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
@@ -124,7 +129,7 @@ static const struct option longopts[] = {
 static bool
 repeatable(int ch)
 {
-	return ch == 'r' || ch == OPT_REPORT || ch == 'v' || ch == 't' || ch == 'n' ||
+	return ch == 'r' || ch == OPT_REPORT || ch == OPT_KEYLOG || ch == 'v' || ch == 't' || ch == 'n' ||
 	    ch == 'b' || ch == 'q' || ch == 'l' || ch == 'U' || ch == 'p' ||
 	    ch == OPT_SYSLOG || ch == OPT_MONO || ch == OPT_NOPROGRESS ||
 	    ch == OPT_TRACE;
@@ -428,6 +433,13 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 				}
 			o->reports[o->nreports++] = optarg;
 			break;
+		case OPT_KEYLOG:
+			if (o->nkeylogs >= CLI_MAX_KEYLOGS) {
+				cli_warn("--tls-keylog: at most %d files", CLI_MAX_KEYLOGS);
+				return -1;
+			}
+			o->keylogs[o->nkeylogs++] = optarg;
+			break;
 		case OPT_SYSLOG:
 			o->syslog = true;
 			break;
@@ -532,6 +544,17 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 	if (o->cap.nfiles > 0 && o->cap.iface != NULL) {
 		cli_warn("-r and -i cannot be used together");
 		return -1;
+	}
+	/* With keys, implicit TLS (RFC 8314) is decoded too. */
+	if (o->nkeylogs > 0 && o->cap.nports > 0 && o->cap.nports < CAP_MAX_PORTS) {
+		bool has = false;
+
+		for (n = 0; n < o->cap.nports; n++)
+			has = has || o->cap.ports[n] == 465;
+		if (!has) {
+			o->cap.ports[o->cap.nports++] = 465;
+			strlcat(o->ports_text, ",465", sizeof(o->ports_text));
+		}
 	}
 	return 0;
 }

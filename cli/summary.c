@@ -30,6 +30,12 @@ summary_add(struct summary *r, const struct sess_record *rec)
 	for (i = 0; i < rec->ntx; i++)
 		r->cut_rcpts += rec->tx[i].rcpts_dropped;
 	inc_tally_add(&r->by_type, rec);
+	if (rec->flags & SF_TLS) {
+		r->tls++;
+		if ((unsigned)rec->tls.decryption <= TD_UNSUPPORTED)
+			r->tls_dec[rec->tls.decryption]++;
+		r->tls_bad_records += rec->tls.bad_records;
+	}
 }
 
 void
@@ -175,6 +181,23 @@ summary_print(FILE *f, const struct summary *r, struct cap *cap,
 		    "%llu transactions, %llu recipients\n",
 		    (unsigned long long)r->cut_caps, (unsigned long long)r->cut_tx,
 		    (unsigned long long)r->cut_rcpts);
+	if (r->keylog) {
+		fprintf(f, "  TLS: %llu sessions, %llu decrypted, %llu without a key, "
+		    "%llu failed, %llu with a suite not decrypted; %llu records "
+		    "failed authentication\n", (unsigned long long)r->tls,
+		    (unsigned long long)r->tls_dec[TD_DECRYPTED],
+		    (unsigned long long)r->tls_dec[TD_NO_KEY],
+		    (unsigned long long)r->tls_dec[TD_FAILED],
+		    (unsigned long long)r->tls_dec[TD_UNSUPPORTED],
+		    (unsigned long long)r->tls_bad_records);
+		fprintf(f, "  key log: %llu secrets for %llu sessions, %llu lines "
+		    "malformed, %llu forgotten (cap %u)\n",
+		    (unsigned long long)r->kl.secrets, (unsigned long long)r->kl.randoms,
+		    (unsigned long long)r->kl.bad, (unsigned long long)r->kl.forgotten,
+		    KEYLOG_MAX_ENTRIES);
+	} else if (r->tls > 0)
+		fprintf(f, "  TLS: %llu sessions, not decrypted (no --tls-keylog)\n",
+		    (unsigned long long)r->tls);
 	if (st.smtps_packets > 0) {
 		cli_fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
 		fprintf(f, "  port 465 (implicit TLS, not decoded): %llu connections, "

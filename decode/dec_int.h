@@ -300,7 +300,8 @@ struct tx_facts {
 	X(cut_seq)		/* "[message cut...]" for reset-mid-data */ \
 	X(content_early_seq)	/* content before the 354 */ \
 	X(tls_alert_seq)	/* the "[TLS alert ...]" note */ \
-	X(tls_hs_seq)		/* the "[TLS handshake ...]" note */
+	X(tls_hs_seq)		/* the "[TLS handshake ...]" note */ \
+	X(tls_dec_seq)		/* the "[TLS decrypted ...]" note */
 
 /* Session-wide facts for the rules. */
 struct sess_facts {
@@ -320,9 +321,12 @@ struct sess_facts {
 	 * all); decoding went on.  plain_replies: server replies since. */
 	bool plain_after_tls;
 	uint32_t plain_replies;
+	/* A key log decrypted the TLS: the dialogue inside is decoded. */
+	bool tls_decrypted;
 	uint64_t tls_c_bytes, tls_s_bytes;
 	/* capabilities */
 	uint32_t stripped_bits;	/* offered earlier, missing from the last reply */
+	bool stripped_in_tls;	/* ... a reply inside TLS, decrypted */
 	/* protocol */
 	uint32_t pipe_unoffered, pipe_term;
 	bool auth_cleartext;	/* AUTH while STARTTLS was offered, before TLS */
@@ -392,10 +396,36 @@ TAILQ_HEAD(host_lru, host_mem);
 struct smtp_ctx {
 	struct smtp_limits lim;
 	struct smtp_sink sink;
+	struct smtp_keylog *keylog;
 	struct host_tree hosts;
 	struct host_lru lru;
 	size_t nhosts;
 };
+
+/* keylog.c: a secret of the key log, by client random and label. */
+enum kl_label { KL_MASTER, KL_C_HS, KL_S_HS, KL_C_AP, KL_S_AP, KL_MAX };
+const uint8_t *keylog_find(const struct smtp_keylog *, const uint8_t random[32],
+    enum kl_label, size_t *len);
+
+/* tlscrypt.c: one session's decryption.  fn gets each record's plaintext
+ * with its inner content type (22 handshake, 21 alert, 23 data), or, for
+ * a record that failed authentication, type 0, no octets, and about how
+ * many its plaintext had. */
+struct tls_crypt;
+typedef void tls_plain_fn(void *arg, enum xdir, uint8_t type, const uint8_t *,
+    size_t, const struct smtp_pos *);
+struct tls_crypt *tls_crypt_new(struct smtp_keylog *, tls_plain_fn *, void *arg);
+void tls_crypt_free(struct tls_crypt *);
+/* A hello's random; the server's with the version and suite chosen. */
+void tls_crypt_hello(struct tls_crypt *, enum xdir, const uint8_t random[32],
+    uint16_t version, uint16_t suite);
+/* A protected record, whole (body is decrypted in place). */
+void tls_crypt_record(struct tls_crypt *, struct tls_seen *, enum xdir,
+    const uint8_t hdr[5], uint8_t *body, size_t len, const struct smtp_pos *);
+/* TLS 1.3: dir's Finished (the application keys next) or KeyUpdate. */
+void tls_crypt_next(struct tls_crypt *, enum xdir, bool key_update);
+/* The end: held records get a last chance; t->decryption is final. */
+void tls_crypt_finish(struct tls_crypt *, struct tls_seen *);
 
 /* tls.c: one direction's reading of the TLS records after STARTTLS. */
 struct tls_dir {
@@ -411,8 +441,17 @@ struct tls_dir {
 	bool hs_keep;			/* a hello being assembled into hs */
 	uint32_t hs_left, hs_len, hs_cap;
 	uint8_t *hs;
+	/* Decryption (NULL without a key log): protected records are
+	 * assembled in rec and handed to cr whole. */
+	struct tls_crypt *cr;
+	bool protect;			/* the record being read is protected */
+	uint8_t *rec;
+	uint32_t rec_cap, rec_have;
 };
-void tls_feed(struct tls_dir *, struct tls_seen *, enum xdir, const uint8_t *, size_t);
+void tls_feed(struct tls_dir *, struct tls_seen *, enum xdir, const uint8_t *, size_t,
+    const struct smtp_pos *);
+/* Decrypted handshake octets (inner type 22) of dir. */
+void tls_hs_plain(struct tls_dir *, struct tls_seen *, enum xdir, const uint8_t *, size_t);
 void tls_lost(struct tls_dir *);
 /* tlscert.c: the first certificate of a Certificate message's chain. */
 void tls_cert_read(struct tls_seen *, const uint8_t *der, size_t len);
@@ -434,6 +473,8 @@ struct smtp_session {
 	bool after_chunk;	/* the next client line must be a command */
 	bool auth_sasl;		/* AUTH in progress: client lines are SASL */
 	bool srv_tls;		/* server side encrypted */
+	bool implicit_tls;	/* TLS from the first byte (port 465) */
+	struct tls_crypt *cr;	/* decryption, with a key log */
 	bool tls_client_seen;
 	struct tls_dir tlsd[2];	/* [XDIR_CLIENT], [XDIR_SERVER] */
 	struct wstr helo_try;	/* the name of the HELO/EHLO awaiting its reply */
@@ -460,8 +501,18 @@ struct smtp_session {
  *   transcript.c the transcript (read by the rules through tr_find)
  * ------------------------------------------------------------------ */
 
+/* Encrypted and unread: TLS began, and neither cleartext after STARTTLS
+ * nor a key log let the decoder read the dialogue inside. */
+static inline bool
+tls_opaque(const struct smtp_session *s)
+{
+	return (s->rec.flags & SF_TLS) && !s->f.plain_after_tls && !s->f.tls_decrypted;
+}
+
 /* session.c */
 const char *phase_name(enum sphase);
+/* TLS begins (STARTTLS 220, or implicit TLS): decrypt with the key log. */
+void tls_begin(struct smtp_session *);
 /* The one door for every state change: why says what caused it (for
  * --trace-states).  Once encrypted (srv_tls), the session stays so: only
  * the cleartext-after-STARTTLS path, which clears srv_tls, leaves SP_TLS. */

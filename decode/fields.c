@@ -267,6 +267,16 @@ static const struct rec_field cert_fields[] = {
 static const struct rec_table cert_table = { "TLS server certificate",
     cert_fields, sizeof(cert_fields) / sizeof(cert_fields[0]) };
 
+/* What decryption made of the session: null without a key log. */
+static void
+get_decryption(const void *rec, struct rec_val *v)
+{
+	const char *n = tls_dec_name(((const struct tls_seen *)rec)->decryption);
+
+	if (n != NULL)
+		val_name(v, n);
+}
+
 /* null in JSON when no TLS record was seen. */
 static size_t
 tls_present(const void *rec)
@@ -300,6 +310,10 @@ static const struct rec_field tls_fields[] = {
 	  .count = sizes_known },
 	{ .name = "certificate", .type = RT_OBJECT, .sub = &cert_table,
 	  .count = cert_seen },
+	F_GET("decryption", get_decryption),
+	{ .name = "decrypted_records", .type = RT_OBJECT, .off = offsetof(T, dec_records),
+	  .size = MSIZE(T, dec_records), .sub = &dir_table },
+	F_MEMBER("records_failed_authentication", RT_UINT, T, bad_records),
 };
 #undef T
 static const struct rec_table tls_table = { "TLS handshake", tls_fields,

@@ -191,8 +191,7 @@ visibility(const struct ictx *x)
 		sb_add(&sb, "%sonly one direction captured", sep);
 		sep = "; ";
 	}
-	if ((r->flags & SF_TLS) && !x->f->plain_after_tls &&
-	    r->tls.app_records[XDIR_CLIENT] > 0) {
+	if (tls_opaque(x->s) && r->tls.app_records[XDIR_CLIENT] > 0) {
 		sb_add(&sb, "%sencrypted after STARTTLS (no keys): the dialogue "
 		    "inside is not visible", sep);
 		sep = "; ";
@@ -445,7 +444,7 @@ abort_after_ehlo(const struct smtp_session *s)
 	const struct sess_record *r = &s->rec;
 	uint32_t since = f->cmds_since_ehlo;
 
-	if (!f->ehlo_ok || (r->flags & SF_TLS) || f->rset_seq == NOSEQ)
+	if (!f->ehlo_ok || tls_opaque(s) || f->rset_seq == NOSEQ)
 		return false;
 	if (since & (CMDB(MAIL) | CMDB(RCPT) | CMDB(DATA) | CMDB(BDAT) |
 	    CMDB(AUTH) | CMDB(STARTTLS)))
@@ -462,7 +461,7 @@ abort_inside_tls(const struct ictx *x, struct sb *dia)
 	const struct sess_record *r = x->r;
 	const struct tls_seen *t = &r->tls;
 
-	if (!(r->flags & SF_TLS) || x->f->plain_after_tls || !t->server_hello ||
+	if (!tls_opaque(x->s) || !t->server_hello ||
 	    !t->sizes_known || t->alert || t->c_after < 2 ||
 	    t->c_first_len < 8 || t->c_after_max >= MAIL_MIN_OCTETS - 1 ||
 	    !sess_closed(r))

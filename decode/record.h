@@ -198,6 +198,15 @@ struct tx_record {
 
 /* What the cleartext part of a TLS handshake after STARTTLS showed
  * (tls.c).  Versions are the wire's 0x0303 (TLS 1.2), 0x0304 (TLS 1.3). */
+enum tls_dec {
+	TD_NONE = 0,		/* no key log, or nothing encrypted to read */
+	TD_DECRYPTED,		/* records decrypted, the SMTP inside decoded */
+	TD_NO_KEY,		/* the key log has no secret for the session */
+	TD_FAILED,		/* secrets, but no record authenticated */
+	TD_UNSUPPORTED,		/* a suite smtpscope does not decrypt (CBC...) */
+};
+const char *tls_dec_name(enum tls_dec);	/* "decrypted", "no-key"...; NULL for TD_NONE */
+
 struct tls_seen {
 	bool client_hello;		/* a ClientHello was parsed */
 	bool versions_ext;		/* ... with supported_versions */
@@ -229,6 +238,11 @@ struct tls_seen {
 	struct wstr cert_subject, cert_issuer, cert_names;
 	int64_t cert_not_before, cert_not_after;
 	bool cert_self_signed;
+	/* Decryption with a key log (tlscrypt.c): what became of it, records
+	 * decrypted per direction, records that failed authentication. */
+	enum tls_dec decryption;
+	uint64_t dec_records[2];
+	uint32_t bad_records;
 };
 /* "TLS 1.2", "TLS_AES_128_GCM_SHA256", "handshake_failure"; NULL if unknown. */
 const char *tls_version_name(unsigned);
@@ -312,8 +326,8 @@ enum inc_family {
 	  FAM_HELLO, SIDE_CLIENT, SEV_WARNING, CONF_POSSIBLE,           \
 	  "RFC 5321")                                                   \
 	X(CAPABILITY_STRIPPED, "capability-stripped", FAM_HELLO,        \
-	  SIDE_SERVER, SEV_WARNING, CONF_CERTAIN, "RFC 3207 sections 4, \
-	  6")                                                           \
+	  SIDE_SERVER, SEV_WARNING, CONF_CERTAIN,                       \
+	  "RFC 3207 sections 4, 6")                                     \
 	X(STARTTLS_REFUSED, "starttls-refused", FAM_TLS, SIDE_SERVER,   \
 	  SEV_WARNING, CONF_CERTAIN, "RFC 3207 section 4")              \
 	X(STARTTLS_NOT_USED, "starttls-not-used", FAM_TLS, SIDE_CLIENT, \

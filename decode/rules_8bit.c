@@ -71,11 +71,14 @@ r_8bitmime_abort(struct ictx *x, struct finding *fd)
 	    "convert to 7-bit, so it will return a non-delivery report to the "
 	    "sender (the Microsoft KB295734/KB195252 case: IIS or Exchange "
 	    "relaying to Lotus Domino).", x->cip);
+	if (x->f->tls_decrypted)
+		sb_add(&fd->dia, " The reply was inside TLS (decrypted with the key log), "
+		    "so it is the server's own: no device in the path rewrote it.");
 	if (r->capflags & CAPF(SMTPUTF8))
 		sb_add(&fd->dia, " The server does offer SMTPUTF8, which RFC 6531 requires "
 		    "to come with 8BITMIME: 8BITMIME was most likely removed on "
-		    "purpose, by a keyword filter in the server's configuration or "
-		    "by a middlebox rewriting the EHLO reply.");
+		    "purpose, by a keyword filter in the server's configuration%s.",
+		    x->f->tls_decrypted ? "" : " or by a middlebox rewriting the EHLO reply");
 	fd->conf = abort_confidence(x, fd->conf, true, &fd->dia);
 	if (in_tls) {
 		(void)abort_inside_tls(x, &fd->dia);
@@ -89,9 +92,10 @@ r_8bitmime_abort(struct ictx *x, struct finding *fd)
 	    "Enabled; on Postfix, remove 8BITMIME from smtpd_discard_ehlo_keywords. "
 	    "Or make the sender %s convert 8-bit messages to 7-bit "
 	    "(quoted-printable or base64) when the next hop does not offer "
-	    "8BITMIME. If %s is configured to offer 8BITMIME, look for a "
-	    "firewall or SMTP proxy rewriting its EHLO reply.", x->server, x->cip,
-	    x->sip);
+	    "8BITMIME.", x->server, x->cip);
+	if (!x->f->tls_decrypted)
+		sb_add(&fd->fix, " If %s is configured to offer 8BITMIME, look for a "
+		    "firewall or SMTP proxy rewriting its EHLO reply.", x->sip);
 	evidence_abort(x, &fd->e);
 	return true;
 }

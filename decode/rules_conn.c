@@ -21,8 +21,7 @@ r_reset_mid_data(struct ictx *x, struct finding *fd)
 	const struct tls_seen *t = &x->r->tls;
 	/* Inside TLS, without keys: the client's last flight was message-sized
 	 * and the server sent nothing after it before the close. */
-	bool tls_cut = (x->r->flags & SF_TLS) && !f->plain_after_tls &&
-	    t->sizes_known && t->c_tail >= TLS_MESSAGE_OCTETS;
+	bool tls_cut = tls_opaque(x->s) && t->sizes_known && t->c_tail >= TLS_MESSAGE_OCTETS;
 
 	if (!(f->cut_in_content || f->cut_awaiting_reply || tls_cut) || !sess_closed(x->r))
 		return false;
@@ -93,7 +92,8 @@ r_no_quit(struct ictx *x, struct finding *fd)
 	const struct sess_record *r = x->r;
 	const struct xline *last;
 
-	if (x->f->quit_seq != NOSEQ || !sess_closed(r) || (r->flags & (SF_TLS | SF_ONE_SIDED)) ||
+	if (x->f->quit_seq != NOSEQ || !sess_closed(r) || tls_opaque(x->s) ||
+	    (r->flags & SF_ONE_SIDED) ||
 	    x->s->tr.next_seq == 0)
 		return false;
 	sb_add(&fd->sum, "The session between client %s and %s ended by %s without "

@@ -181,6 +181,24 @@ r_capability_stripped(struct ictx *x, struct finding *fd)
 		    "leaves when it removes an extension it does not know. Clients "
 		    "then cannot use it (RFC 3207 section 4, 6): mail goes in "
 		    "cleartext or 8-bit messages are refused. ");
+	} else if (f->stripped_in_tls) {
+		/* The reply inside TLS is authentic: no device rewrote it. */
+		sb_add(&fd->sum, "Server %s offered 8BITMIME to client %s before STARTTLS "
+		    "but not inside TLS.", x->server, x->client);
+		sb_add(&fd->dia, "The EHLO reply inside TLS (decrypted with the key log) "
+		    "is the server's own: no device in the path can change it. The "
+		    "server is configured differently for TLS sessions, so a client "
+		    "that decides after STARTTLS, as RFC 3207 section 4.2 requires, "
+		    "cannot send 8-bit mail, while one that remembered the first "
+		    "reply does so unannounced. ");
+		sb_add(&fd->fix, "Make %s offer the same extensions inside TLS as before "
+		    "it (Postfix: smtpd_discard_ehlo_keywords and the -o overrides of "
+		    "the smtpd entry in master.cf; Exchange: the receive connector).",
+		    x->server);
+		ev_add(&fd->e, f->stripped_seq, 5);
+		ev_add(&fd->e, f->ehlo_seq, 4);
+		ev_range(&fd->e, f->ehlo_reply_seq, f->ehlo_reply_last, 2);
+		return true;
 	} else {
 		sb_add(&fd->sum, "Server %s offered %s%s%s earlier in the session but no "
 		    "longer does to client %s.", x->server,

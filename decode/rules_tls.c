@@ -199,7 +199,8 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 	const struct sess_record *r = x->r;
 	const struct sess_facts *f = x->f;
 
-	if (!(r->flags & SF_TLS))
+	/* Decrypted records: the handshake succeeded. */
+	if (!(r->flags & SF_TLS) || f->tls_decrypted)
 		return false;
 	if (f->plain_after_tls) {
 		/* Cleartext commands after the 220: when the server answered

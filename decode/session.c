@@ -139,6 +139,12 @@ smtp_ctx_new(const struct smtp_limits *lim, const struct smtp_sink *sink)
 }
 
 void
+smtp_ctx_keylog(struct smtp_ctx *c, struct smtp_keylog *k)
+{
+	c->keylog = k;
+}
+
+void
 smtp_ctx_free(struct smtp_ctx *c)
 {
 	struct host_mem *h;
@@ -297,8 +303,8 @@ enter_state(struct smtp_session *s, enum sphase to, const char *why)
 		return;
 	/* Once encrypted, nothing of the session is readable again, unless
 	 * the capture turned out to hold cleartext (plain_after_starttls()
-	 * clears srv_tls first). */
-	if (from == SP_TLS && s->srv_tls)
+	 * clears srv_tls first) or a key log decrypts it. */
+	if (from == SP_TLS && s->srv_tls && !s->f.tls_decrypted)
 		return;
 	s->phase = to;
 	if (k->state_change != NULL)
@@ -318,7 +324,7 @@ tls_read(struct smtp_session *s, enum xdir d, const uint8_t *p, size_t n,
 	bool had_sh = t->server_hello, had_alert = t->alert;
 	char b[300];
 
-	tls_feed(&s->tlsd[d], t, d, p, n);
+	tls_feed(&s->tlsd[d], t, d, p, n, pos);
 	if (!had_sh && t->server_hello) {
 		const char *v = tls_version_name(t->version), *c = tls_suite_name(t->suite);
 
@@ -387,8 +393,98 @@ plain_after_starttls(struct smtp_session *s, const struct smtp_pos *pos)
 	line_reset(&s->lb[XDIR_SERVER]);
 }
 
+/*
+ * TLS with a key log.  The wire stays TLS (tls.c frames it, tlscrypt.c
+ * decrypts it); the plaintext of application data records comes back
+ * here and is decoded as cleartext from where TLS began: after STARTTLS
+ * the client starts over with EHLO (RFC 3207 section 4.2), with implicit
+ * TLS the greeting comes first.
+ */
+static void stream_gap(struct smtp_session *, enum xdir, uint64_t,
+    const struct smtp_pos *, bool tls_record);
+
+static void client_plain(struct smtp_session *, const uint8_t *, size_t,
+    const struct smtp_pos *);
+static void server_plain(struct smtp_session *, const uint8_t *, size_t,
+    const struct smtp_pos *);
+
+static void
+tls_plaintext(void *arg, enum xdir d, uint8_t type, const uint8_t *p, size_t n,
+    const struct smtp_pos *pos)
+{
+	struct smtp_session *s = arg;
+	struct tls_seen *t = &s->rec.tls;
+
+	switch (type) {
+	case 22:			/* handshake: Finished, certificate... */
+		tls_hs_plain(&s->tlsd[d], t, d, p, n);
+		break;
+	case 21:			/* an alert sent encrypted */
+		if (n >= 2 && p[0] == 2 && !t->alert) {
+			const char *a = tls_alert_name(p[1]);
+
+			t->alert = true;
+			t->alert_from = d;
+			t->alert_level = p[0];
+			t->alert_desc = p[1];
+			s->f.tls_alert_seq = tr_note(s, pos, "[TLS alert from the %s "
+			    "(decrypted): fatal %s (%u)]", d == XDIR_CLIENT ?
+			    "client" : "server", a != NULL ? a : "unknown", p[1]);
+		}
+		break;
+	case 0:				/* a record that failed authentication */
+		if (s->f.tls_decrypted)
+			stream_gap(s, d, n, pos, true);
+		break;
+	case 23:			/* SMTP */
+		if (!s->f.tls_decrypted) {
+			s->f.tls_decrypted = true;
+			s->f.tls_dec_seq = tr_note(s, pos, "[TLS decrypted with the key "
+			    "log: the dialogue inside follows]");
+			enter_state(s, s->implicit_tls ? SP_CONNECTED : SP_HELLO,
+			    "TLS decrypted");
+			line_reset(&s->lb[XDIR_CLIENT]);
+			line_reset(&s->lb[XDIR_SERVER]);
+		}
+		if (s->ctx->sink.tls_plaintext != NULL)
+			s->ctx->sink.tls_plaintext(s->ctx->sink.arg, &s->rec, d, p, n);
+		if (d == XDIR_CLIENT)
+			client_plain(s, p, n, pos);
+		else
+			server_plain(s, p, n, pos);
+		break;
+	}
+}
+
+/* TLS begins (STARTTLS accepted, or implicit TLS): with a key log, the
+ * records will be decrypted. */
+void
+tls_begin(struct smtp_session *s)
+{
+	if (s->ctx->keylog == NULL || s->cr != NULL)
+		return;
+	s->cr = tls_crypt_new(s->ctx->keylog, tls_plaintext, s);
+	s->tlsd[XDIR_CLIENT].cr = s->tlsd[XDIR_SERVER].cr = s->cr;
+}
+
 static void
 client_feed(struct smtp_session *s, const uint8_t *p, size_t n,
+    const struct smtp_pos *pos)
+{
+	/* A TLS record starts 0x16 (SSLv2: 0x80); a letter starts a command
+	 * in cleartext, so one octet decides. */
+	if (s->phase == SP_TLS && s->f.tls_c_bytes == 0 && !s->f.plain_after_tls &&
+	    !s->implicit_tls && ((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z'))
+		plain_after_starttls(s, pos);
+	if (s->phase == SP_TLS || (s->srv_tls && s->f.tls_decrypted))
+		tls_client_bytes(s, p, n, pos);
+	else
+		client_plain(s, p, n, pos);
+}
+
+/* Client octets in cleartext (or decrypted). */
+static void
+client_plain(struct smtp_session *s, const uint8_t *p, size_t n,
     const struct smtp_pos *pos)
 {
 	while (n > 0) {
@@ -397,14 +493,10 @@ client_feed(struct smtp_session *s, const uint8_t *p, size_t n,
 
 		switch (s->phase) {
 		case SP_TLS:
-			/* A TLS record starts 0x16 (SSLv2: 0x80); a letter
-			 * starts a command in cleartext, so one octet decides. */
-			if (s->f.tls_c_bytes == 0 && !s->f.plain_after_tls &&
-			    ((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z')) {
-				plain_after_starttls(s, pos);
-				continue;
-			}
-			tls_client_bytes(s, p, n, pos);
+			/* STARTTLS accepted inside this flight: the rest is
+			 * TLS (or, inside decrypted TLS, nothing to read). */
+			if (!s->f.tls_decrypted)
+				client_feed(s, p, n, pos);
 			return;
 		case SP_CONTENT:
 			k = body_data(&s->body, p, n, &done);
@@ -435,11 +527,23 @@ static void
 server_feed(struct smtp_session *s, const uint8_t *p, size_t n,
     const struct smtp_pos *pos)
 {
+	if (s->srv_tls)
+		tls_server_bytes(s, p, n, pos);
+	else
+		server_plain(s, p, n, pos);
+}
+
+/* Server octets in cleartext (or decrypted). */
+static void
+server_plain(struct smtp_session *s, const uint8_t *p, size_t n,
+    const struct smtp_pos *pos)
+{
 	while (n > 0) {
 		size_t k;
 		bool done;
 
-		if (s->srv_tls) {
+		if (s->srv_tls && !s->f.tls_decrypted) {
+			/* STARTTLS accepted inside this flight. */
 			tls_server_bytes(s, p, n, pos);
 			return;
 		}
@@ -492,6 +596,20 @@ smtp_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
 {
 	if (s == NULL || (dir != XDIR_CLIENT && dir != XDIR_SERVER))
 		return;
+	stream_gap(s, dir, len, pos, false);
+}
+
+/*
+ * len octets of one direction are missing: from the wire (a capture gap),
+ * or, with tls_record, the plaintext of a TLS record that failed
+ * authentication (never decoded).  Either way the direction resynchronises
+ * on the next recognisable line, as after any gap; a wire gap inside TLS
+ * also ends that direction's TLS reading (the record framing is lost).
+ */
+static void
+stream_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
+    const struct smtp_pos *pos, bool tls_record)
+{
 	s->rec.flags |= SF_GAP;
 	s->rec.anomalies[SAN_GAP]++;
 	s->f.gap_bytes[dir] += len;
@@ -503,14 +621,24 @@ smtp_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
 			s->f.greeting_lost = true;
 	}
 	{
-		uint32_t seq = tr_note(s, pos, "[gap: %llu bytes missing from the %s]",
+		uint32_t seq = tls_record ?
+		    tr_note(s, pos, "[TLS record failed authentication: %llu bytes from "
+		    "the %s not decoded]", (unsigned long long)len,
+		    dir == XDIR_CLIENT ? "client" : "server") :
+		    tr_note(s, pos, "[gap: %llu bytes missing from the %s]",
 		    (unsigned long long)len, dir == XDIR_CLIENT ? "client" : "server");
 
 		if (s->f.gap_seq == NOSEQ)
 			s->f.gap_seq = seq;
 	}
+	if (!tls_record && s->f.tls_decrypted && s->srv_tls) {
+		/* Decrypting: the wire's TLS framing is lost for good. */
+		tls_lost(&s->tlsd[dir]);
+		if (dir == XDIR_SERVER)
+			return;
+	}
 	if (dir == XDIR_SERVER) {
-		if (s->srv_tls) {
+		if (s->srv_tls && !tls_record && !s->f.tls_decrypted) {
 			tls_server_bytes(s, NULL, (size_t)(len > SIZE_MAX ? SIZE_MAX : len), pos);
 			return;
 		}
@@ -601,6 +729,14 @@ smtp_session_new(struct smtp_ctx *ctx, const struct smtp_peers *peers)
 		s->resync[XDIR_CLIENT] = s->resync[XDIR_SERVER] = true;
 		(void)tr_note(s, &pos, "[joined mid-stream: decoding from the first recognisable line]");
 	}
+	if (peers->implicit_tls) {
+		/* RFC 8314: TLS from the first octet, SMTP inside. */
+		s->implicit_tls = true;
+		s->rec.flags |= SF_TLS;
+		enter_state(s, SP_TLS, "implicit TLS");
+		s->srv_tls = true;
+		tls_begin(s);
+	}
 	return s;
 }
 
@@ -683,7 +819,7 @@ sess_state(const struct smtp_session *s)
 		return SST_BROKEN;
 	if (nrefused > 0)
 		return last_refused == TXO_REJ ? SST_REJECTED : SST_DEFERRED;
-	if (r->flags & SF_TLS)
+	if (tls_opaque(s))
 		return SST_TLS;
 	if (!ended)
 		return SST_OPEN;
@@ -737,6 +873,7 @@ session_free(struct smtp_session *s)
 	line_free(&s->lb[1]);
 	tls_dir_free(&s->tlsd[0]);
 	tls_dir_free(&s->tlsd[1]);
+	tls_crypt_free(s->cr);
 	tr_free(&s->tr);
 	free(s->helo_try.p);
 	rec_free(&s->rec);
@@ -755,7 +892,7 @@ flush_partial(struct smtp_session *s, enum xdir d, const struct smtp_pos *pos)
 	if (d == XDIR_CLIENT && (s->phase == SP_CONTENT || s->phase == SP_CHUNK ||
 	    s->phase == SP_TLS))
 		return;
-	if (d == XDIR_SERVER && s->srv_tls)
+	if (d == XDIR_SERVER && s->srv_tls && !s->f.tls_decrypted)
 		return;
 	if (d == XDIR_CLIENT && s->auth_sasl)
 		(void)tr_add(s, d, XL_MASKED | XL_TRUNCATED, MASK, strlen(MASK), pos);
@@ -783,6 +920,9 @@ smtp_end(struct smtp_session *s, const struct smtp_end_info *ei,
 	r = &s->rec;
 	f = &s->f;
 	k = &s->ctx->sink;
+	/* Records held for a key the key log had not yet given go first:
+	 * their plaintext belongs before everything below. */
+	tls_crypt_finish(s->cr, &r->tls);
 	flush_partial(s, XDIR_CLIENT, pos);
 	flush_partial(s, XDIR_SERVER, pos);
 	if (s->phase == SP_CONTENT || s->phase == SP_CONTENT_RESYNC) {

@@ -43,6 +43,10 @@ struct smtp_sink {
 	 * as it stands, not rebuilt: read its uid and addresses only. */
 	void (*state_change)(void *arg, const struct sess_record *,
 	    const char *from, const char *to, const char *why);
+	/* Decrypted TLS application data of one direction, as it is
+	 * decoded (may be NULL; --dump-streams). */
+	void (*tls_plaintext)(void *arg, const struct sess_record *, enum xdir,
+	    const uint8_t *, size_t);
 };
 
 /* Who talks in a session, from the capture layer's flow. */
@@ -52,6 +56,7 @@ struct smtp_peers {
 	uint8_t client_ip[16], server_ip[16];
 	uint16_t client_port, server_port;
 	bool mid_stream;	/* no handshake seen */
+	bool implicit_tls;	/* TLS from the first byte (port 465, RFC 8314) */
 	uint64_t ts_us;		/* first packet */
 	uint64_t pkt;
 };
@@ -92,5 +97,35 @@ void smtp_end(struct smtp_session *, const struct smtp_end_info *,
     const struct smtp_pos *);
 /* The current record (for tests and the probe); valid until the next call. */
 const struct sess_record *smtp_record(struct smtp_session *);
+
+/*
+ * TLS key logs (SSLKEYLOGFILE, the NSS key log format): with one, the
+ * decoder decrypts TLS after STARTTLS (and implicit TLS, smtp_peers.
+ * implicit_tls) and decodes the SMTP inside like cleartext.  Secrets stay
+ * inside decode/: never printed, wiped when freed.
+ */
+#define KEYLOG_MAX_ENTRIES	65536	/* client randoms held, oldest forgotten */
+struct smtp_keylog;
+struct smtp_keylog_stats {
+	uint64_t lines;		/* lines read (not comments or blank) */
+	uint64_t secrets;	/* of them, secrets kept */
+	uint64_t other;		/* labels with nothing to decrypt (exporter...) */
+	uint64_t bad;		/* malformed lines, skipped */
+	uint64_t randoms;	/* client randoms learnt */
+	uint64_t forgotten;	/* ... forgotten to stay under the cap */
+	uint64_t held;		/* ... held now */
+};
+struct smtp_keylog *smtp_keylog_new(size_t max_entries);	/* 0: default */
+/* Read path and keep it open, to read again as it grows (open it before
+ * dropping privileges).  0, or -1 with errno. */
+int smtp_keylog_open(struct smtp_keylog *, const char *path);
+/* Key log text from elsewhere (a pcapng Decryption Secrets Block). */
+void smtp_keylog_text(struct smtp_keylog *, const uint8_t *, size_t);
+/* Read what the files gained (now: even if read less than 50 ms ago). */
+void smtp_keylog_poll(struct smtp_keylog *, bool now);
+void smtp_keylog_stats(const struct smtp_keylog *, struct smtp_keylog_stats *);
+void smtp_keylog_free(struct smtp_keylog *);
+/* Decrypt with k (not owned; NULL: no decryption) from now on. */
+void smtp_ctx_keylog(struct smtp_ctx *, struct smtp_keylog *k);
 
 #endif

@@ -31,13 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "dec_int.h"
 
 #define TLS_REC_MAX	(16384 + 2048)
 #define TLS_HS_MAX	16384
 
 enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23 };
-enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_CERTIFICATE = 11 };
+enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_CERTIFICATE = 11,
+	HS_FINISHED = 20, HS_KEY_UPDATE = 24 };
 #define TLS_CERT_MAX	65536	/* a Certificate message kept (the chain) */
 enum { EXT_SNI = 0, EXT_ALPN = 16, EXT_VERSIONS = 43 };
 
@@ -127,18 +130,19 @@ client_ext(struct tls_seen *t, unsigned type, struct rd *e)
 }
 
 static void
-client_hello(struct tls_seen *t, struct rd *r)
+client_hello(struct tls_dir *d, struct tls_seen *t, struct rd *r)
 {
 	unsigned legacy = rd_u(r, 2);
-	struct rd ext;
+	struct rd ext, rnd;
 
-	(void)rd_sub(r, 32);			/* random */
+	rnd = rd_sub(r, 32);
 	(void)rd_sub(r, rd_u(r, 1));		/* session id */
 	t->nsuites = (uint16_t)(rd_u(r, 2) / 2);
 	(void)rd_sub(r, (size_t)t->nsuites * 2);
 	(void)rd_sub(r, rd_u(r, 1));		/* compression methods */
 	if (r->bad)
 		return;
+	tls_crypt_hello(d->cr, XDIR_CLIENT, rnd.p, 0, 0);
 	t->client_hello = true;
 	t->offered_max = t->offered_min = (uint16_t)legacy;
 	if (r->off == r->n)
@@ -154,12 +158,12 @@ client_hello(struct tls_seen *t, struct rd *r)
 }
 
 static void
-server_hello(struct tls_seen *t, struct rd *r)
+server_hello(struct tls_dir *d, struct tls_seen *t, struct rd *r)
 {
 	unsigned legacy = rd_u(r, 2), suite;
-	struct rd ext;
+	struct rd ext, rnd;
 
-	(void)rd_sub(r, 32);
+	rnd = rd_sub(r, 32);
 	(void)rd_sub(r, rd_u(r, 1));
 	suite = rd_u(r, 2);
 	(void)rd_u(r, 1);			/* compression */
@@ -168,20 +172,21 @@ server_hello(struct tls_seen *t, struct rd *r)
 	t->server_hello = true;
 	t->version = (uint16_t)legacy;
 	t->suite = (uint16_t)suite;
-	if (r->off == r->n)
-		return;
-	ext = rd_sub(r, rd_u(r, 2));
-	while (!ext.bad && ext.off < ext.n) {
-		unsigned type = rd_u(&ext, 2);
-		struct rd e = rd_sub(&ext, rd_u(&ext, 2));
+	if (r->off < r->n) {
+		ext = rd_sub(r, rd_u(r, 2));
+		while (!ext.bad && ext.off < ext.n) {
+			unsigned type = rd_u(&ext, 2);
+			struct rd e = rd_sub(&ext, rd_u(&ext, 2));
 
-		if (!e.bad && type == EXT_VERSIONS) {
-			unsigned v = rd_u(&e, 2);
+			if (!e.bad && type == EXT_VERSIONS) {
+				unsigned v = rd_u(&e, 2);
 
-			if (!e.bad)
-				t->version = (uint16_t)v;
+				if (!e.bad)
+					t->version = (uint16_t)v;
+			}
 		}
 	}
+	tls_crypt_hello(d->cr, XDIR_SERVER, rnd.p, t->version, t->suite);
 }
 
 static void
@@ -190,12 +195,18 @@ hs_message(struct tls_dir *d, struct tls_seen *t, enum xdir dir)
 	struct rd r = { d->hs, d->hs_len, 0, false };
 
 	if (d->hs_type == HS_CLIENT_HELLO && dir == XDIR_CLIENT && !t->client_hello)
-		client_hello(t, &r);
+		client_hello(d, t, &r);
 	else if (d->hs_type == HS_SERVER_HELLO && dir == XDIR_SERVER && !t->server_hello)
-		server_hello(t, &r);
+		server_hello(d, t, &r);
 	else if (d->hs_type == HS_CERTIFICATE && dir == XDIR_SERVER && !t->cert) {
-		/* certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>: the first */
-		struct rd l = rd_sub(&r, rd_u(&r, 3));
+		/* certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>: the first.
+		 * TLS 1.3 (decrypted) puts a request context before it, and
+		 * extensions after each certificate. */
+		struct rd l;
+
+		if (t->version == 0x0304)
+			(void)rd_sub(&r, rd_u(&r, 1));
+		l = rd_sub(&r, rd_u(&r, 3));
 		struct rd c = rd_sub(&l, rd_u(&l, 3));
 
 		if (!c.bad)
@@ -252,6 +263,11 @@ hs_bytes(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 		if (d->hs_left == 0) {
 			if (d->hs_keep)
 				hs_message(d, t, dir);
+			/* TLS 1.3, read decrypted: the keys change after a
+			 * Finished and a KeyUpdate (RFC 8446 7.2). */
+			if (t->version == 0x0304 && (d->hs_type == HS_FINISHED ||
+			    d->hs_type == HS_KEY_UPDATE))
+				tls_crypt_next(d->cr, dir, d->hs_type == HS_KEY_UPDATE);
 			d->hshlen = 0;
 			d->hs_keep = false;
 			if (t->client_hello && t->server_hello &&
@@ -317,8 +333,49 @@ app_record(struct tls_dir *d, struct tls_seen *t, enum xdir dir, unsigned len)
 }
 
 void
-tls_feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
+tls_hs_plain(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
     const uint8_t *p, size_t n)
+{
+	hs_bytes(d, t, dir, p, n);
+}
+
+/* Is the record whose header was just read protected (encrypted)?  Only
+ * asked when decrypting.  TLS 1.3 encrypts every record of type
+ * application_data after the ServerHello; TLS 1.2 every record of a
+ * direction after its ChangeCipherSpec. */
+static bool
+protected_record(const struct tls_dir *d, const struct tls_seen *t)
+{
+	if (d->rtype == CT_CCS)
+		return false;
+	if (t->server_hello && t->version == 0x0304)
+		return d->rtype == CT_APPDATA;
+	return d->ccs;
+}
+
+/* Room for a protected record of len octets in d->rec. */
+static bool
+rec_room(struct tls_dir *d, uint32_t len)
+{
+	uint8_t *nb;
+	uint32_t cap = d->rec_cap > 0 ? d->rec_cap : 512;
+
+	if (len <= d->rec_cap)
+		return true;
+	while (cap < len)
+		cap *= 2;
+	if (cap > TLS_REC_MAX)
+		cap = TLS_REC_MAX;
+	if ((nb = realloc(d->rec, cap)) == NULL)
+		return false;
+	d->rec = nb;
+	d->rec_cap = cap;
+	return true;
+}
+
+void
+tls_feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
+    const uint8_t *p, size_t n, const struct smtp_pos *pos)
 {
 	while (n > 0 && !d->dead) {
 		size_t k;
@@ -350,11 +407,17 @@ tls_feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 				d->ccs = true;
 			if (d->rtype == CT_APPDATA)
 				app_record(d, t, dir, d->rec_len);
+			d->protect = d->cr != NULL && protected_record(d, t) &&
+			    rec_room(d, d->rec_len);
+			d->rec_have = 0;
 			if (d->rec_left > 0)
 				continue;
 		}
 		k = n < d->rec_left ? n : d->rec_left;
-		if (d->rtype == CT_HANDSHAKE && !d->ccs)
+		if (d->protect) {
+			memcpy(d->rec + d->rec_have, p, k);
+			d->rec_have += (uint32_t)k;
+		} else if (d->rtype == CT_HANDSHAKE && !d->ccs)
 			hs_bytes(d, t, dir, p, k);
 		else if (d->rtype == CT_ALERT && d->rec_len == 2) {
 			for (size_t i = 0; i < k && d->alen < 2; i++)
@@ -369,8 +432,13 @@ tls_feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir,
 		p += k;
 		n -= k;
 		d->rec_left -= (uint16_t)k;
-		if (d->rec_left == 0)
+		if (d->rec_left == 0) {
 			d->hlen = 0;
+			if (d->protect)
+				tls_crypt_record(d->cr, t, dir, d->hdr, d->rec,
+				    d->rec_have, pos);
+			d->protect = false;
+		}
 	}
 }
 
@@ -386,6 +454,24 @@ tls_dir_free(struct tls_dir *d)
 	free(d->hs);
 	d->hs = NULL;
 	d->hs_cap = 0;
+	if (d->rec != NULL)
+		OPENSSL_cleanse(d->rec, d->rec_cap);	/* plaintext */
+	free(d->rec);
+	d->rec = NULL;
+	d->rec_cap = 0;
+}
+
+const char *
+tls_dec_name(enum tls_dec d)
+{
+	switch (d) {
+	case TD_NONE: return NULL;
+	case TD_DECRYPTED: return "decrypted";
+	case TD_NO_KEY: return "no-key";
+	case TD_FAILED: return "failed";
+	case TD_UNSUPPORTED: return "unsupported-suite";
+	}
+	return NULL;
 }
 
 /* ------------------------------------------------------------------------

@@ -405,11 +405,13 @@ ehlo_reply(struct smtp_session *s, const struct verb_reply *v)
 	/* After TLS, STARTTLS must no longer be offered (RFC 3207 section
 	 * 4.2): not a loss. */
 	lost = r->capflags_ever & ~rp->capflags &
-	    (CAPF(8BITMIME) | (f->plain_after_tls ? 0 : CAPF(STARTTLS)));
+	    (CAPF(8BITMIME) | (f->plain_after_tls || f->tls_decrypted ? 0 :
+	    CAPF(STARTTLS)));
 
 	if (f->ehlo_ok && lost != 0) {
 		f->stripped_bits |= lost;
 		f->stripped_seq = rp->first_seq;
+		f->stripped_in_tls = f->tls_decrypted;
 	}
 	f->ehlo_ok = f->hello_ok = true;
 	r->ehlo = true;
@@ -741,6 +743,7 @@ starttls_reply(struct smtp_session *s, const struct verb_reply *v)
 	s->auth_sasl = false;
 	enter_state(s, SP_TLS, "STARTTLS 220");
 	s->srv_tls = true;	/* after the door: it closes it behind */
+	tls_begin(s);
 	s->want_update = true;
 	return true;
 }

@@ -20,10 +20,12 @@ tail -n 1 "$T/tshark.txt"
 # The cleartext TLS handshake after STARTTLS: version, cipher suite, SNI
 # and alert as tshark's TLS dissector reads them, on every capture in
 # pcaps/ that has TLS records.
+# (pcapng files are left out: the one with TLS carries its key log, and
+# tshark then reads the encrypted close_notify as an alert too.)
 for cap in pcaps/*.pcap; do
 	n=$(tshark -r "$cap" -Y tls -T fields -e frame.number 2>/dev/null | wc -l)
 	[ "$n" -gt 0 ] || continue
-	name=$(basename "$cap" .pcap)
+	name=$(basename "$cap"); name=${name%.pcap*}
 	want=$(tshark -r "$cap" -Y 'tls.handshake.type == 1 || tls.handshake.type == 2 || tls.alert_message' \
 	    -T fields -e tls.handshake.type -e tls.handshake.extensions.supported_version \
 	    -e tls.handshake.ciphersuite -e tls.handshake.extensions_server_name \
@@ -44,7 +46,7 @@ for line in sys.stdin:
     if f[4] and out["alert"] is None:
         out["alert"] = int(f[4])
 print(out)')
-	got=$("$SMTPSCOPE" -r "$cap" --json - -b 2>/dev/null | "$PY" -c 'import json, sys
+	got=$("$SMTPSCOPE" -r "$cap" -P 25,465 --json - -b 2>/dev/null | "$PY" -c 'import json, sys
 alerts = {"handshake_failure": 40, "protocol_version": 70, "unrecognized_name": 112}
 for line in sys.stdin:
     t = json.loads(line).get("tls_handshake")
@@ -52,7 +54,10 @@ for line in sys.stdin:
         continue
     names = {"TLS_AES_256_GCM_SHA384": 0x1302, "TLS_AES_128_GCM_SHA256": 0x1301,
              "TLS_CHACHA20_POLY1305_SHA256": 0x1303,
-             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": 0xc02f}
+             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": 0xc02f,
+             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": 0xc02b,
+             "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": 0xc02c,
+             "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": 0xcca9}
     c = t["cipher"]
     print({"version": t["version"], "cipher": names.get(c, c), "sni": t["sni"],
            "alert": alerts.get(t["alert"], t["alert"])})

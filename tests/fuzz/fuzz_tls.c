@@ -30,7 +30,7 @@ feed(struct tls_dir *d, struct tls_seen *t, enum xdir dir, const uint8_t *p,
 
 		if (k > n - off)
 			k = n - off;
-		tls_feed(d, t, dir, p + off, k);
+		tls_feed(d, t, dir, p + off, k, NULL);
 		off += k;
 	}
 }

@@ -160,10 +160,10 @@ feed_split(struct tls_seen *t, enum xdir dir, const struct buf *b, size_t at)
 
 	memset(&d, 0, sizeof(d));
 	if (at == 0 || at >= b->n) {
-		tls_feed(&d, t, dir, b->b, b->n);
+		tls_feed(&d, t, dir, b->b, b->n, NULL);
 	} else {
-		tls_feed(&d, t, dir, b->b, at);
-		tls_feed(&d, t, dir, b->b + at, b->n - at);
+		tls_feed(&d, t, dir, b->b, at, NULL);
+		tls_feed(&d, t, dir, b->b + at, b->n - at, NULL);
 	}
 	tls_dir_free(&d);
 }
@@ -313,23 +313,23 @@ t_not_tls(void **state)
 	(void)state;
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
-	tls_feed(&d, &t, XDIR_CLIENT, cmd, sizeof(cmd) - 1);
+	tls_feed(&d, &t, XDIR_CLIENT, cmd, sizeof(cmd) - 1, NULL);
 	assert_true(d.dead);
 	assert_true(t.not_tls[XDIR_CLIENT]);
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
-	tls_feed(&d, &t, XDIR_CLIENT, badver, sizeof(badver));
+	tls_feed(&d, &t, XDIR_CLIENT, badver, sizeof(badver), NULL);
 	assert_true(t.not_tls[XDIR_CLIENT]);
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
-	tls_feed(&d, &t, XDIR_SERVER, huge, sizeof(huge));
+	tls_feed(&d, &t, XDIR_SERVER, huge, sizeof(huge), NULL);
 	assert_true(t.not_tls[XDIR_SERVER]);
 	assert_int_equal(t.records[XDIR_SERVER], 0);
 	/* After a gap nothing more is read. */
 	memset(&t, 0, sizeof(t));
 	memset(&d, 0, sizeof(d));
 	tls_lost(&d);
-	tls_feed(&d, &t, XDIR_SERVER, badver, sizeof(badver));
+	tls_feed(&d, &t, XDIR_SERVER, badver, sizeof(badver), NULL);
 	assert_int_equal(t.records[XDIR_SERVER], 0);
 }
 
@@ -389,14 +389,14 @@ app_flow(struct tls_seen *t, bool tls13, unsigned suite, const unsigned *lens, s
 		m.b[2 + 32 + 2] = (uint8_t)suite;
 	}
 	record_hs(&r, 2, &m, 0);
-	tls_feed(&ds, t, XDIR_SERVER, r.b, r.n);
+	tls_feed(&ds, t, XDIR_SERVER, r.b, r.n, NULL);
 	for (size_t i = 0; i < n; i++) {
 		r.n = 0;
 		u8(&r, 23);
 		u16(&r, 0x0303);
 		u16(&r, lens[i]);
 		put(&r, z, lens[i]);
-		tls_feed(&dc, t, XDIR_CLIENT, r.b, r.n);
+		tls_feed(&dc, t, XDIR_CLIENT, r.b, r.n, NULL);
 	}
 	tls_dir_free(&dc);
 	tls_dir_free(&ds);
