@@ -121,8 +121,9 @@ FUZZ_CC    ?= clang
 FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	      -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 FUZZ_TIME  ?= 60
-fuzz: build/fuzz/fuzz_tls
-build/fuzz/fuzz_tls: tests/fuzz/fuzz_tls.c $(DECODE_SRC)
+FUZZ_TARGETS = tls keylog
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(DECODE_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
 fuzz-run: fuzz
