@@ -656,6 +656,8 @@ const struct rule inc_rules[INC_MAX] = {
 	RULE(STARTTLS_INJECTION, r_starttls_injection, 0, 0),
 	RULE(TLS_VERSION_OBSOLETE, r_tls_version_obsolete, 0,
 	    INCB(STARTTLS_HANDSHAKE_FAILED)),
+	RULE(TLS_SERVER_OBSOLETE, r_tls_server_obsolete, 0,
+	    INCB(STARTTLS_HANDSHAKE_FAILED)),
 	RULE(TLS_CERTIFICATE, r_tls_certificate, 0, 0),
 	RULE(TLS_REQUIRED, r_tls_required, 0, 0),
 	RULE(SIZE_EXCEEDED, r_size_exceeded, 0, 0),

@@ -340,6 +340,8 @@ enum inc_family {
 	  "RFC 3207 section 4.2; RFC 2920 section 3.1; CVE-2011-0411")  \
 	X(TLS_VERSION_OBSOLETE, "tls-version-obsolete", FAM_TLS,        \
 	  SIDE_CLIENT, SEV_WARNING, CONF_CERTAIN, "RFC 8996; RFC 8446") \
+	X(TLS_SERVER_OBSOLETE, "tls-server-obsolete", FAM_TLS,          \
+	  SIDE_SERVER, SEV_WARNING, CONF_CERTAIN, "RFC 8996; RFC 8446") \
 	X(TLS_CERTIFICATE, "tls-certificate-problem", FAM_TLS,          \
 	  SIDE_SERVER, SEV_WARNING, CONF_CERTAIN,                       \
 	  "RFC 5280 section 4.1.2.5; RFC 6125 section 6; RFC 7672")     \

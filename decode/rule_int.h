@@ -158,6 +158,7 @@ bool r_starttls_not_used(struct ictx *, struct finding *);
 bool r_starttls_handshake_failed(struct ictx *, struct finding *);
 bool r_starttls_injection(struct ictx *, struct finding *);
 bool r_tls_version_obsolete(struct ictx *, struct finding *);
+bool r_tls_server_obsolete(struct ictx *, struct finding *);
 bool r_tls_certificate(struct ictx *, struct finding *);
 bool r_tls_required(struct ictx *, struct finding *);
 bool r_auth_problem(struct ictx *, struct finding *);

@@ -288,6 +288,39 @@ r_tls_version_obsolete(struct ictx *x, struct finding *fd)
 	return true;
 }
 
+/* The client offered TLS 1.2 or newer and the server chose TLS 1.1 or
+ * older: the server's TLS is what is obsolete.  (A client that offered
+ * nothing newer is tls-version-obsolete's.) */
+bool
+r_tls_server_obsolete(struct ictx *x, struct finding *fd)
+{
+	const struct tls_seen *t = &x->r->tls;
+	const char *chose = tls_version_name(t->version);
+	char vers[64];
+
+	if (!t->client_hello || !t->server_hello || t->offered_max <= 0x0302 ||
+	    t->version > 0x0302 || chose == NULL)
+		return false;
+	sb_add(&fd->sum, "Server %s chose %s in its TLS handshake although client %s "
+	    "offered %s.", x->server, chose, x->client,
+	    offered_versions(t, vers, sizeof(vers)));
+	sb_add(&fd->dia, "RFC 8996 deprecates TLS 1.0 and 1.1 (and SSL 3.0 is long "
+	    "broken). A server that chooses one when the client offers TLS 1.2 "
+	    "has nothing newer enabled: senders that require TLS 1.2 (MTA-STS "
+	    "and DANE policies, Microsoft 365 since 2022, current OpenSSL at its "
+	    "default security level) fail the handshake with it and defer, or "
+	    "fall back to cleartext.");
+	sb_add(&fd->fix, "Enable TLS 1.2 and 1.3 on %s (Windows: TLS 1.2 for SChannel "
+	    "and the .NET strong-crypto settings; Domino 9 and older: the TLS 1.2 "
+	    "fix packs; OpenSSL-based MTAs: a current library and a protocol "
+	    "list without the old versions), then disable TLS 1.0 and 1.1.",
+	    x->server);
+	ev_add(&fd->e, x->f->starttls_seq, 4);
+	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
+	ev_add(&fd->e, x->f->tls_hs_seq, 5);
+	return true;
+}
+
 /* The server's certificate, read in cleartext (TLS 1.2 and older): out of
  * its validity window at the time of the session, or not covering the
  * name the client asked for (SNI) or, without SNI, the name the server

@@ -730,11 +730,32 @@ chk_tls10_refused(const struct sess_record *r)
 	    "protocol_version"));
 }
 
+/* The client offers TLS 1.2 (its legacy version, no supported_versions)
+ * and the server chooses TLS 1.0: the server's fix. */
+static const struct step tls10_server[] = {
+	S(G), C(E), S(CAPS_ALL), C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
+	C("\x16\x03\x01\x00\x2d\x01\x00\x00\x29\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x2f\x01\x00"),
+	S("\x16\x03\x01\x00\x2a\x02\x00\x00\x26\x03\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x2f\x00"),
+};
+
+static void
+chk_tls10_server(const struct sess_record *r)
+{
+	const struct incident *inc;
+
+	assert_incs(r, "tls-server-obsolete", NULL);
+	inc = find_inc(r, "tls-server-obsolete");
+	assert_true(str_in(inc->summary, "chose TLS 1.0"));
+	assert_true(str_in(inc->summary, "offered TLS 1.2"));
+	assert_true(str_in(inc->fix, "Enable TLS 1.2"));
+}
+
 static void
 t_tls_version_obsolete(void **state)
 {
 	RUN(tls10, SEND_CLOSE, chk_tls10);
 	RUN(tls10_refused, SEND_CLOSE, chk_tls10_refused);
+	RUN(tls10_server, SEND_CLOSE, chk_tls10_server);
 }
 
 static void
