@@ -37,65 +37,25 @@
 #
 # Usage: make-pcaps.sh [-o OUTDIR] [SCENARIO...]   (default: all, into pcaps/)
 # KEEP=1 keeps the temporary directory (config, maillog) for debugging.
+# What it shares with make-tls-pcaps.sh (options, cleanup, the common Postfix
+# settings, the tcpdump helpers) is in capture-lib.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=$HERE
 PY=/usr/bin/python3
 CLIENT=$HERE/clients/smtpclient.py
+CAP_PORTS=25
+# shellcheck source=pcaps/capture-lib.sh
+. "$HERE/capture-lib.sh"
 
-while getopts o: opt; do
-	case $opt in
-	o) OUT=$(cd "$OPTARG" && pwd) ;;
-	*) echo "usage: $0 [-o OUTDIR] [SCENARIO...]" >&2; exit 2 ;;
-	esac
-done
+cap_options "$@"
 shift $((OPTIND - 1))
-
-die() { echo "make-pcaps: $*" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || die "run as root (postfix and tcpdump need it)"
-for t in postfix postconf tcpdump swaks openssl ss editcap; do
-	command -v "$t" >/dev/null || die "$t is not installed"
-done
+cap_require postfix postconf tcpdump swaks openssl ss editcap
 $PY -c 'import socket' || die "$PY does not work"
 
-T=$(mktemp -d /tmp/smtpscope-pcaps.XXXXXX)
-chmod 755 "$T"
-CONF=$T/etc
-TCPDUMP_PID=""
-POSTFIX_UP=""
-
-cleanup() {
-	local rc=$?
-	if [ -n "$TCPDUMP_PID" ]; then
-		kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-		wait "$TCPDUMP_PID" 2>/dev/null || true
-	fi
-	if [ -n "$POSTFIX_UP" ]; then
-		postfix -c "$CONF" stop >/dev/null 2>&1 || true
-		# master(8) exits asynchronously; wait (bounded) for its pid file
-		# to go so the temporary queue can be removed.
-		for _ in $(seq 100); do
-			[ -e "$T/spool/pid/master.pid" ] || break
-			kill -0 "$(cat "$T/spool/pid/master.pid" 2>/dev/null || echo 0)" \
-			    2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	if [ "$rc" -ne 0 ] && [ -e "$T/maillog" ]; then
-		echo "make-pcaps: last lines of the Postfix log:" >&2
-		tail -n 20 "$T/maillog" >&2
-	fi
-	[ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cap_tmpdir smtpscope-pcaps
 
 # --- the private Postfix instance -------------------------------------------
-
-mkdir -p "$CONF" "$T/spool" "$T/data"
-chown postfix "$T/data"
 
 # A self-signed certificate for the STARTTLS personality.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -120,44 +80,15 @@ cat >"$CONF/sender_access" <<'EOF'
 slowpoke@contoso.test	451 4.3.0 Sender temporarily deferred, try again later
 EOF
 
-cat >"$CONF/main.cf" <<EOF
-# Private instance for pcaps/make-pcaps.sh; see that script.
-compatibility_level = 3.6
-queue_directory = $T/spool
-data_directory = $T/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $T/maillog
-maillog_file_prefixes = $T
-myhostname = mx1.northwind.test
-mydomain = northwind.test
-myorigin = \$mydomain
-mydestination = northwind.test
-# Each smtpd in master.cf names its own address (127.0.0.30-33 are not
-# configured on lo, so they cannot be listed here; Linux binds them anyway).
-inet_interfaces = loopback-only
+main_cf mx1.northwind.test northwind.test <<EOF
 inet_protocols = all
 mynetworks = 127.0.0.0/8 [::1]/128
-relayhost =
-default_transport = discard:no mail leaves this test instance
-local_transport = discard:delivered to a test mailbox
-local_recipient_maps = texthash:$CONF/users
-alias_maps =
-alias_database =
-smtputf8_enable = yes
-smtpd_banner = \$myhostname ESMTP Postfix
-smtpd_peername_lookup = no
-smtpd_delay_reject = no
 smtpd_sender_restrictions = check_sender_access texthash:$CONF/sender_access
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access texthash:$CONF/rcpt_access
-smtpd_tls_security_level = none
-biff = no
-readme_directory = no
 EOF
 
-# No chroot: the queue lives in a temporary directory.
-cat >"$CONF/master.cf" <<EOF
+{
+	cat <<EOF
 127.0.0.30:smtp inet n - n - - smtpd
   -o myhostname=mx1.northwind.test
 127.0.0.31:smtp inet n - n - - smtpd
@@ -173,31 +104,11 @@ cat >"$CONF/master.cf" <<EOF
   -o smtpd_tls_key_file=$CONF/tls.key
 [::1]:smtp inet n - n - - smtpd
   -o myhostname=mx6.northwind.test
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	master_services
+} >"$CONF/master.cf"
 
-PF_VERSION=$(postconf -c "$CONF" -h mail_version)
-for p in smtpd_discard_ehlo_keywords smtputf8_enable smtpd_peername_lookup; do
-	# postconf only warns (exit 0) about a parameter it does not know.
-	[ -z "$(postconf -c "$CONF" -d -h "$p" 2>&1 >/dev/null)" ] ||
-	    die "Postfix $PF_VERSION lacks $p"
-done
+postfix_needs smtpd_discard_ehlo_keywords smtputf8_enable smtpd_peername_lookup
 
 # Refuse to start on an address someone else already serves.
 for a in 127.0.0.30 127.0.0.31 127.0.0.32 127.0.0.33 '[::1]'; do
@@ -206,79 +117,17 @@ for a in 127.0.0.30 127.0.0.31 127.0.0.32 127.0.0.33 '[::1]'; do
 	fi
 done
 
-postfix -c "$CONF" check >/dev/null 2>&1 || true	# creates the queue dirs
-POSTFIX_UP=1	# from here on, cleanup stops it (harmless if it never ran)
-postfix -c "$CONF" start >"$T/postfix.out" 2>&1 ||
-    die "postfix would not start: $(cat "$T/postfix.out"; tail -n 5 "$T/maillog" 2>/dev/null)"
-for _ in $(seq 100); do
-	n=$(ss -Htln "sport = :25" | grep -cE '127\.0\.0\.3[0-3]:25|\[::1\]:25' || true)
-	[ "$n" -ge 5 ] && break
-	sleep 0.1
-done
-[ "$n" -ge 5 ] || die "postfix is not listening on all five addresses"
-echo "make-pcaps: Postfix $PF_VERSION up in $T" >&2
-
-# --- capture helpers ----------------------------------------------------------
-
-# cap_start FILE ADDR: tcpdump on lo for port 25 of ADDR, ready on return.
-cap_start() {
-	local file=$1 addr=$2
-	rm -f "$file" "$T/tcpdump.err"
-	tcpdump -i lo -s 0 -U --immediate-mode -w "$file" \
-	    "tcp port 25 and host $addr" 2>"$T/tcpdump.err" &
-	TCPDUMP_PID=$!
-	for _ in $(seq 100); do
-		grep -q "listening on" "$T/tcpdump.err" 2>/dev/null && return 0
-		kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "tcpdump did not start: $(cat "$T/tcpdump.err")"
-}
-
-# cap_stop FILE ADDR: wait until no connection to ADDR:25 is still closing
-# and the file stops growing, then stop tcpdump.
-cap_stop() {
-	local file=$1 addr=$2 size=-1 same=0
-	addr=${addr#[}; addr=${addr%]}
-	for _ in $(seq 100); do
-		ss -Htan "( dport = :25 or sport = :25 )" | grep -v -e LISTEN -e TIME-WAIT |
-		    grep -qF "$addr" || break
-		sleep 0.05
-	done
-	for _ in $(seq 40); do
-		local now
-		now=$(stat -c %s "$file")
-		if [ "$now" = "$size" ]; then
-			same=$((same + 1))
-			[ "$same" -ge 3 ] && break
-		else
-			same=0 size=$now
-		fi
-		sleep 0.05
-	done
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" || true
-	TCPDUMP_PID=""
-}
+postfix_start 127.0.0.30:25 127.0.0.31:25 127.0.0.32:25 127.0.0.33:25 '[::1]:25'
 
 # --- scenarios ------------------------------------------------------------------
 # scenario NAME SERVER-ADDR COMMAND...: capture COMMAND talking to SERVER-ADDR.
 
-WANT=" $* "
-made=""
 scenario() {
 	local name=$1 addr=$2
 	shift 2
-	[ "$WANT" = "  " ] || [[ $WANT == *" $name "* ]] || return 0
-	echo "make-pcaps: $name" >&2
-	cap_start "$T/$name.pcap" "$addr"
-	if ! "$@" >"$T/$name.client.log" 2>&1; then
-		cat "$T/$name.client.log" >&2
-		die "$name: the client failed"
-	fi
-	cap_stop "$T/$name.pcap" "$addr"
-	install -m 0644 "$T/$name.pcap" "$OUT/$name.pcap"
-	made="$made $name"
+	wanted "$name" || return 0
+	capture "$name" "$addr" "tcp port 25 and host $addr" "$@"
+	install_capture "$name"
 }
 
 py() { $PY "$CLIENT" "$@"; }

@@ -52,26 +52,20 @@
 #
 # Usage: make-tls-pcaps.sh [-o OUTDIR] [SCENARIO...]  (default: all, into pcaps/)
 # KEEP=1 keeps the temporary directory (config, maillog) for debugging.
+# What it shares with make-pcaps.sh (options, cleanup, the common Postfix
+# settings, the tcpdump helpers) is in capture-lib.sh.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=$HERE
 PY=/usr/bin/python3
 CLIENT=$HERE/clients/tlsclient.py
+CAP_PORTS="25 465"
+# shellcheck source=pcaps/capture-lib.sh
+. "$HERE/capture-lib.sh"
 
-while getopts o: opt; do
-	case $opt in
-	o) OUT=$(cd "$OPTARG" && pwd) ;;
-	*) echo "usage: $0 [-o OUTDIR] [SCENARIO...]" >&2; exit 2 ;;
-	esac
-done
+cap_options "$@"
 shift $((OPTIND - 1))
-
-die() { echo "make-tls-pcaps: $*" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || die "run as root (postfix and tcpdump need it)"
-for t in postfix postconf tcpdump tshark editcap openssl ss; do
-	command -v "$t" >/dev/null || die "$t is not installed"
-done
+cap_require postfix postconf tcpdump tshark editcap openssl ss
 $PY -c 'import socket, ssl, ctypes' || die "$PY does not work"
 
 SERVERS="127.0.0.50:25 127.0.0.51:25 127.0.0.52:25 127.0.0.53:465"
@@ -86,45 +80,18 @@ for a in $SERVERS; do
 	fi
 done
 
-T=$(mktemp -d /tmp/smtpscope-tls-pcaps.XXXXXX)
-chmod 755 "$T"
-CONF=$T/etc
-TCPDUMP_PID=""
-POSTFIX_UP=""
-
-cleanup() {
-	local rc=$?
-	if [ -n "$TCPDUMP_PID" ]; then
-		kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-		wait "$TCPDUMP_PID" 2>/dev/null || true
-	fi
-	if [ -n "$POSTFIX_UP" ]; then
-		postfix -c "$CONF" stop >/dev/null 2>&1 || true
-		for _ in $(seq 100); do
-			[ -e "$T/spool/pid/master.pid" ] || break
-			kill -0 "$(cat "$T/spool/pid/master.pid" 2>/dev/null || echo 0)" \
-			    2>/dev/null || break
-			sleep 0.1
-		done
-	fi
-	if [ "$rc" -ne 0 ] && grep -qv '^Running as user' "$T/tshark.err" 2>/dev/null; then
+# cleanup (capture-lib.sh) calls this when the script fails.
+cap_on_failure() {
+	if grep -qv '^Running as user' "$T/tshark.err" 2>/dev/null; then
 		echo "make-tls-pcaps: tshark said:" >&2
 		grep -v '^Running as user' "$T/tshark.err" | tail -n 5 >&2
 	fi
-	if [ "$rc" -ne 0 ] && [ -e "$T/maillog" ]; then
-		echo "make-tls-pcaps: last lines of the Postfix log:" >&2
-		tail -n 20 "$T/maillog" >&2
-	fi
-	if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
-	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cap_tmpdir smtpscope-tls-pcaps
 
 # --- certificates ---------------------------------------------------------------
 
-mkdir -p "$CONF" "$T/spool" "$T/data" "$T/ca/newcerts"
-chown postfix "$T/data"
+mkdir -p "$T/ca/newcerts"
 
 # selfsigned NAME SERIAL: a P-256 key and a self-signed certificate, valid
 # from now for 30 days.
@@ -183,37 +150,10 @@ bob@fabrikam.test	ok
 postmaster@fabrikam.test	ok
 EOF
 
-cat >"$CONF/main.cf" <<EOF
-# Private instance for pcaps/make-tls-pcaps.sh; see that script.
-compatibility_level = 3.6
-queue_directory = $T/spool
-data_directory = $T/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $T/maillog
-maillog_file_prefixes = $T
-myhostname = tls.fabrikam.test
-mydomain = fabrikam.test
-myorigin = \$mydomain
-mydestination = fabrikam.test
-inet_interfaces = loopback-only
+main_cf tls.fabrikam.test fabrikam.test <<EOF
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-relayhost =
-default_transport = discard:no mail leaves this test instance
-local_transport = discard:delivered to a test mailbox
-local_recipient_maps = texthash:$CONF/users
-alias_maps =
-alias_database =
-smtputf8_enable = yes
-smtpd_banner = \$myhostname ESMTP Postfix
-smtpd_peername_lookup = no
-smtpd_delay_reject = no
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtpd_tls_security_level = none
 smtpd_tls_loglevel = 1
-biff = no
-readme_directory = no
 EOF
 
 # tls NAME: the -o lines of a TLS personality with its own certificate.
@@ -237,90 +177,13 @@ tls() {
 	tls smtps.fabrikam.test
 	echo "  -o smtpd_tls_wrappermode=yes"
 	echo "  -o smtpd_tls_security_level=encrypt"
-	cat <<'EOF'
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+	master_services
 } >"$CONF/master.cf"
 
-PF_VERSION=$(postconf -c "$CONF" -h mail_version)
-for p in smtpd_discard_ehlo_keywords smtpd_tls_wrappermode smtpd_tls_chain_files; do
-	[ -z "$(postconf -c "$CONF" -d -h "$p" 2>&1 >/dev/null)" ] ||
-	    die "Postfix $PF_VERSION lacks $p"
-done
+postfix_needs smtpd_discard_ehlo_keywords smtpd_tls_wrappermode smtpd_tls_chain_files
 
-postfix -c "$CONF" check >/dev/null 2>&1 || true	# creates the queue dirs
-POSTFIX_UP=1
-postfix -c "$CONF" start >"$T/postfix.out" 2>&1 ||
-    die "postfix would not start: $(cat "$T/postfix.out"; tail -n 5 "$T/maillog" 2>/dev/null)"
-listening() {
-	local n=0 a
-	for a in $SERVERS; do
-		ss -Htln "sport = :${a##*:}" | awk '{print $4}' | grep -qxF "$a" &&
-		    n=$((n + 1))
-	done
-	echo "$n"
-}
-for _ in $(seq 100); do
-	[ "$(listening)" -eq 4 ] && break
-	sleep 0.1
-done
-[ "$(listening)" -eq 4 ] || die "postfix is not listening on all four addresses"
-echo "make-tls-pcaps: Postfix $PF_VERSION up in $T" >&2
-
-# --- capture helpers ----------------------------------------------------------
-
-cap_start() {
-	local file=$1 addr=$2
-	rm -f "$file" "$T/tcpdump.err"
-	tcpdump -i lo -s 0 -U --immediate-mode -w "$file" \
-	    "tcp and host $addr and (port 25 or port 465)" 2>"$T/tcpdump.err" &
-	TCPDUMP_PID=$!
-	for _ in $(seq 100); do
-		grep -q "listening on" "$T/tcpdump.err" 2>/dev/null && return 0
-		kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "tcpdump did not start: $(cat "$T/tcpdump.err")"
-}
-
-cap_stop() {
-	local file=$1 addr=$2 size=-1 same=0
-	for _ in $(seq 100); do
-		ss -Htan "( sport = :25 or sport = :465 or dport = :25 or dport = :465 )" |
-		    grep -v -e LISTEN -e TIME-WAIT | grep -qF "$addr:" || break
-		sleep 0.05
-	done
-	for _ in $(seq 40); do
-		local now
-		now=$(stat -c %s "$file")
-		if [ "$now" = "$size" ]; then
-			same=$((same + 1))
-			[ "$same" -ge 3 ] && break
-		else
-			same=0 size=$now
-		fi
-		sleep 0.05
-	done
-	kill -INT "$TCPDUMP_PID"
-	wait "$TCPDUMP_PID" || true
-	TCPDUMP_PID=""
-}
+# shellcheck disable=SC2086 # the four ADDR:PORTs
+postfix_start $SERVERS
 
 # --- checks with tshark ---------------------------------------------------------
 
@@ -410,22 +273,13 @@ check_alert() {
 # client's run of NAME, check it (CHECK tls VERSION SUITE COMMANDS, or
 # CHECK alert DESC), then install it.
 
-WANT=" $* "
-made=""
 mkdir -p "$OUT/keys" "$OUT/expected"
-wanted() { [ "$WANT" = "  " ] || [[ $WANT == *" $1 "* ]]; }
 scenario() {
 	local name=$1 addr=$2 caddr=$3 cport=$4 check=$5
 	shift 5
 	wanted "$name" || return 0
-	echo "make-tls-pcaps: $name" >&2
-	cap_start "$T/$name.pcap" "$addr"
-	if ! $PY "$CLIENT" "$name" "$addr" "$caddr" "$cport" \
-	    "$T/$name.keys" "$T/$name" >"$T/$name.client.log" 2>&1; then
-		cat "$T/$name.client.log" >&2
-		die "$name: the client failed"
-	fi
-	cap_stop "$T/$name.pcap" "$addr"
+	capture "$name" "$addr" "tcp and host $addr and (port 25 or port 465)" \
+	    $PY "$CLIENT" "$name" "$addr" "$caddr" "$cport" "$T/$name.keys" "$T/$name"
 	case $check in
 	tls)
 		check_tls "$name" "$T/$name.pcap" "$T/$name.keys" "$T/$name.tls.c2s" \
@@ -438,8 +292,7 @@ scenario() {
 		check_alert "$name" "$T/$name.pcap" "$addr" "$@"
 		;;
 	esac
-	install -m 0644 "$T/$name.pcap" "$OUT/$name.pcap"
-	made="$made $name"
+	install_capture "$name"
 }
 
 # TLS versions and suites as the ServerHello carries them; the commands as

@@ -46,7 +46,8 @@ class Fail(Exception):
 
 
 class Session:
-    """One SMTP connection with reply reading; bytes are sent exactly as given."""
+    """One SMTP connection with reply reading; bytes are sent exactly as given.
+    tlsclient.py's Session is this one with send() and recv() through TLS."""
 
     def __init__(self, server, bind_addr, bind_port, port=25):
         family = socket.AF_INET6 if ":" in server else socket.AF_INET
@@ -64,9 +65,12 @@ class Session:
     def send(self, data):
         self.sock.sendall(data)
 
+    def recv(self):
+        return self.sock.recv(4096)
+
     def line(self):
         while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(4096)
+            chunk = self.recv()
             if not chunk:
                 raise Fail("server closed the connection")
             self.buf += chunk

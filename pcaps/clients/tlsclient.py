@@ -12,8 +12,9 @@ with STARTTLS (RFC 3207) on port 25 or with implicit TLS (RFC 8314) on port
   STEM.tls.s2c      and read inside TLS, after the handshake, CRLFs kept
                     (for the failing handshakes nothing is written).
 
-No smtplib (see smtpclient.py for why); the message helpers are
-smtpclient.py's, so dot-stuffing is the same.  Certificates are not
+No smtplib (see smtpclient.py for why); the SMTP session (line and reply
+reading, EHLO) and the message helpers are smtpclient.py's, so replies are
+read and dot-stuffing is done the same way.  Certificates are not
 verified (check_hostname False, CERT_NONE): the servers' certificates are
 self-signed and one has expired on purpose; SNI is sent all the same.
 
@@ -44,7 +45,8 @@ import tempfile
 import warnings
 
 sys.dont_write_bytecode = True     # no __pycache__ in pcaps/clients/
-from smtpclient import Fail, dot_stuff, message
+import smtpclient
+from smtpclient import Fail, data, message
 
 ssl = None      # imported in main(), after OPENSSL_CONF is set
 
@@ -52,20 +54,13 @@ SENDER = b"sender@contoso.test"
 RCPT = b"alice@fabrikam.test"
 
 
-class Session:
+class Session(smtpclient.Session):
     """One SMTP connection, plain first, TLS after starttls(); every byte
     written or read inside TLS is also appended to the plaintext files."""
 
     def __init__(self, server, bind_addr, bind_port, port):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.settimeout(30)
-        self.sock.bind((bind_addr, bind_port))
-        self.sock.connect((server, port))
+        super().__init__(server, bind_addr, bind_port, port)
         self.tls = None
-        self.buf = b""
-        self.caps = []
         self.c2s = bytearray()
         self.s2c = bytearray()
 
@@ -85,36 +80,6 @@ class Session:
         else:
             chunk = self.sock.recv(4096)
         return chunk
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.recv()
-            if not chunk:
-                raise Fail("server closed the connection")
-            self.buf += chunk
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l
-
-    def reply(self, expect=None):
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l)
-            if len(l) < 4 or l[3:4] != b"-":
-                break
-        code = int(lines[0][:3])
-        if expect is not None and code != expect:
-            raise Fail("expected %d, got %r" % (expect, lines))
-        return code, lines
-
-    def cmd(self, text, expect=None):
-        self.send(text + b"\r\n")
-        return self.reply(expect)
-
-    def ehlo(self, name):
-        code, lines = self.cmd(b"EHLO " + name, 250)
-        self.caps = [l[4:].split(b" ")[0].upper() for l in lines[1:]]
-        return self.caps
 
     # --- TLS -------------------------------------------------------------------
 
@@ -210,25 +175,27 @@ class Session:
             raise Fail("SSL_key_update did not schedule the update")
 
 
-def data(s, body):
-    s.cmd(b"DATA", 354)
-    s.send(dot_stuff(body) + b".\r\n")
-    return s.reply(250)
-
-
 # --- stories -----------------------------------------------------------------
 
-def deliver(s, sc, ctx):
-    """STARTTLS, EHLO again, one message to alice, QUIT."""
+def starttls(s, sc, ctx):
+    """Greeting, EHLO, STARTTLS: the handshake's SSLError, or None."""
     s.reply(220)
     s.ehlo(sc["ehlo"])
-    err = s.starttls(ctx, sc["sni"])
+    return s.starttls(ctx, sc["sni"])
+
+
+def check_tls(s, sc, err):
+    """The handshake succeeded, with the pinned version and suite."""
     if err:
         raise Fail("handshake failed: %s" % err)
-    check_tls(s, sc)
-    caps = s.ehlo(sc["ehlo"])
-    if b"STARTTLS" in caps:
-        raise Fail("STARTTLS offered again inside TLS")
+    got = (s.tls.version(), s.tls.cipher()[0])
+    want = (sc["version"], sc["suite"])
+    if got != want:
+        raise Fail("negotiated %s %s, wanted %s %s" % (got + want))
+
+
+def transaction(s, sc, caps):
+    """MAIL (BODY=8BITMIME for the 8-bit message), RCPT to alice, DATA."""
     mail = b"MAIL FROM:<" + SENDER + b">"
     if sc["msg"] == "msg-8bit.eml":
         if b"8BITMIME" not in caps:
@@ -237,32 +204,45 @@ def deliver(s, sc, ctx):
     s.cmd(mail, 250)
     s.cmd(b"RCPT TO:<" + RCPT + b">", 250)
     data(s, message(sc["msg"]))
+
+
+def quit_session(s):
+    """QUIT (221), then the orderly close."""
     s.cmd(b"QUIT", 221)
     s.close()
+
+
+def deliver(s, sc, ctx):
+    """STARTTLS, EHLO again, one message to alice, QUIT.  On port 465
+    (implicit TLS) the handshake comes first, then greeting and EHLO."""
+    implicit = sc["port"] == 465
+    if implicit:
+        check_tls(s, sc, s.handshake(ctx, sc["sni"]))
+        s.reply(220)
+    else:
+        check_tls(s, sc, starttls(s, sc, ctx))
+    caps = s.ehlo(sc["ehlo"])
+    if b"STARTTLS" in caps:
+        raise Fail("STARTTLS offered inside implicit TLS" if implicit
+                   else "STARTTLS offered again inside TLS")
+    transaction(s, sc, caps)
+    quit_session(s)
 
 
 def abort_8bitmime(s, sc, ctx):
     """KB295734 inside TLS: the EHLO reply after STARTTLS lacks 8BITMIME,
     the client holds an 8-bit message, so it says RSET and QUIT."""
-    s.reply(220)
-    s.ehlo(sc["ehlo"])
-    err = s.starttls(ctx, sc["sni"])
-    if err:
-        raise Fail("handshake failed: %s" % err)
-    check_tls(s, sc)
+    check_tls(s, sc, starttls(s, sc, ctx))
     if b"8BITMIME" in s.ehlo(sc["ehlo"]):
         raise Fail("server offers 8BITMIME: wrong server for this story")
     message(sc["msg"])      # the message it holds (8-bit), never sent
     s.cmd(b"RSET", 250)
-    s.cmd(b"QUIT", 221)
-    s.close()
+    quit_session(s)
 
 
 def handshake_fails(s, sc, ctx):
     """STARTTLS accepted, then the handshake fails with the expected alert."""
-    s.reply(220)
-    s.ehlo(sc["ehlo"])
-    err = s.starttls(ctx, sc["sni"])
+    err = starttls(s, sc, ctx)
     if err is None:
         raise Fail("the handshake succeeded (%s, %s): it should have failed"
                    % (s.tls.version(), s.tls.cipher()[0]))
@@ -273,47 +253,15 @@ def handshake_fails(s, sc, ctx):
     s.sock.close()
 
 
-def smtps(s, sc, ctx):
-    """Implicit TLS: the handshake first, then greeting and delivery."""
-    err = s.handshake(ctx, sc["sni"])
-    if err:
-        raise Fail("handshake failed: %s" % err)
-    check_tls(s, sc)
-    s.reply(220)
-    caps = s.ehlo(sc["ehlo"])
-    if b"STARTTLS" in caps:
-        raise Fail("STARTTLS offered inside implicit TLS")
-    s.cmd(b"MAIL FROM:<" + SENDER + b">", 250)
-    s.cmd(b"RCPT TO:<" + RCPT + b">", 250)
-    data(s, message(sc["msg"]))
-    s.cmd(b"QUIT", 221)
-    s.close()
-
-
 def keyupdate(s, sc, ctx):
     """A TLS 1.3 delivery with KeyUpdates: one asking the server to update
     too (before MAIL), one not asking (before QUIT)."""
-    s.reply(220)
-    s.ehlo(sc["ehlo"])
-    err = s.starttls(ctx, sc["sni"])
-    if err:
-        raise Fail("handshake failed: %s" % err)
-    check_tls(s, sc)
-    s.ehlo(sc["ehlo"])
+    check_tls(s, sc, starttls(s, sc, ctx))
+    caps = s.ehlo(sc["ehlo"])
     s.key_update(requested=True)
-    s.cmd(b"MAIL FROM:<" + SENDER + b">", 250)
-    s.cmd(b"RCPT TO:<" + RCPT + b">", 250)
-    data(s, message(sc["msg"]))
+    transaction(s, sc, caps)
     s.key_update(requested=False)
-    s.cmd(b"QUIT", 221)
-    s.close()
-
-
-def check_tls(s, sc):
-    got = (s.tls.version(), s.tls.cipher()[0])
-    want = (sc["version"], sc["suite"])
-    if got != want:
-        raise Fail("negotiated %s %s, wanted %s %s" % (got + want))
+    quit_session(s)
 
 
 # --- scenarios ---------------------------------------------------------------
@@ -329,19 +277,24 @@ def sc(story, version, suite, sni, ehlo, msg=None, port=25, **kw):
 
 
 TLS = "tls.fabrikam.test"
-SCENARIOS = {
-    "tls12-aes128gcm": sc(deliver, "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256",
-                          TLS, b"mail.contoso.test", "msg-8bit.eml"),
-    "tls12-aes256gcm": sc(deliver, "TLSv1.2", "ECDHE-ECDSA-AES256-GCM-SHA384",
-                          TLS, b"mail.contoso.test", "msg-8bit.eml"),
-    "tls12-chacha20": sc(deliver, "TLSv1.2", "ECDHE-ECDSA-CHACHA20-POLY1305",
-                         TLS, b"mail.contoso.test", "msg-8bit.eml"),
-    "tls13-aes128gcm": sc(deliver, "TLSv1.3", "TLS_AES_128_GCM_SHA256",
-                          TLS, b"mail.contoso.test", "msg-7bit.eml"),
-    "tls13-aes256gcm": sc(deliver, "TLSv1.3", "TLS_AES_256_GCM_SHA384",
-                          TLS, b"mail.contoso.test", "msg-7bit.eml"),
-    "tls13-chacha20": sc(deliver, "TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256",
-                         TLS, b"mail.contoso.test", "msg-7bit.eml"),
+# The plain deliveries to tls.fabrikam.test, one per version and suite:
+# TLS 1.2 with the 8-bit message (BODY=8BITMIME), TLS 1.3 with the 7-bit one.
+DELIVERIES = {
+    ("TLSv1.2", "msg-8bit.eml"): {
+        "tls12-aes128gcm": "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "tls12-aes256gcm": "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "tls12-chacha20": "ECDHE-ECDSA-CHACHA20-POLY1305",
+    },
+    ("TLSv1.3", "msg-7bit.eml"): {
+        "tls13-aes128gcm": "TLS_AES_128_GCM_SHA256",
+        "tls13-aes256gcm": "TLS_AES_256_GCM_SHA384",
+        "tls13-chacha20": "TLS_CHACHA20_POLY1305_SHA256",
+    },
+}
+SCENARIOS = {name: sc(deliver, version, suite, TLS, b"mail.contoso.test", msg)
+             for (version, msg), suites in DELIVERIES.items()
+             for name, suite in suites.items()}
+SCENARIOS.update({
     "tls13-8bitmime-abort": sc(abort_8bitmime, "TLSv1.3", "TLS_AES_128_GCM_SHA256",
                                "domino-tls.fabrikam.test",
                                b"iis-smtp.contoso.test", "msg-8bit.eml"),
@@ -357,12 +310,12 @@ SCENARIOS = {
     "tls-bad-version": sc(handshake_fails, "TLSv1.1", "DEFAULT:@SECLEVEL=0",
                           TLS, b"legacy.contoso.test", minimum="TLSv1",
                           alert="TLSV1_ALERT_PROTOCOL_VERSION"),
-    "smtps-tls13": sc(smtps, "TLSv1.3", "TLS_AES_256_GCM_SHA384",
+    "smtps-tls13": sc(deliver, "TLSv1.3", "TLS_AES_256_GCM_SHA384",
                       "smtps.fabrikam.test", b"mail.contoso.test",
                       "msg-7bit.eml", port=465),
     "tls13-keyupdate": sc(keyupdate, "TLSv1.3", "TLS_AES_128_GCM_SHA256",
                           TLS, b"mail.contoso.test", "msg-7bit.eml"),
-}
+})
 
 
 def openssl_conf(s):
