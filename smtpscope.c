@@ -463,6 +463,13 @@ fill_run_stats(struct run *r, struct run_stats *rs, struct run_count an[CAP_AN_M
 	rs->open_sessions = r->sessions_open;
 	rs->silent_flows = r->sum.silent;
 	rs->half_open = r->sum.silent_unanswered;
+	rs->tls_sessions = r->sum.tls;
+	rs->tls_keys = r->sum.keylog;
+	rs->tls_decrypted = r->sum.tls_dec[TD_DECRYPTED];
+	rs->tls_no_key = r->sum.tls_dec[TD_NO_KEY];
+	rs->tls_failed = r->sum.tls_dec[TD_FAILED];
+	rs->tls_unsupported = r->sum.tls_dec[TD_UNSUPPORTED];
+	rs->tls_bad_records = r->sum.tls_bad_records;
 	/* The limits that cut something, with the option that sets each. */
 	if (st.anomalies[CAP_AN_FLOW_LIMIT] > 0)
 		snprintf(r->limit_text[rs->nlimits++], sizeof(r->limit_text[0]),

@@ -217,6 +217,12 @@ struct run_stats {
 	uint64_t open_sessions;		/* still open at the end */
 	uint64_t silent_flows;		/* flows that ended without payload (no session) */
 	uint64_t half_open;		/* of them, the server never answered */
+	/* TLS sessions (STARTTLS or implicit) and, when a key log was in
+	 * use (tls_keys), what decryption made of them. */
+	uint64_t tls_sessions;
+	bool tls_keys;
+	uint64_t tls_decrypted, tls_no_key, tls_failed, tls_unsupported;
+	uint64_t tls_bad_records;	/* records that failed authentication */
 	const char *const *limits_hit;	/* readable, e.g. "flow table full (3 evicted)" */
 	size_t nlimits;
 	const struct run_count *anomalies;	/* capture anomalies, by name */

@@ -590,6 +590,15 @@ write_text(FILE *f, struct report *rp, const struct run_stats *st, bool md,
 			(void)fprintf(f, "%sflows without payload (no session): %" PRIu64
 			    ", %" PRIu64 " of them half-open\n", li, st->silent_flows,
 			    st->half_open);
+		if (st->tls_keys)
+			(void)fprintf(f, "%sTLS sessions: %" PRIu64 ", decrypted %" PRIu64
+			    ", without a key %" PRIu64 ", failed %" PRIu64 ", suite not "
+			    "decrypted %" PRIu64 "; records failed authentication %" PRIu64
+			    "\n", li, st->tls_sessions, st->tls_decrypted, st->tls_no_key,
+			    st->tls_failed, st->tls_unsupported, st->tls_bad_records);
+		else if (st->tls_sessions > 0)
+			(void)fprintf(f, "%sTLS sessions: %" PRIu64 ", not decrypted (no "
+			    "key log)\n", li, st->tls_sessions);
 		(void)fprintf(f, "%slimits hit: %s", li, st->nlimits ? "" : "none");
 		for (i = 0; i < st->nlimits; i++) {
 			(void)fputs(i > 0 ? "; " : "", f);
@@ -794,6 +803,16 @@ write_json(FILE *f, struct report *rp, const struct run_stats *st,
 		    PRIu64 ",\"flows_without_payload\":%" PRIu64 ",\"half_open\":%"
 		    PRIu64, st->sessions, st->open_sessions, st->silent_flows,
 		    st->half_open);
+		(void)fprintf(f, ",\"tls_sessions\":%" PRIu64, st->tls_sessions);
+		if (st->tls_keys)
+			(void)fprintf(f, ",\"tls_decryption\":{\"decrypted\":%" PRIu64
+			    ",\"no_key\":%" PRIu64 ",\"failed\":%" PRIu64
+			    ",\"unsupported_suite\":%" PRIu64
+			    ",\"records_failed_authentication\":%" PRIu64 "}",
+			    st->tls_decrypted, st->tls_no_key, st->tls_failed,
+			    st->tls_unsupported, st->tls_bad_records);
+		else
+			(void)fputs(",\"tls_decryption\":null", f);
 		(void)fputs(",\"limits_hit\":[", f);
 		for (i = 0; i < st->nlimits; i++) {
 			if (i > 0)

@@ -189,6 +189,15 @@ t_eq smtps-p465-no-starttls-finding "$(field smtps-p465 'len(r["incidents"])')" 
 json missing pcaps/tls12-aes128gcm.pcap --tls-keylog "$T/no-such.keys"
 t_eq missing-rc "$(cat "$T/missing.rc")" 1
 t_grep missing-msg "^smtpscope: --tls-keylog: cannot read '.*no-such.keys': No such file or directory$" "$T/missing.err"
+# The reports' run block counts them too.
+"$SMTPSCOPE" -b -r pcaps/tls13-aes128gcm.pcap -r pcaps/tls12-chacha20.pcap \
+    --tls-keylog pcaps/keys/tls13-aes128gcm.keys --report "$T/run.json" \
+    --report "$T/run.txt" >/dev/null 2>&1
+t_eq report-json-tls "$("$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))["run"]
+print(r["tls_sessions"], r["tls_decryption"])' "$T/run.json")" \
+    "2 {'decrypted': 1, 'no_key': 1, 'failed': 0, 'unsupported_suite': 0, 'records_failed_authentication': 0}"
+t_grep report-txt-tls '^  TLS sessions: 2, decrypted 1, without a key 1, failed 0' "$T/run.txt"
 # Secrets never reach an output.
 secret=$(awk '$1 == "CLIENT_RANDOM" { print $3; exit }' pcaps/keys/tls12-aes128gcm.keys)
 t_check secret-not-in-outputs sh -c "! grep -rqi '$secret' '$T'/*.json '$T'/*.out '$T'/*.err"

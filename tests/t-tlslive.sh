@@ -94,7 +94,7 @@ EOF
 }
 
 : >"$T/live.keys"
-chmod 644 "$T/live.keys"
+chmod 600 "$T/live.keys"	# root's only: read through the fd opened before the drop
 t_bg SP "$SMTPSCOPE" -i lo -b -P "$PORT,$WRAP" --tls-keylog "$T/live.keys" \
     --json "$O/live.jsonl" "host $ADDR" >"$T/scope.out" 2>"$T/scope.err" </dev/null
 t_poll 200 grep -q "listening on" "$T/scope.err" ||

@@ -416,5 +416,35 @@ screen | grep -qF 'Greeting 220 mx.h\303\264te.example ESMTP \344\270\255\346\22
 ok "UTF-8 escaped in the C locale"
 keys q
 wait_for "EXITED 0" || fail "q did not quit the C-locale run"
+# ---------------------------------------------------------------------------
+# 10. TLS in the session view: decrypted with a key log, the dialogue
+#     inside TLS and the TLS line; without the key log, encrypted.
+# ---------------------------------------------------------------------------
+start 100 30 screen -r pcaps/tls13-8bitmime-abort.pcap \
+    --tls-keylog pcaps/keys/tls13-8bitmime-abort.keys
+wait_for "done 100%" || fail "TLS capture: no UI"
+keys Enter
+wait_for "Greeting" || fail "TLS capture: no session view"
+screen | grep -qF 'TLS      TLS 1.3, TLS_AES_128_GCM_SHA256; decrypted with the key log' ||
+    fail "the session view has no TLS line saying it was decrypted"
+screen | grep -q 'encrypted after STARTTLS' && fail "a decrypted session is shown as encrypted"
+screen | grep -q '8bitmime-abort' || fail "the abort inside TLS is not among the incidents"
+keys t
+wait_for "lines " || fail "t did not open the transcript of the TLS session"
+keys G
+wait_re 'C: RSET' || fail "the transcript does not show the RSET sent inside TLS"
+ok "decrypted TLS: the TLS line, the incident and the dialogue inside"
+keys q
+wait_for "EXITED 0" || fail "q did not quit the TLS run"
+start 100 30 screen -r pcaps/tls13-8bitmime-abort.pcap
+wait_for "done 100%" || fail "TLS capture without keys: no UI"
+keys Enter
+wait_for "Greeting" || fail "TLS capture without keys: no session view"
+screen | grep -qF 'TLS      TLS 1.3, TLS_AES_128_GCM_SHA256; encrypted (no key log)' ||
+    fail "without a key log the TLS line does not say encrypted"
+screen | grep -q 'Seen: .*encrypted after STARTTLS' || fail "without keys the view does not warn"
+ok "TLS without a key log: encrypted, and said so"
+keys q
+wait_for "EXITED 0" || fail "q did not quit the TLS run without keys"
 echo "all UI checks passed"
 exit 0

@@ -484,6 +484,9 @@ db_fill(struct dbuild *b, const struct sess_record *rec, const struct ui_rowdata
 	d->helo_fallback = rec->helo_fallback;
 	d->starttls_cmd = rec->starttls_cmd;
 	d->starttls_reply_code = rec->starttls_reply_code;
+	d->tls_version = rec->tls.server_hello ? rec->tls.version : 0;
+	d->tls_suite = rec->tls.suite;
+	d->tls_dec = (uint8_t)rec->tls.decryption;
 	d->auth_reply_code = rec->auth_reply_code;
 	d->capflags = rec->capflags;
 	d->capflags_ever = rec->capflags_ever;

@@ -110,6 +110,9 @@ struct ui_detail {
 	const char *banner, *helo, *auth_mechs, *auth_used, *last_reply;
 	bool ehlo, helo_fallback, starttls_cmd;
 	int starttls_reply_code, auth_reply_code;
+	/* TLS: what the server chose (0: no ServerHello seen), decryption */
+	uint16_t tls_version, tls_suite;
+	uint8_t tls_dec;		/* enum tls_dec */
 	uint32_t capflags, capflags_ever;
 	uint64_t size_limit;
 	size_t ncaps, caps_dropped;

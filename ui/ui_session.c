@@ -336,13 +336,33 @@ render(struct ui *u, int width)
 	    d->helo_fallback ? "HELO after EHLO was refused" : d->ehlo ? "EHLO" :
 	    d->helo[0] ? "HELO" : "no greeting command");
 	vl_para(s, width, 0, 10, R_DIM, "HELO     ", R_CLIENT, buf);
-	if (d->flags & (SF_MID_STREAM | SF_GAP | SF_ONE_SIDED | SF_TLS |
-	    SF_KERNEL_DROPS | SF_OVERLAP))
+	if (d->flags & SF_TLS) {
+		const char *v = tls_version_name(d->tls_version);
+		const char *c = tls_suite_name(d->tls_suite);
+		const char *how = d->tls_dec == TD_DECRYPTED ?
+		    "decrypted with the key log: the dialogue inside is shown" :
+		    d->tls_dec == TD_NO_KEY ? "no key in the key log: encrypted" :
+		    d->tls_dec == TD_FAILED ? "the key log's secrets do not decrypt it" :
+		    d->tls_dec == TD_UNSUPPORTED ? "a cipher suite not decrypted" :
+		    "encrypted (no key log)";
+
+		if (d->tls_version != 0)
+			snprintf(buf, sizeof(buf), "%s, %s; %s", v != NULL ? v : "unknown version",
+			    c != NULL ? c : "unknown suite", how);
+		else
+			snprintf(buf, sizeof(buf), "no ServerHello seen; %s", how);
+		vl_para(s, width, 0, 10, R_DIM, "TLS      ",
+		    d->tls_dec == TD_DECRYPTED ? R_CLIENT : R_WARNING, buf);
+	}
+	/* Decrypted TLS hides nothing: not a limit of what was seen. */
+	if ((d->flags & (SF_MID_STREAM | SF_GAP | SF_ONE_SIDED | SF_KERNEL_DROPS |
+	    SF_OVERLAP)) || ((d->flags & SF_TLS) && d->tls_dec != TD_DECRYPTED))
 		vl_text(s, R_WARNING, "Seen: %s%s%s%s%s%s",
 		    d->flags & SF_MID_STREAM ? "joined mid-stream; " : "",
 		    d->flags & SF_GAP ? "capture gap; " : "",
 		    d->flags & SF_ONE_SIDED ? "one direction only; " : "",
-		    d->flags & SF_TLS ? "encrypted after STARTTLS; " : "",
+		    (d->flags & SF_TLS) && d->tls_dec != TD_DECRYPTED ?
+		    "encrypted after STARTTLS; " : "",
 		    d->flags & SF_KERNEL_DROPS ? "kernel drops; " : "",
 		    d->flags & SF_OVERLAP ? "TCP overlap conflict; " : "");
 	vl_new(s);

@@ -22,7 +22,7 @@ static void
 t_type_names(void **state)
 {
 	(void)state;
-	assert_int_equal(INC_MAX, 43);
+	assert_int_equal(INC_MAX, 44);
 	assert_string_equal(inc_type_name(INC_8BITMIME_ABORT), "8bitmime-abort");
 	assert_string_equal(inc_type_name(INC_NO_QUIT), "no-quit");
 	assert_string_equal(inc_type_name(INC_LINE_TOO_LONG), "line-too-long");
