@@ -80,7 +80,7 @@ struct flowctx {
 };
 
 
-static volatile sig_atomic_t got_stop, got_usr1;
+static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 static struct cap *sig_cap;	/* read by the signal handler only */
 
 static void
@@ -88,6 +88,10 @@ on_signal(int sig)
 {
 	if (sig == SIGUSR1) {
 		got_usr1 = 1;
+		return;
+	}
+	if (sig == SIGHUP) {
+		got_hup = 1;
 		return;
 	}
 	got_stop = 1;
@@ -106,10 +110,15 @@ install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+
+static void reopen_outputs(struct run *);
+static void fill_run_stats(struct run *, struct run_stats *, struct run_count [CAP_AN_MAX],
+    char *, size_t);
 
 static void
 out_failed(struct run *r, const char *what)
@@ -360,6 +369,12 @@ capture_loop(struct run *r, char *errbuf)
 			if (st.kernel_drop > 0)
 				r->kernel_drops_seen = true;
 		}
+		if (got_hup) {
+			got_hup = 0;
+			pthread_mutex_lock(&r->mtx);
+			reopen_outputs(r);
+			pthread_mutex_unlock(&r->mtx);
+		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			smtp_keylog_stats(r->keylog, &r->sum.kl);
@@ -434,6 +449,58 @@ open_outputs(struct run *r)
 	if (o->syslog)
 		openlog("smtpscope", LOG_PID, LOG_DAEMON);
 	return 0;
+}
+
+
+/*
+ * SIGHUP (logrotate's postrotate): outputs whose path is no longer their
+ * file are started anew at the path.  The JSON Lines file is reopened for
+ * appending; a report is written complete into its old file (the period
+ * it covered) and a new one starts empty.  An output whose path still is
+ * its file is left alone, and one that cannot be reopened (the directory
+ * not writable by the user smtpscope now runs as) keeps going to the old
+ * file, with a warning: nothing is lost.
+ */
+static void
+reopen_outputs(struct run *r)
+{
+	const struct cli_opts *o = r->o;
+	struct run_stats rs;
+	struct run_count an[CAP_AN_MAX];
+	char err[512], src[300];
+	struct stat a, b;
+	FILE *nf;
+
+	if (r->json != NULL && r->json != stdout && fstat(fileno(r->json), &a) == 0 &&
+	    (stat(o->json, &b) == -1 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+		if ((nf = fopen(o->json, "a")) == NULL)
+			cli_warn("SIGHUP: --json: cannot reopen '%s': %s (still writing to "
+			    "the old file)", o->json, strerror(errno));
+		else {
+			if (fflush(r->json) == EOF || fclose(r->json) == EOF)
+				out_failed(r, o->json);
+			r->json = nf;
+		}
+	}
+	fill_run_stats(r, &rs, an, src, sizeof(src));
+	for (int i = 0; i < o->nreports; i++) {
+		struct report *nr;
+
+		if (!report_moved(r->reports[i]))
+			continue;
+		if ((nr = report_new(o->reports[i], err, sizeof(err))) == NULL) {
+			cli_warn("SIGHUP: --report: %s (still reporting into the old file)", err);
+			continue;
+		}
+		if (report_write(r->reports[i], &rs, err, sizeof(err)) == -1)
+			cli_warn("--report: %s", err);
+		report_free(r->reports[i]);
+		r->reports[i] = nr;
+	}
+	if (o->syslog) {
+		closelog();
+		openlog("smtpscope", LOG_PID, LOG_DAEMON);
+	}
 }
 
 /* What the report says about the run; an[] and src are the caller's. */

@@ -270,6 +270,9 @@ int report_write(struct report *, const struct run_stats *, char *errbuf,
  */
 int report_snapshot(struct report *, const char *path, const struct run_stats *,
     char *errbuf, size_t errlen);
+/* Is the report's path no longer its file (moved or removed: logrotate)?
+ * Then the caller may write it (report_write) and start a new one there. */
+bool report_moved(const struct report *);
 /* Free; removes the file of a report that report_new() created and that
  * was never written (a run that failed to start leaves nothing behind). */
 void report_free(struct report *);

@@ -315,6 +315,16 @@ report_new(const char *path, char *errbuf, size_t errlen)
 	return rp;
 }
 
+bool
+report_moved(const struct report *rp)
+{
+	struct stat a, b;
+
+	if (rp == NULL || rp->fd == -1 || rp->path[0] == '\0' || fstat(rp->fd, &a) == -1)
+		return false;
+	return stat(rp->path, &b) == -1 || a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
 enum report_format
 report_format(const struct report *rp)
 {

@@ -247,4 +247,35 @@ t_eq C-report-json-counts "$(tr '\t' ' ' <"$T/c.facts" | sort | tr '\n' ';')" \
     "incidents 1;sessions 1;type 8bitmime-abort 1;"
 t_grep C-summary-after-sigterm '^  sessions: 1 finished, 0 open; incidents: 1' "$T/C.out"
 
+# =============================================================================
+# run D: SIGHUP after logrotate moved the files: --json, --report .txt and
+# .csv start anew at their paths; the first period's report is complete
+# in the moved file.  smtpscope runs as nobody by then ($O is writable).
+# =============================================================================
+scope D --json "$O/d.jsonl" --report "$O/d.txt" --report "$O/d.csv"
+client iisd iis-abort "$DOMINO" "$IIS"
+t_poll 200 lines_ge "$O/d.jsonl" 1 || t_fail D-first-json "no record of the first session" "$O/d.jsonl"
+mv "$O/d.jsonl" "$O/d.jsonl.1"
+mv "$O/d.txt" "$O/d.1.txt"
+mv "$O/d.csv" "$O/d.1.csv"
+: >"$O/d.marker"	# the period boundary
+kill -HUP "$SP"
+t_poll 200 test -e "$O/d.jsonl" || t_fail D-json-reopened "SIGHUP did not reopen --json" "$T/D.err"
+t_poll 200 test -s "$O/d.1.txt" || t_fail D-report-written "SIGHUP did not write the moved report" "$T/D.err"
+client cleand 8bit-ok "$NORMAL" "$CLEAN"
+t_poll 200 lines_ge "$O/d.jsonl" 1 || t_fail D-second-json "no record of the second session" "$O/d.jsonl"
+stop D INT
+t_eq D-old-json "$(wc -l <"$O/d.jsonl.1")" 1
+t_eq D-new-json "$(wc -l <"$O/d.jsonl")" 1
+t_check D-old-json-is-first grep -q '"8bitmime-abort"' "$O/d.jsonl.1"
+t_nogrep D-new-json-is-second '"8bitmime-abort"' "$O/d.jsonl"
+t_grep D-old-report-period '^  sessions decoded: 1, ' "$O/d.1.txt"
+t_grep D-old-report-abort '8bitmime-abort' "$O/d.1.txt"
+t_grep D-new-report-period '^  sessions decoded: 1, ' "$O/d.txt"
+t_nogrep D-new-report-no-abort '8bitmime-abort' "$O/d.txt"
+t_grep D-old-csv-row '^[^,]*,[^,]*,8bitmime-abort,' "$O/d.1.csv"
+t_check D-new-csv-header test "$(head -n 1 "$O/d.csv")" = "$(head -n 1 "$O/d.1.csv")"
+t_eq D-new-csv-no-rows "$(wc -l <"$O/d.csv")" 1
+t_nogrep D-no-warning 'SIGHUP' "$T/D.err"
+
 t_done
