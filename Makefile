@@ -67,7 +67,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood fuzz fuzz-run
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood fuzz fuzz-run fuzz-smoke
 
 all: $(BIN)
 
@@ -103,7 +103,7 @@ check-layers:
 
 check: deps
 	@$(MAKE) --no-print-directory check-run
-check-run: $(BIN) unit check-layers
+check-run: $(BIN) unit $(FUZZ_REPLAY) check-layers
 	@SMTPSCOPE=$(CURDIR)/$(BIN) BUILD=$(CURDIR)/$(B) sh tests/run
 
 # Speed and memory against a bare libpcap loop and tshark (not a test).
@@ -121,14 +121,35 @@ FUZZ_CC    ?= clang
 FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	      -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 FUZZ_TIME  ?= 60
-FUZZ_TARGETS = tls keylog
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(DECODE_SRC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+# Each target once more with our compiler and tests/fuzz/replay.c instead
+# of libFuzzer: make check replays the seeds and the regression inputs.
+FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
+$(B)/fuzz-replay/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIBDECODE) $(LIBCAPTURE)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# CI: every target briefly (FUZZ_SMOKE_TIME seconds each) from its seeds
+# and regression inputs, into a scratch corpus; any crash fails.
+FUZZ_SMOKE_TIME ?= 30
+fuzz-smoke: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	    rm -rf build/fuzz/smoke-$$t && mkdir -p build/fuzz/smoke-$$t && \
+	    echo "fuzz-smoke: $$t, $(FUZZ_SMOKE_TIME) s" && \
+	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SMOKE_TIME) -print_final_stats=1 \
+	        -dict=tests/fuzz/fuzz.dict -artifact_prefix=build/fuzz/$$t- \
+	        build/fuzz/smoke-$$t tests/fuzz/seeds/$$t \
+	        $$( [ -d tests/fuzz/regress/$$t ] && echo tests/fuzz/regress/$$t ) \
+	        2>build/fuzz/smoke-$$t.log || { tail -n 40 build/fuzz/smoke-$$t.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' build/fuzz/smoke-$$t.log; \
+	done
 fuzz-run: fuzz
 	@mkdir -p build/fuzz/corpus-$(or $(FUZZ),tls)
 	build/fuzz/fuzz_$(or $(FUZZ),tls) -max_total_time=$(FUZZ_TIME) \
+	    -dict=tests/fuzz/fuzz.dict -artifact_prefix=build/fuzz/$(or $(FUZZ),tls)- \
 	    build/fuzz/corpus-$(or $(FUZZ),tls) tests/fuzz/seeds/$(or $(FUZZ),tls)
 
 demo: deps
@@ -150,4 +171,7 @@ uninstall:
 clean:
 	rm -rf build build-san smtpscope
 
+# Objects of the unit tests and fuzz replays are kept (not deleted as
+# intermediates), so a rebuild sees them and their -MMD dependencies.
+.SECONDARY:
 -include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -10,7 +10,7 @@
  * The key log is handed over before the session, or, when the late bit is
  * set, after the first third of the chunks (the live case:
  * records held until the keys come).  The seeds (tests/fuzz/seeds/keylog,
- * made by mkseeds-keylog.py from pcaps/ and pcaps/keys/) are real STARTTLS
+ * made by mkseeds.py from pcaps/ and pcaps/keys/) are real STARTTLS
  * and SMTPS sessions with their key logs, so mutations reach records that
  * decrypt, records that fail authentication, hellos whose random has no
  * key, key log lines of every shape.  The finished record goes through
