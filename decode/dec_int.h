@@ -539,6 +539,10 @@ size_t tr_copy(const struct transcript *, struct xline *out, size_t cap);
 
 /* pair.c */
 void client_line(struct smtp_session *, const struct smtp_pos *);
+/* Count a line's anomalies (too long, cut, bare CR/LF, NUL); seq is its
+ * transcript line. */
+void line_anomalies(struct smtp_session *, const struct linebuf *, bool client,
+    uint32_t seq);
 void server_line(struct smtp_session *, const struct smtp_pos *);
 /* Close the reply being assembled (a gap cut it: text NULL). */
 void reply_end(struct smtp_session *, const struct span *text,

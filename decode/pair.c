@@ -102,7 +102,7 @@ resync_line(struct smtp_session *s, enum xdir d, bool ok, const struct smtp_pos 
 /* ---------------------------------------------------------------------
  * Client lines
  * ------------------------------------------------------------------ */
-static void
+void
 line_anomalies(struct smtp_session *s, const struct linebuf *lb, bool client,
     uint32_t seq)
 {

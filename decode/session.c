@@ -886,6 +886,7 @@ static void
 flush_partial(struct smtp_session *s, enum xdir d, const struct smtp_pos *pos)
 {
 	struct linebuf *lb = &s->lb[d];
+	uint32_t seq;
 
 	if (lb->total == 0 || s->resync[d])
 		return;
@@ -894,11 +895,16 @@ flush_partial(struct smtp_session *s, enum xdir d, const struct smtp_pos *pos)
 		return;
 	if (d == XDIR_SERVER && s->srv_tls && !s->f.tls_decrypted)
 		return;
+	/* A line that never ended is counted like one that did: a 100 MB
+	 * command without a line end is long and cut all the same. */
 	if (d == XDIR_CLIENT && s->auth_sasl)
-		(void)tr_add(s, d, XL_MASKED | XL_TRUNCATED, MASK, strlen(MASK), pos);
+		seq = tr_add(s, d, XL_MASKED | XL_TRUNCATED, MASK, strlen(MASK), pos);
 	else
-		(void)tr_add(s, d, XL_TRUNCATED, lb->buf,
+		seq = tr_add(s, d, XL_TRUNCATED, lb->buf,
 		    lb->total < lb->len ? (size_t)lb->total : lb->len, pos);
+	if (lb->total > lb->len)
+		lb->flags |= LN_CUT;
+	line_anomalies(s, lb, d == XDIR_CLIENT, seq);
 	line_reset(lb);
 }
 

@@ -207,6 +207,9 @@ note_message(struct smtp_session *s, const struct smtp_pos *pos,
 	if (t != NULL && t->bdat)
 		APPEND(" in %u BDAT chunk%s", (unsigned)t->bdat_chunks,
 		    t->bdat_chunks == 1 ? "" : "s");
+	if (cut && s->chunk_left > 0)
+		APPEND(" (%llu more announced, never sent)",
+		    (unsigned long long)s->chunk_left);
 	if (b->eightbit > 0)
 		APPEND(", 8-bit (%llu octets >= 0x80, first at offset %llu)",
 		    (unsigned long long)b->eightbit, (unsigned long long)b->first8);
@@ -337,8 +340,14 @@ chunk_end(struct smtp_session *s, const struct smtp_pos *pos)
 void
 chunk_cut(struct smtp_session *s, const struct smtp_pos *pos)
 {
-	if (tx_at(s, s->body_tx) == NULL)
+	struct tx_record *t = tx_at(s, s->body_tx);
+
+	if (t == NULL)
 		return;
+	/* The chunk's size was counted when announced: what never came is
+	 * not message data (a BDAT claiming 100 GB and sending 1000 octets
+	 * carried 1000). */
+	t->data_bytes -= s->chunk_left <= t->data_bytes ? s->chunk_left : t->data_bytes;
 	chunk_finish(s, pos, true);
 	s->f.cut_seq = s->txf[s->body_tx].end_seq;
 }
