@@ -264,6 +264,18 @@ t_poll 200 test -e "$O/d.jsonl" || t_fail D-json-reopened "SIGHUP did not reopen
 t_poll 200 test -s "$O/d.1.txt" || t_fail D-report-written "SIGHUP did not write the moved report" "$T/D.err"
 client cleand 8bit-ok "$NORMAL" "$CLEAN"
 t_poll 200 lines_ge "$O/d.jsonl" 1 || t_fail D-second-json "no record of the second session" "$O/d.jsonl"
+# -Z (the default, nobody): after the drop every uid and gid of the
+# process is nobody's and it holds no capability, so no code path can
+# write as root; the file SIGHUP created is nobody's.
+nb_uid=$(id -u nobody) nb_gid=$(id -g nobody)
+t_eq D-uids-nobody "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$SP/status")" \
+    "$nb_uid $nb_uid $nb_uid $nb_uid"
+t_eq D-gids-nobody "$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$SP/status")" \
+    "$nb_gid $nb_gid $nb_gid $nb_gid"
+t_eq D-groups-nobodys "$(awk '/^Groups:/ { $1 = ""; print }' "/proc/$SP/status" | xargs -n1 | sort -n | xargs)" \
+    "$(id -G nobody | xargs -n1 | sort -n | xargs)"
+t_eq D-no-capabilities "$(awk '/^CapEff:/ {print $2}' "/proc/$SP/status")" 0000000000000000
+t_eq D-reopened-as-nobody "$(stat -c %u "$O/d.jsonl")" "$nb_uid"
 stop D INT
 t_eq D-old-json "$(wc -l <"$O/d.jsonl.1")" 1
 t_eq D-new-json "$(wc -l <"$O/d.jsonl")" 1
