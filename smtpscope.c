@@ -337,6 +337,7 @@ capture_loop(struct run *r, char *errbuf)
 	struct cap_stats st;
 	uint64_t t0, now, last_tick = 0, last_prog = 0, last_ui = 0;
 	bool show_progress, live = o->cap.nfiles == 0;
+	uint64_t lost_seen = 0, back_seen = 0;
 	int n, max;
 
 	t0 = cli_mono_us();
@@ -368,6 +369,15 @@ capture_loop(struct run *r, char *errbuf)
 			cap_stats(r->cap, &st);
 			if (st.kernel_drop > 0)
 				r->kernel_drops_seen = true;
+			/* The interface went away and came back: said once each
+			 * (not over the live view, which shows its own state). */
+			if (st.iface_lost > lost_seen && r->ui == NULL)
+				cli_warn("lost interface %s: %s; retrying", o->cap.iface,
+				    cap_lost(r->cap) != NULL ? cap_lost(r->cap) : "read error");
+			if (st.iface_back > back_seen && r->ui == NULL)
+				cli_warn("interface %s is back: capturing again", o->cap.iface);
+			lost_seen = st.iface_lost;
+			back_seen = st.iface_back;
 		}
 		if (got_hup) {
 			got_hup = 0;

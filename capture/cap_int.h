@@ -305,6 +305,14 @@ struct cap {
 	struct cap_source *src;
 	int nsrc;
 	bool live;
+	/* Live: the interface went away (or down) and is retried: when, how
+	 * long to wait after a failed try, why it was lost; the kernel's
+	 * counters of the handles closed so far. */
+	bool lost;
+	uint64_t retry_us;
+	unsigned retry_s;
+	char lost_why[CAP_ERRBUF_SIZE];
+	uint64_t kbase_recv, kbase_drop, kbase_ifdrop;
 	const struct link_type *link;	/* of the first source */
 	uint8_t portmap[65536 / 8];	/* kept ports; all when nports == 0 */
 	uint32_t *other_ports;	/* TCP packets per port not kept (saturating);

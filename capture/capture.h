@@ -192,6 +192,9 @@ struct cap_stats {
 	/* TCP packets on no kept port (files only: a live capture's kernel
 	 * filter never passes them); cap_other_ports() says which. */
 	uint64_t other_tcp_packets;
+	/* Live: times the interface went away or down (reading failed), and
+	 * times it was opened again; cap_lost() says why while it is away. */
+	uint64_t iface_lost, iface_back;
 };
 
 struct cap;
@@ -203,6 +206,10 @@ int cap_parse_ports(struct cap_config *cfg, const char *s, char errbuf[CAP_ERRBU
 
 int cap_open(struct cap **, const struct cap_config *, const struct cap_consumer *,
     char errbuf[CAP_ERRBUF_SIZE]);
+/* While a live interface is away: why ("The interface went down"); NULL
+ * when capturing.  cap_dispatch() retries it (every 1 s, backing off to
+ * 30 s) and goes on where it left off. */
+const char *cap_lost(const struct cap *);
 /* Selectable descriptor for live capture, -1 for files. */
 int cap_fd(const struct cap *);
 /* The link type's name ("EN10MB", ...). */

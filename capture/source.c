@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture/cap_int.h"
@@ -595,6 +596,82 @@ dispatch_files(struct cap *c, int max, char errbuf[CAP_ERRBUF_SIZE])
 	return n;
 }
 
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * US_PER_S + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * The live interface failed to read (removed, or its link went down: the
+ * kernel ends the socket): keep the flows, close the handle, and try again
+ * in a second.  A capture on a gateway must outlive a link flap.
+ */
+static void
+iface_lose(struct cap *c)
+{
+	struct cap_source *s = &c->src[0];
+	struct pcap_stat ps;
+
+	snprintf(c->lost_why, sizeof(c->lost_why), "%s", pcap_geterr(s->p));
+	if (pcap_stats(s->p, &ps) == 0) {
+		c->kbase_recv += ps.ps_recv;
+		c->kbase_drop += ps.ps_drop;
+		c->kbase_ifdrop += ps.ps_ifdrop;
+	}
+	pcap_close(s->p);
+	s->p = NULL;
+	c->lost = true;
+	c->st.iface_lost++;
+	c->retry_s = 1;
+	c->retry_us = mono_us() + US_PER_S;
+}
+
+/* While lost: wait a read timeout, and now and then try to open it again
+ * (same name, same filter; it must keep its link type: -w and the flows
+ * depend on it). */
+static int
+iface_retry(struct cap *c)
+{
+	struct cap_source *s = &c->src[0];
+	char eb[CAP_ERRBUF_SIZE];
+	int ms = c->cfg.timeout_ms > 0 ? c->cfg.timeout_ms : CAP_DEF_TIMEOUT_MS;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	if (!c->brk)
+		(void)nanosleep(&ts, NULL);
+	if (c->brk) {
+		c->brk = 0;
+		return 0;
+	}
+	if (mono_us() < c->retry_us)
+		return 0;
+	eb[0] = '\0';
+	if (open_live(c, s, eb) == 0 && s->link == c->link) {
+		c->lost = false;
+		c->st.iface_back++;
+		return 0;
+	}
+	if (s->p != NULL) {
+		pcap_close(s->p);
+		s->p = NULL;
+	}
+	if (eb[0] != '\0')
+		snprintf(c->lost_why, sizeof(c->lost_why), "%s", eb);
+	c->retry_s = c->retry_s < 16 ? c->retry_s * 2 : 30;
+	c->retry_us = mono_us() + (uint64_t)c->retry_s * US_PER_S;
+	return 0;
+}
+
+const char *
+cap_lost(const struct cap *c)
+{
+	return c->lost ? c->lost_why : NULL;
+}
+
 int
 cap_dispatch(struct cap *c, int max, char errbuf[CAP_ERRBUF_SIZE])
 {
@@ -602,6 +679,8 @@ cap_dispatch(struct cap *c, int max, char errbuf[CAP_ERRBUF_SIZE])
 
 	if (!c->live)
 		return dispatch_files(c, max, errbuf);
+	if (c->lost)
+		return iface_retry(c);
 	rc = pcap_dispatch(c->src[0].p, max > 0 ? max : -1, live_cb, (u_char *)c);
 	if (rc == 0 && !c->brk) {
 		/* Nothing waiting: sleep in poll() for at most the read timeout
@@ -622,9 +701,8 @@ cap_dispatch(struct cap *c, int max, char errbuf[CAP_ERRBUF_SIZE])
 		return 0;
 	}
 	if (rc < 0) {
-		snprintf(errbuf, CAP_ERRBUF_SIZE, "'%s': %s", c->src[0].name,
-		    pcap_geterr(c->src[0].p));
-		return -1;
+		iface_lose(c);
+		return 0;
 	}
 	return rc;
 }

@@ -73,11 +73,18 @@ cap_stats(struct cap *c, struct cap_stats *st)
 	*st = c->st;
 	st->anomalies[CAP_AN_TCP_OVERLAP] += c->rpool.conflicts;
 	st->anomalies[CAP_AN_TCP_OOO_LIMIT] += c->rpool.cap_hits;
-	if (c->live && c->nsrc > 0 && pcap_stats(c->src[0].p, &ps) == 0) {
+	if (c->live && c->nsrc > 0) {
+		/* The counters of handles closed when the interface went away,
+		 * and the current one's. */
 		st->have_kernel = true;
-		st->kernel_recv = ps.ps_recv;
-		st->kernel_drop = ps.ps_drop;
-		st->ifdrop = ps.ps_ifdrop;
+		st->kernel_recv = c->kbase_recv;
+		st->kernel_drop = c->kbase_drop;
+		st->ifdrop = c->kbase_ifdrop;
+		if (c->src[0].p != NULL && pcap_stats(c->src[0].p, &ps) == 0) {
+			st->kernel_recv += ps.ps_recv;
+			st->kernel_drop += ps.ps_drop;
+			st->ifdrop += ps.ps_ifdrop;
+		}
 	}
 	st->file_bytes_total = 0;
 	st->file_bytes_read = 0;

@@ -198,6 +198,11 @@ summary_print(FILE *f, const struct summary *r, struct cap *cap,
 	} else if (r->tls > 0)
 		fprintf(f, "  TLS: %llu sessions, not decrypted (no --tls-keylog)\n",
 		    (unsigned long long)r->tls);
+	if (st.iface_lost > 0)
+		fprintf(f, "  interface: went away %llu time%s, opened again %llu; %s%s\n",
+		    (unsigned long long)st.iface_lost, st.iface_lost == 1 ? "" : "s",
+		    (unsigned long long)st.iface_back, cap_lost(cap) != NULL ?
+		    "away now: " : "capturing", cap_lost(cap) != NULL ? cap_lost(cap) : "");
 	if (st.smtps_packets > 0) {
 		cli_fmt_bytes(b1, sizeof(b1), st.smtps_bytes);
 		fprintf(f, "  port 465 (implicit TLS, not decoded): %llu connections, "
