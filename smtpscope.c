@@ -325,6 +325,7 @@ post_ui_stats(struct run *r, bool finished)
 	us.first_ts_us = st.first_ts_us;
 	us.last_ts_us = st.last_ts_us;
 	us.finished = finished;
+	us.iface_away = cap_lost(r->cap) != NULL;
 	ui_post_stats(r->ui, &us);
 }
 

@@ -8,7 +8,9 @@
 # so on standard error and keeps running; the pair is made again, and it
 # says the interface is back; a SYN to 10.99.0.2:25 is then captured (the
 # summary counts its flow); SIGINT ends it with exit 0 and a summary that
-# counts the loss.  Skips (77) without root or without veth support.
+# counts the loss.  Then the same in the live view (tmux): its header says
+# INTERFACE AWAY while it is, and no longer once it is back.  Skips (77)
+# without root or without veth support.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/common.sh
@@ -49,4 +51,22 @@ t_wait_exit "$SP" 200
 t_eq exit-0 "$?" 0
 t_grep captured-after '^  flows without payload \(no session\): 1, 1 of them half-open' "$T/scope.out"
 t_grep summary-counts '^  interface: went away 1 time, opened again 1; capturing$' "$T/scope.out"
+
+# The live view says it too, in its header, while the interface is away.
+if command -v tmux >/dev/null 2>&1; then
+	TM="tmux -L smtpscope-iface-$$ -f /dev/null"
+	t_at_exit "$TM kill-server 2>/dev/null"
+	$TM new-session -d -s ui -x 100 -y 24 "TERM=screen \"$SMTPSCOPE\" -i $IF -Z root; sleep 60" ||
+	    t_fail ui-start "tmux did not start"
+	t_poll 200 sh -c "$TM capture-pane -p -t ui | grep -q 'pkts '" ||
+	    t_fail ui-open "the live view did not open"
+	ip link del "$IF"
+	t_poll 200 sh -c "$TM capture-pane -p -t ui | sed -n 2p | grep -q 'INTERFACE AWAY, retrying'" ||
+	    t_fail ui-away "the live view does not say the interface is away"
+	mk || t_fail ui-remake "could not make the veth pair again"
+	t_poll 400 sh -c "! $TM capture-pane -p -t ui | grep -q 'INTERFACE AWAY'" ||
+	    t_fail ui-back "the live view still says the interface is away"
+	t_ok ui-away-and-back
+	$TM send-keys -t ui q
+fi
 t_done

@@ -31,6 +31,7 @@ struct ui_stats {		/* posted by the capture thread */
 	uint64_t file_bytes_total, file_bytes_read;	/* progress; 0 total = live */
 	uint64_t first_ts_us, last_ts_us;		/* capture time span */
 	bool finished;					/* end of input reached */
+	bool iface_away;		/* live: the interface went away, retried */
 };
 
 struct ui_actions {		/* called on the UI thread; may be NULL */

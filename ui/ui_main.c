@@ -368,7 +368,11 @@ draw_header(struct ui *u)
 		u->rate_pkts = p;
 		u->rate_ms = now;
 	}
-	x = draw_textf(&u->theme, 1, 0, COLS, R_HEADER,
+	x = 0;
+	if (s->have_stats && s->stats.iface_away)
+		x = draw_text(&u->theme, 1, 0, COLS, R_ERROR,
+		    " INTERFACE AWAY, retrying |");
+	x += draw_textf(&u->theme, 1, x, COLS - x, R_HEADER,
 	    " pkts %llu %.0f/s  drops %llu  sessions %llu open %llu  |",
 	    (unsigned long long)s->stats.packets, u->rate,
 	    (unsigned long long)s->stats.kernel_drops,
