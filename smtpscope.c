@@ -807,6 +807,7 @@ run_capture(struct cli_opts *o)
 		uc.is_file = o->cap.nfiles > 0;
 		uc.speed = o->speed;
 		uc.mono = o->mono;
+		uc.max_bytes = o->ui_max_bytes;
 		if ((r.ui_report = report_new(NULL, errbuf, sizeof(errbuf))) != NULL) {
 			uc.actions.arg = &r;
 			uc.actions.write_report = ui_write_report;

@@ -65,6 +65,7 @@ struct cli_opts {
 	char ports_text[64];	/* the kept ports as given, for messages */
 	int tstamp;		/* how many -t */
 	int probe_timeout_ms;	/* --probe-timeout */
+	size_t ui_max_bytes;	/* --max-ui-memory, in bytes; 0: the default rows */
 	double speed;
 	uint64_t count;
 };

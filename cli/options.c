@@ -82,7 +82,9 @@ usage(FILE *f)
 "  --speed X         UI replay pace: 0 = as fast as possible, 1 = real time\n"
 "  --mono            UI without colours;  --no-progress  no progress bar\n"
 "  --max-flows N, --max-ooo BYTES, --max-ooo-total BYTES, --idle-timeout SEC,\n"
-"  --max-line BYTES, --max-transcript LINES   memory and time limits\n"
+"  --max-frags BYTES, --max-line BYTES, --max-transcript LINES,\n"
+"  --max-pipeline N, --max-recipients N, --max-evidence BYTES,\n"
+"  --max-evidence-flow BYTES, --max-ui-memory MIB   memory and time limits\n"
 "  --trace-states    print each session state change to standard error\n"
 "  -h, --help        this text;  --version  the versions\n"
 "  expression        a BPF filter (pcap-filter(7)), ANDed with the port filter\n");
@@ -92,7 +94,8 @@ enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_SYSLOG, OPT_DUMP, OPT_PROBE, OPT_VERSION,
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
 	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_REQUIRE,
-	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_TLS, OPT_KEYLOG, OPT_MAX_
+	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_TLS, OPT_KEYLOG, OPT_MAXFRAGS,
+	OPT_MAXPIPE, OPT_MAXRCPTS, OPT_MAXEV, OPT_MAXEVFLOW, OPT_MAXUI, OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -114,6 +117,12 @@ static const struct option longopts[] = {
 	{ "tls-keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
+	{ "max-frags", required_argument, NULL, OPT_MAXFRAGS },
+	{ "max-pipeline", required_argument, NULL, OPT_MAXPIPE },
+	{ "max-recipients", required_argument, NULL, OPT_MAXRCPTS },
+	{ "max-evidence", required_argument, NULL, OPT_MAXEV },
+	{ "max-evidence-flow", required_argument, NULL, OPT_MAXEVFLOW },
+	{ "max-ui-memory", required_argument, NULL, OPT_MAXUI },
 	{ "max-ooo", required_argument, NULL, OPT_MAXOOO },
 	{ "max-ooo-total", required_argument, NULL, OPT_MAXOOOT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
@@ -482,6 +491,28 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 		}
 		case OPT_MAXFLOWS:
 			o->cap.limits.max_flows = (size_t)num_arg("--max-flows", optarg, 16, 100000000);
+			break;
+		case OPT_MAXFRAGS:
+			o->cap.limits.max_frag_bytes = (size_t)num_arg("--max-frags", optarg,
+			    65536, 1LL << 32);
+			break;
+		case OPT_MAXPIPE:
+			o->smtp.max_queue = (size_t)num_arg("--max-pipeline", optarg, 4, 100000);
+			break;
+		case OPT_MAXRCPTS:
+			o->smtp.max_rcpts = (size_t)num_arg("--max-recipients", optarg, 1, 100000);
+			break;
+		case OPT_MAXEV:
+			o->cap.max_evidence_total = (size_t)num_arg("--max-evidence", optarg,
+			    65536, 1LL << 40);
+			break;
+		case OPT_MAXEVFLOW:
+			o->cap.max_evidence_flow = (size_t)num_arg("--max-evidence-flow", optarg,
+			    4096, 1LL << 32);
+			break;
+		case OPT_MAXUI:
+			o->ui_max_bytes = (size_t)num_arg("--max-ui-memory", optarg, 1, 1 << 20) *
+			    1024 * 1024;
 			break;
 		case OPT_MAXOOO:
 			o->cap.limits.max_ooo_flow = (size_t)num_arg("--max-ooo", optarg, 1024, 1LL << 32);

@@ -156,7 +156,7 @@ struct rcpt_record {
 	struct wstr reply_text;	/* the (last) reply line after the code */
 };
 
-#define TX_MAX_RCPTS 64
+#define TX_MAX_RCPTS 64		/* the default of smtp_limits.max_rcpts */
 struct tx_record {
 	uint64_t ts_us, pkt;		/* when MAIL was sent */
 	struct wstr mail_from;		/* between < and >, as sent */

@@ -90,6 +90,7 @@ smtp_limits_init(struct smtp_limits *l)
 	l->max_line = 4096;
 	l->max_lines = 200;
 	l->max_queue = 128;
+	l->max_rcpts = TX_MAX_RCPTS;
 	l->max_hosts = 4096;
 	l->update_ms = 250;
 }
@@ -129,6 +130,8 @@ smtp_ctx_new(const struct smtp_limits *lim, const struct smtp_sink *sink)
 		c->lim.max_lines = 2;
 	if (c->lim.max_queue == 0)
 		c->lim.max_queue = def.max_queue;
+	if (c->lim.max_rcpts == 0)
+		c->lim.max_rcpts = def.max_rcpts;
 	if (c->lim.update_ms == 0)
 		c->lim.update_ms = def.update_ms;
 	if (sink != NULL)

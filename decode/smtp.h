@@ -28,6 +28,7 @@ struct smtp_limits {
 	size_t max_line;	/* longest line kept, default 4096 (RFC: 512) */
 	size_t max_lines;	/* transcript lines kept per session, default 200 */
 	size_t max_queue;	/* outstanding pipelined commands, default 128 */
+	size_t max_rcpts;	/* recipients kept per transaction, default 64 */
 	size_t max_hosts;	/* clients remembered across sessions, default 4096 */
 	unsigned update_ms;	/* min interval between session_update calls, default 250 */
 };

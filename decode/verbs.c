@@ -75,7 +75,7 @@ rcpt_new(struct smtp_session *s, int ti)
 	struct tx_facts *tf = &s->txf[ti];
 	size_t i;
 
-	if (t->nrcpts >= TX_MAX_RCPTS) {
+	if (t->nrcpts >= s->ctx->lim.max_rcpts) {
 		t->rcpts_dropped++;
 		return -1;
 	}
@@ -84,8 +84,8 @@ rcpt_new(struct smtp_session *s, int ti)
 		struct rcpt_record *nr;
 		struct rcpt_facts *nf;
 
-		if (ncap > TX_MAX_RCPTS)
-			ncap = TX_MAX_RCPTS;
+		if (ncap > s->ctx->lim.max_rcpts)
+			ncap = s->ctx->lim.max_rcpts;
 		if ((nr = reallocarray(t->rcpts, ncap, sizeof(*nr))) == NULL) {
 			t->rcpts_dropped++;
 			return -1;

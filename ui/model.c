@@ -171,6 +171,13 @@ RB_GENERATE_STATIC(grouptree, group, e, group_cmp)
  * Life cycle
  * --------------------------------------------------------------------- */
 
+size_t
+model_row_bytes(void)
+{
+	/* The row, its tree links, and an index slot in each sort order. */
+	return sizeof(struct row) + 4 * sizeof(void *);
+}
+
 struct model *
 model_new(size_t max_rows, double speed, char *err, size_t errlen)
 {

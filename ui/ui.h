@@ -47,6 +47,7 @@ struct ui_config {
 	double speed;		/* 0: as fast as possible; 1.0: capture's pace; 2.0 twice */
 	bool mono;		/* force monochrome */
 	size_t max_sessions;	/* rows kept (oldest finished dropped first), default 500000 */
+	size_t max_bytes;	/* or: the rows' memory, in bytes (0: by max_sessions) */
 	struct ui_actions actions;
 };
 

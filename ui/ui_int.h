@@ -186,6 +186,9 @@ struct ui_view {
 
 struct model;
 struct model *model_new(size_t max_rows, double speed, char *err, size_t errlen);
+/* What one row costs: its struct and its share of the index (for a cap in
+ * bytes). */
+size_t model_row_bytes(void);
 void model_free(struct model *);
 
 /* Capture thread. */

@@ -81,6 +81,9 @@ ui_new(const struct ui_config *cfg, char *err, size_t errlen)
 	}
 	u->cfg.source = u->source;
 	u->cfg.filter = u->filter;
+	if (u->cfg.max_bytes > 0)
+		u->cfg.max_sessions = u->cfg.max_bytes / model_row_bytes() > 16 ?
+		    u->cfg.max_bytes / model_row_bytes() : 16;
 	if (u->cfg.max_sessions == 0)
 		u->cfg.max_sessions = UI_DEFAULT_MAX_SESSIONS;
 	/* A live capture is never paced: only files replay. */
