@@ -67,7 +67,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood fuzz fuzz-run fuzz-smoke
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood fuzz fuzz-run fuzz-smoke afl-run
 
 all: $(BIN)
 
@@ -146,6 +146,22 @@ fuzz-smoke: fuzz
 	        2>build/fuzz/smoke-$$t.log || { tail -n 40 build/fuzz/smoke-$$t.log; exit 1; }; \
 	    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' build/fuzz/smoke-$$t.log; \
 	done
+# AFL++ (Debian package afl++) on a target, the whole-program one by
+# default: make afl-run FUZZ=pcapfile AFL_TIME=600.  Seeds: the target's
+# seed files of at most 1 MiB; findings in build/afl/out-NAME/.
+AFL_CC   ?= afl-clang-fast
+AFL_TIME ?= 600
+build/afl/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC)
+	@mkdir -p $(@D)
+	$(AFL_CC) -g -O1 -fsanitize=fuzzer -D_GNU_SOURCE -I. $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+afl-run: build/afl/fuzz_$(or $(FUZZ),pcapfile)
+	@rm -rf build/afl/in-$(or $(FUZZ),pcapfile) && mkdir -p build/afl/in-$(or $(FUZZ),pcapfile)
+	@find -L tests/fuzz/seeds/$(or $(FUZZ),pcapfile)/ -maxdepth 1 -type f -size -1024k \
+	    -exec cp {} build/afl/in-$(or $(FUZZ),pcapfile)/ \;
+	AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
+	    afl-fuzz -V $(AFL_TIME) -i build/afl/in-$(or $(FUZZ),pcapfile) \
+	    -o build/afl/out-$(or $(FUZZ),pcapfile) -x tests/fuzz/fuzz.dict \
+	    -- build/afl/fuzz_$(or $(FUZZ),pcapfile)
 fuzz-run: fuzz
 	@mkdir -p build/fuzz/corpus-$(or $(FUZZ),tls)
 	build/fuzz/fuzz_$(or $(FUZZ),tls) -max_total_time=$(FUZZ_TIME) \
