@@ -501,6 +501,14 @@ struct smtp_session {
  *   transcript.c the transcript (read by the rules through tr_find)
  * ------------------------------------------------------------------ */
 
+/* A session's anomaly counter: saturates at UINT32_MAX, never wraps (a
+ * week-long hostile session can send more bare LFs than that). */
+static inline void
+san_add(uint32_t *c, uint64_t n)
+{
+	*c = n > (uint64_t)(UINT32_MAX - *c) ? UINT32_MAX : *c + (uint32_t)n;
+}
+
 /* Encrypted and unread: TLS began, and neither cleartext after STARTTLS
  * nor a key log let the decoder read the dialogue inside. */
 static inline bool

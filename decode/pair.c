@@ -35,13 +35,13 @@ q_push(struct smtp_session *s, const struct pending *p)
 		struct pending *nq;
 
 		if (s->qcap >= s->ctx->lim.max_queue) {
-			s->rec.anomalies[SAN_QUEUE_FULL]++;
+			san_add(&s->rec.anomalies[SAN_QUEUE_FULL], 1);
 			return false;
 		}
 		if (ncap > s->ctx->lim.max_queue)
 			ncap = s->ctx->lim.max_queue;
 		if ((nq = reallocarray(NULL, ncap, sizeof(*nq))) == NULL) {
-			s->rec.anomalies[SAN_QUEUE_FULL]++;
+			san_add(&s->rec.anomalies[SAN_QUEUE_FULL], 1);
 			return false;
 		}
 		for (size_t i = 0; i < s->qlen; i++)
@@ -110,23 +110,23 @@ line_anomalies(struct smtp_session *s, const struct linebuf *lb, bool client,
 
 	if (line_octets(lb) > SMTP_LINE_LIMIT) {
 		if (client) {
-			a[SAN_LONG_CMD]++;
+			san_add(&a[SAN_LONG_CMD], 1);
 			if (s->f.long_cmd_seq == NOSEQ)
 				s->f.long_cmd_seq = seq;
 		} else {
-			a[SAN_LONG_REPLY]++;
+			san_add(&a[SAN_LONG_REPLY], 1);
 			if (s->f.long_reply_seq == NOSEQ)
 				s->f.long_reply_seq = seq;
 		}
 	}
 	if (lb->flags & LN_CUT)
-		a[SAN_LINE_CAP]++;
+		san_add(&a[SAN_LINE_CAP], 1);
 	if (lb->flags & LN_BARE_LF)
-		a[SAN_BARE_LF]++;
+		san_add(&a[SAN_BARE_LF], 1);
 	if (lb->flags & LN_BARE_CR)
-		a[SAN_BARE_CR]++;
+		san_add(&a[SAN_BARE_CR], 1);
 	if (lb->flags & LN_NUL)
-		a[SAN_NUL_BYTE]++;
+		san_add(&a[SAN_NUL_BYTE], 1);
 	if (client && (lb->flags & (LN_BARE_LF | LN_BARE_CR)) &&
 	    s->f.bare_cmd_seq == NOSEQ)
 		s->f.bare_cmd_seq = seq;
@@ -172,7 +172,7 @@ check_pipelining(struct smtp_session *s, uint32_t seq, const struct smtp_pos *po
 	} else if (s->f.hello_ok && !(s->rec.capflags & CAPF(PIPELINING))) {
 		/* (Only once the offer is known: an EHLO reply lost in a gap
 		 * says nothing about PIPELINING.) */
-		s->rec.anomalies[SAN_PIPELINING_UNOFFERED]++;
+		san_add(&s->rec.anomalies[SAN_PIPELINING_UNOFFERED], 1);
 		if (s->f.pipe_unoffered++ == 0)
 			s->f.pipe_unoffered_seq = seq;
 	}
@@ -197,9 +197,9 @@ client_command(struct smtp_session *s, const struct cmd *c,
 	else
 		r->verbs_dropped++;
 	if (c->id == CMD_UNKNOWN)
-		r->anomalies[SAN_UNKNOWN_COMMAND]++;
+		san_add(&r->anomalies[SAN_UNKNOWN_COMMAND], 1);
 	if (s->phase == SP_QUIT)
-		r->anomalies[SAN_DATA_AFTER_QUIT]++;
+		san_add(&r->anomalies[SAN_DATA_AFTER_QUIT], 1);
 	/* Before the greeting, unless the client's ACK shows it had received
 	 * server bytes (the greeting is then only missing from the capture). */
 	if (!f->greeting_seen && !(r->flags & SF_MID_STREAM) &&
@@ -207,7 +207,7 @@ client_command(struct smtp_session *s, const struct cmd *c,
 		if (f->early_seq == NOSEQ) {
 			f->early_seq = seq;
 			f->early_ack_known = pos->peer_ack_known;
-			r->anomalies[SAN_EARLY_TALKER]++;
+			san_add(&r->anomalies[SAN_EARLY_TALKER], 1);
 		}
 	}
 	if (f->starttls_pending && pos->pkt == f->starttls_pkt &&
@@ -273,7 +273,7 @@ client_line(struct smtp_session *s, const struct smtp_pos *pos)
 		if (c.id == CMD_UNKNOWN || !c.syntax_ok) {
 			int ti = s->body_tx;
 
-			s->rec.anomalies[SAN_BDAT_MISMATCH]++;
+			san_add(&s->rec.anomalies[SAN_BDAT_MISMATCH], 1);
 			if (tx_at(s, ti) != NULL) {
 				s->txf[ti].bdat_mismatch = true;
 				s->txf[ti].mismatch_seq = s->tr.next_seq;
@@ -316,13 +316,13 @@ reply_begin(struct smtp_session *s, const struct reply_line *rl, uint32_t seq,
 		if (!(s->rec.flags & SF_MID_STREAM)) {
 			/* We joined after the greeting. */
 			s->rec.flags |= SF_MID_STREAM;
-			s->rec.anomalies[SAN_MID_STREAM]++;
+			san_add(&s->rec.anomalies[SAN_MID_STREAM], 1);
 		}
 	}
 	if (s->qlen == 0 && s->phase == SP_CONTENT_RESYNC)
 		content_end(s, pos, false, 0);
 	if ((h = q_head(s)) == NULL) {
-		s->rec.anomalies[SAN_UNSOLICITED_REPLY]++;
+		san_add(&s->rec.anomalies[SAN_UNSOLICITED_REPLY], 1);
 		if (s->f.unsolicited_seq == NOSEQ)
 			s->f.unsolicited_seq = seq;
 		return;
@@ -470,7 +470,7 @@ server_line(struct smtp_session *s, const struct smtp_pos *pos)
 	    lb->buf, lb->len, pos);
 	line_anomalies(s, lb, false, seq);
 	if (!rl.valid) {
-		s->rec.anomalies[SAN_BAD_REPLY]++;
+		san_add(&s->rec.anomalies[SAN_BAD_REPLY], 1);
 		if (rl.shaped && s->f.bad_code_seq == NOSEQ)
 			s->f.bad_code_seq = seq;
 		return;
@@ -482,7 +482,7 @@ server_line(struct smtp_session *s, const struct smtp_pos *pos)
 		s->rp.last_seq = seq;
 		if (rl.code != s->rp.code && !s->rp.code_changed) {
 			s->rp.code_changed = true;
-			s->rec.anomalies[SAN_REPLY_CODE_CHANGE]++;
+			san_add(&s->rec.anomalies[SAN_REPLY_CODE_CHANGE], 1);
 			if (s->f.code_change_seq == NOSEQ)
 				s->f.code_change_seq = seq;
 		}

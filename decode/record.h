@@ -174,7 +174,7 @@ struct tx_record {
 	bool data_cmd;			/* DATA was sent */
 	int data_reply_code;		/* reply to DATA (354 expected) */
 	bool bdat;			/* sent with BDAT */
-	uint32_t bdat_chunks;
+	uint64_t bdat_chunks;
 	bool content_seen;		/* message bytes were sent */
 	bool content_complete;		/* end of data (or BDAT LAST) seen */
 	uint64_t data_bytes;		/* octets between 354 and CRLF.CRLF, or BDAT sizes */
@@ -242,7 +242,7 @@ struct tls_seen {
 	 * decrypted per direction, records that failed authentication. */
 	enum tls_dec decryption;
 	uint64_t dec_records[2];
-	uint32_t bad_records;
+	uint64_t bad_records;
 };
 /* "TLS 1.2", "TLS_AES_128_GCM_SHA256", "handshake_failure"; NULL if unknown. */
 const char *tls_version_name(unsigned);
@@ -475,13 +475,13 @@ struct sess_record {
 	int last_reply_code;
 	struct enh_code last_enh;
 	struct wstr last_reply_text;
-	uint32_t commands;		/* commands seen */
+	uint64_t commands;		/* commands seen */
 	/* The verbs in order (command ids: sess_verb_name()), the first
 	 * SESS_MAX_VERBS; the rest counted. */
 	uint8_t verbs[SESS_MAX_VERBS];
 	size_t nverbs;
-	uint32_t verbs_dropped;
-	uint32_t replies;		/* replies seen */
+	uint64_t verbs_dropped;
+	uint64_t replies;		/* replies seen */
 	enum sess_end end;
 	enum sess_state state;
 	uint32_t anomalies[SAN_MAX];

@@ -614,7 +614,7 @@ stream_gap(struct smtp_session *s, enum xdir dir, uint64_t len,
     const struct smtp_pos *pos, bool tls_record)
 {
 	s->rec.flags |= SF_GAP;
-	s->rec.anomalies[SAN_GAP]++;
+	san_add(&s->rec.anomalies[SAN_GAP], 1);
 	s->f.gap_bytes[dir] += len;
 	if (dir == XDIR_CLIENT)
 		s->f.gap_client = true;
@@ -728,7 +728,7 @@ smtp_session_new(struct smtp_ctx *ctx, const struct smtp_peers *peers)
 		struct smtp_pos pos = { .ts_us = peers->ts_us, .pkt = peers->pkt };
 
 		s->rec.flags |= SF_MID_STREAM;
-		s->rec.anomalies[SAN_MID_STREAM]++;
+		san_add(&s->rec.anomalies[SAN_MID_STREAM], 1);
 		s->resync[XDIR_CLIENT] = s->resync[XDIR_SERVER] = true;
 		(void)tr_note(s, &pos, "[joined mid-stream: decoding from the first recognisable line]");
 	}
@@ -971,7 +971,7 @@ smtp_end(struct smtp_session *s, const struct smtp_end_info *ei,
 	}
 	if ((bc == 0) != (bs == 0)) {
 		r->flags |= SF_ONE_SIDED;
-		r->anomalies[SAN_ONE_SIDED]++;
+		san_add(&r->anomalies[SAN_ONE_SIDED], 1);
 	}
 	r->end = f->quit_seq != NOSEQ ? SEND_QUIT :
 	    (ei != NULL && ei->reason != SEND_OPEN ? ei->reason : SEND_EOF);

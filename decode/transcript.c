@@ -93,7 +93,7 @@ tr_add(struct smtp_session *s, enum xdir dir, uint8_t flags, const char *text,
 		wstr_clear(&l->x.text);
 		t->ring_start = (t->ring_start + 1) % t->cap_ring;
 		t->dropped++;
-		s->rec.anomalies[SAN_TRANSCRIPT_CAP]++;
+		san_add(&s->rec.anomalies[SAN_TRANSCRIPT_CAP], 1);
 	}
 	l->seq = seq;
 	l->x.ts_us = pos->ts_us;

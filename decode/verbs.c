@@ -205,7 +205,7 @@ note_message(struct smtp_session *s, const struct smtp_pos *pos,
 	APPEND("[message%s: %llu bytes", cut ? " cut short" : "",
 	    (unsigned long long)(t != NULL ? t->data_bytes : b->off));
 	if (t != NULL && t->bdat)
-		APPEND(" in %u BDAT chunk%s", (unsigned)t->bdat_chunks,
+		APPEND(" in %llu BDAT chunk%s", (unsigned long long)t->bdat_chunks,
 		    t->bdat_chunks == 1 ? "" : "s");
 	if (cut && s->chunk_left > 0)
 		APPEND(" (%llu more announced, never sent)",
@@ -279,7 +279,7 @@ content_end(struct smtp_session *s, const struct smtp_pos *pos, bool marker,
 	struct pending p;
 
 	body_finish(&s->body);
-	s->rec.anomalies[SAN_LONG_TEXT] += (uint32_t)s->body.long_lines;
+	san_add(&s->rec.anomalies[SAN_LONG_TEXT], s->body.long_lines);
 	if (t != NULL) {
 		uint64_t off = s->body.off;
 
@@ -315,7 +315,7 @@ chunk_finish(struct smtp_session *s, const struct smtp_pos *pos, bool cut)
 
 	body_finish(&s->body);
 	if (!cut)
-		s->rec.anomalies[SAN_LONG_TEXT] += (uint32_t)s->body.long_lines;
+		san_add(&s->rec.anomalies[SAN_LONG_TEXT], s->body.long_lines);
 	if (t != NULL) {
 		if (!cut)
 			t->content_complete = true;

@@ -159,9 +159,10 @@ h_dump(const struct sess_record *r)
 			h_wstr(fp, &t->rcpts[k].reply_text);
 			fputc('\n', fp);
 		}
-		fprintf(fp, "  rcpts dropped %zu data %d/%d bdat %d/%u seen %d complete %d "
+		fprintf(fp, "  rcpts dropped %zu data %d/%d bdat %d/%llu seen %d complete %d "
 		    "bytes %llu 8bit %llu@%llu bare %llu nul %d\n", t->rcpts_dropped,
-		    t->data_cmd, t->data_reply_code, t->bdat, t->bdat_chunks,
+		    t->data_cmd, t->data_reply_code, t->bdat,
+		    (unsigned long long)t->bdat_chunks,
 		    t->content_seen, t->content_complete,
 		    (unsigned long long)t->data_bytes, (unsigned long long)t->eightbit_bytes,
 		    (unsigned long long)t->first_8bit_off, (unsigned long long)t->bare_lf,
@@ -194,8 +195,9 @@ h_dump(const struct sess_record *r)
 	h_enh(fp, &r->last_enh);
 	fputc(' ', fp);
 	h_wstr(fp, &r->last_reply_text);
-	fprintf(fp, "\ncommands %u replies %u end %s state %s\nanomalies", r->commands,
-	    r->replies, sess_end_name(r->end), sess_state_name(r->state));
+	fprintf(fp, "\ncommands %llu replies %llu end %s state %s\nanomalies",
+	    (unsigned long long)r->commands, (unsigned long long)r->replies,
+	    sess_end_name(r->end), sess_state_name(r->state));
 	for (int i = 0; i < SAN_MAX; i++)
 		if (r->anomalies[i] != 0)
 			fprintf(fp, " %s=%u", smtp_anomaly_name((enum smtp_anomaly)i),

@@ -45,6 +45,24 @@ t_type_names(void **state)
 	assert_int_equal(inc_type_severity(INC_STARTTLS_NOT_USED), SEV_NOTICE);
 }
 
+/* A session's anomaly counters saturate, never wrap. */
+static void
+t_counters_saturate(void **state)
+{
+	uint32_t c = UINT32_MAX - 2;
+
+	(void)state;
+	san_add(&c, 1);
+	assert_int_equal(c, UINT32_MAX - 1);
+	san_add(&c, 5);
+	assert_int_equal(c, UINT32_MAX);
+	san_add(&c, 1);
+	assert_int_equal(c, UINT32_MAX);
+	c = 0;
+	san_add(&c, (uint64_t)1 << 40);
+	assert_int_equal(c, UINT32_MAX);
+}
+
 /* The 8-bit family is what the UI flags with "!": by family now, no longer
  * by "8bit" in the name (smtputf8-abort and binarymime-violation count). */
 static void
@@ -248,6 +266,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_type_names),
+		cmocka_unit_test(t_counters_saturate),
 		cmocka_unit_test(t_families),
 		cmocka_unit_test(t_rule_rows),
 		cmocka_unit_test(t_stand_back),
