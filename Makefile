@@ -67,7 +67,7 @@ LIBUI       = $(B)/libui.a
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 
-.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood fuzz fuzz-run fuzz-smoke afl-run
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood bench-soak fuzz fuzz-build fuzz-run fuzz-smoke afl-run
 
 all: $(BIN)
 
@@ -114,15 +114,22 @@ bench: $(BIN)
 bench-flood: $(BIN)
 	sh tests/bench/flood.sh
 
+# A long live run on lo, RSS sampled (root; not a test): SOAK_TIME seconds.
+SOAK_TIME ?= 1500
+bench-soak: $(BIN)
+	/usr/bin/python3 tests/bench/soak.py ./$(BIN) $(SOAK_TIME) 50 60
+
 # Coverage-guided fuzzing (libFuzzer, needs clang; not part of make check):
-# tests/fuzz/fuzz_NAME.c with the decoder's sources, all instrumented.
-# make fuzz builds them; make fuzz-run FUZZ=tls FUZZ_TIME=60 runs one.
+# tests/fuzz/fuzz_NAME.c with the capture and decoder sources, all
+# instrumented.  make fuzz runs every target FUZZ_TIME seconds, each into
+# its corpus build/fuzz/corpus-NAME (kept between runs); make fuzz-run
+# FUZZ=tls runs one; make fuzz-build only builds them.
 FUZZ_CC    ?= clang
 FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	      -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 FUZZ_TIME  ?= 60
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
@@ -132,37 +139,28 @@ FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
 $(B)/fuzz-replay/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIBDECODE) $(LIBCAPTURE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-# CI: every target briefly (FUZZ_SMOKE_TIME seconds each) from its seeds
-# and regression inputs, into a scratch corpus; any crash fails.
-FUZZ_SMOKE_TIME ?= 30
-fuzz-smoke: fuzz
+# Every target for $(2) seconds into corpus directories build/fuzz/$(1)NAME
+# (emptied first when $(3) is set), from its seeds and regression inputs;
+# any crash stops with the end of its log.
+define FUZZ_ALL
 	@for t in $(FUZZ_TARGETS); do \
-	    rm -rf build/fuzz/smoke-$$t && mkdir -p build/fuzz/smoke-$$t && \
-	    echo "fuzz-smoke: $$t, $(FUZZ_SMOKE_TIME) s" && \
-	    build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SMOKE_TIME) -print_final_stats=1 \
+	    [ -z "$(3)" ] || rm -rf build/fuzz/$(1)$$t; mkdir -p build/fuzz/$(1)$$t && \
+	    echo "fuzz: $$t, $(2) s" && \
+	    build/fuzz/fuzz_$$t -max_total_time=$(2) -print_final_stats=1 \
 	        -dict=tests/fuzz/fuzz.dict -artifact_prefix=build/fuzz/$$t- \
-	        build/fuzz/smoke-$$t tests/fuzz/seeds/$$t \
+	        build/fuzz/$(1)$$t tests/fuzz/seeds/$$t \
 	        $$( [ -d tests/fuzz/regress/$$t ] && echo tests/fuzz/regress/$$t ) \
-	        2>build/fuzz/smoke-$$t.log || { tail -n 40 build/fuzz/smoke-$$t.log; exit 1; }; \
-	    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' build/fuzz/smoke-$$t.log; \
+	        2>build/fuzz/$(1)$$t.log || { tail -n 40 build/fuzz/$(1)$$t.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' build/fuzz/$(1)$$t.log; \
 	done
-# AFL++ (Debian package afl++) on a target, the whole-program one by
-# default: make afl-run FUZZ=pcapfile AFL_TIME=600.  Seeds: the target's
-# seed files of at most 1 MiB; findings in build/afl/out-NAME/.
-AFL_CC   ?= afl-clang-fast
-AFL_TIME ?= 600
-build/afl/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC)
-	@mkdir -p $(@D)
-	$(AFL_CC) -g -O1 -fsanitize=fuzzer -D_GNU_SOURCE -I. $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
-afl-run: build/afl/fuzz_$(or $(FUZZ),pcapfile)
-	@rm -rf build/afl/in-$(or $(FUZZ),pcapfile) && mkdir -p build/afl/in-$(or $(FUZZ),pcapfile)
-	@find -L tests/fuzz/seeds/$(or $(FUZZ),pcapfile)/ -maxdepth 1 -type f -size -1024k \
-	    -exec cp {} build/afl/in-$(or $(FUZZ),pcapfile)/ \;
-	AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-	    afl-fuzz -V $(AFL_TIME) -i build/afl/in-$(or $(FUZZ),pcapfile) \
-	    -o build/afl/out-$(or $(FUZZ),pcapfile) -x tests/fuzz/fuzz.dict \
-	    -- build/afl/fuzz_$(or $(FUZZ),pcapfile)
-fuzz-run: fuzz
+endef
+fuzz: fuzz-build
+	$(call FUZZ_ALL,corpus-,$(FUZZ_TIME),)
+# CI: every target briefly, into scratch corpora.
+FUZZ_SMOKE_TIME ?= 30
+fuzz-smoke: fuzz-build
+	$(call FUZZ_ALL,smoke-,$(FUZZ_SMOKE_TIME),yes)
+fuzz-run: fuzz-build
 	@mkdir -p build/fuzz/corpus-$(or $(FUZZ),tls)
 	build/fuzz/fuzz_$(or $(FUZZ),tls) -max_total_time=$(FUZZ_TIME) \
 	    -dict=tests/fuzz/fuzz.dict -artifact_prefix=build/fuzz/$(or $(FUZZ),tls)- \
