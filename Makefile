@@ -66,6 +66,9 @@ LIBUI       = $(B)/libui.a
 # (ui tests also get libdecode: the UI reads records and escapes with it).
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
+# The fuzz targets (tests/fuzz/fuzz_NAME.c), and their replays for make check.
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
 
 .PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood bench-soak fuzz fuzz-build fuzz-run fuzz-smoke afl-run
 
@@ -128,14 +131,12 @@ FUZZ_CC    ?= clang
 FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	      -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 FUZZ_TIME  ?= 60
-FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
 # Each target once more with our compiler and tests/fuzz/replay.c instead
 # of libFuzzer: make check replays the seeds and the regression inputs.
-FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
 $(B)/fuzz-replay/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIBDECODE) $(LIBCAPTURE)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
