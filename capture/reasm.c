@@ -197,6 +197,8 @@ emit_gap(struct reasm *r, uint64_t len, const struct cap_pos *pos,
 {
 	struct cap_pos at = pos_at(pos, r->next);
 
+	if (len == 0)
+		return;		/* no hole: a block starts right here */
 	r->next += len;
 	r->gap_bytes += len;
 	r->tree.hist_from = r->next;	/* what the ring holds is stale now */
@@ -488,6 +490,9 @@ reasm_ack(struct reasm *r, uint64_t off, const struct cap_pos *pos,
 		else
 			emit_gap(r, off - r->next, pos, out);
 	}
+	/* A block held right at the acknowledged offset is contiguous now:
+	 * deliver it (and what follows it) at once, not at the next segment. */
+	drain(r, pos, out);
 }
 
 void

@@ -1111,10 +1111,32 @@ test_random_capped(void **state)
 	free(buf);
 }
 
+/* An ACK that reaches exactly the start of a held block: the hole before
+ * it is a gap and the block is delivered at once (found by fuzz_reasm:
+ * it waited for the next segment, and the flush then declared a gap of
+ * zero octets). */
+static void
+t_ack_to_block(void **state)
+{
+	struct t *t = t_new(4096, 65536, 0);
+
+	(void)state;
+	put(t, 100, "abc", 3, 1);
+	assert_int_equal(t->rec[0].ndat, 0);
+	ack(t, 100, 2);
+	assert_gaps(t, 1, (uint64_t)0, (uint64_t)100);
+	assert_data(t, "abc", 3);
+	assert_int_equal(reasm_pending(&t->r[0]), 0);
+	do_flush(t, 3);
+	assert_int_equal(t->rec[0].ngaps, 1);	/* no empty gap */
+	t_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_ack_to_block),
 		cmocka_unit_test(test_in_order_zero_copy),
 		cmocka_unit_test(test_start_offset_and_release_pos),
 		cmocka_unit_test(test_zero_len_null_and_clamp),
