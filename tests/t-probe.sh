@@ -69,11 +69,7 @@ pf_start "$NORMAL" "$PORT" myhostname=mx1.northwind.test || exit 1
 # A server with STARTTLS: a self-signed certificate made here.
 TLSSRV=127.0.0.46
 WRAPSRV=127.0.0.47
-if command -v openssl >/dev/null 2>&1 &&
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$T/tls.key" -out "$T/tls.crt" -subj "/CN=tls.northwind.test" \
-    -addext "subjectAltName=DNS:tls.northwind.test" -days 30 >/dev/null 2>&1; then
-	chmod 644 "$T/tls.key"
+if pf_tls_cert tls.northwind.test; then
 	pf_start "$TLSSRV" "$PORT" myhostname=tls.northwind.test \
 	    "smtpd_tls_cert_file = $T/tls.crt" "smtpd_tls_key_file = $T/tls.key" \
 	    "smtpd_tls_security_level = may" || exit 1

@@ -32,10 +32,7 @@ PORT=2550
 WRAP=465	# implicit TLS is port 465 (RFC 8314)
 O=$T/out
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/tls.key" -out "$T/tls.crt" -subj "/CN=live.northwind.test" \
-    -days 30 >/dev/null 2>&1 || t_skip "openssl could not make a certificate"
-chmod 644 "$T/tls.key"
+pf_tls_cert live.northwind.test || t_skip "openssl could not make a certificate"
 pf_start "$ADDR" "$PORT" myhostname=live.northwind.test \
     "smtpd_tls_cert_file = $T/tls.crt" "smtpd_tls_key_file = $T/tls.key" \
     "smtpd_tls_security_level = may" || exit 1

@@ -37,15 +37,22 @@ def hostile_session(cport):
     return s
 
 
+def hello(cport, caps=b""):
+    """A hostile session after its EHLO: the reply offers caps."""
+    s = hostile_session(cport)
+    s.c2s(PSH | ACK, b"EHLO x.example\r\n")
+    s.s2c(PSH | ACK, (b"250-mx.flood.example\r\n250 " + caps if caps else
+                      b"250 mx.flood.example") + b"\r\n")
+    return s
+
+
 def segments(send, data):
     for i in range(0, len(data), MSS):
         send(PSH | ACK, data[i:i + MSS])
 
 
 def longline(n):
-    s = hostile_session(41001)
-    s.c2s(PSH | ACK, b"EHLO x.example\r\n")
-    s.s2c(PSH | ACK, b"250 mx.flood.example\r\n")
+    s = hello(41001)
     segments(s.c2s, b"MAIL FROM:<" + b"a" * (n * 1024 * 1024))
     s.close()
     return s.frames
@@ -62,9 +69,7 @@ def contlines(n):
 
 
 def bdat(n):
-    s = hostile_session(41003)
-    s.c2s(PSH | ACK, b"EHLO x.example\r\n")
-    s.s2c(PSH | ACK, b"250-mx.flood.example\r\n250 CHUNKING\r\n")
+    s = hello(41003, b"CHUNKING")
     s.c2s(PSH | ACK, b"MAIL FROM:<a@x.example>\r\n")
     s.s2c(PSH | ACK, b"250 ok\r\n")
     s.c2s(PSH | ACK, b"RCPT TO:<b@flood.example>\r\n")
@@ -75,9 +80,7 @@ def bdat(n):
 
 
 def pipeline(n):
-    s = hostile_session(41004)
-    s.c2s(PSH | ACK, b"EHLO x.example\r\n")
-    s.s2c(PSH | ACK, b"250-mx.flood.example\r\n250 PIPELINING\r\n")
+    s = hello(41004, b"PIPELINING")
     segments(s.c2s, b"NOOP\r\n" * n)
     segments(s.s2c, b"250 ok\r\n" * min(n, 1000))
     s.close()
@@ -85,9 +88,7 @@ def pipeline(n):
 
 
 def overlap(n):
-    s = hostile_session(41005)
-    s.c2s(PSH | ACK, b"EHLO x.example\r\n")
-    s.s2c(PSH | ACK, b"250 mx.flood.example\r\n")
+    s = hello(41005)
     for i in range(n):
         line = b"NOOP %08d\r\n" % i
         s.c2s(PSH | ACK, line)

@@ -21,6 +21,7 @@
 #                                    directory is in $PF_DIR; stopped at exit
 #   pf_stop DIR                      stop that instance now
 #   pf_log DIR                       the path of its log (for failure output)
+#   pf_tls_cert NAME                 a self-signed certificate in $T/tls.*
 #
 # What it does not do: TLS, real delivery, or picking free ports (tests use
 # 127.0.0.40-49, addresses nothing else on a machine normally serves; an
@@ -37,6 +38,17 @@ pf_require() {
 }
 
 pf_log() { echo "$1/maillog"; }
+
+# pf_tls_cert NAME: a self-signed EC certificate for NAME (CN and DNS SAN)
+# in $T/tls.crt and $T/tls.key, readable by the instances; fails without
+# openssl.
+pf_tls_cert() {
+	command -v openssl >/dev/null 2>&1 &&
+	    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$T/tls.key" -out "$T/tls.crt" -subj "/CN=$1" \
+	    -addext "subjectAltName=DNS:$1" -days 30 >/dev/null 2>&1 &&
+	    chmod 644 "$T/tls.key"
+}
 
 # _pf_ready DIR ADDR PORT: listening, or master died (then stop polling).
 _pf_ready() {
