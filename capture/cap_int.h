@@ -4,6 +4,7 @@
  *
  * The pipeline, one packet at a time:
  *   source.c  pcap handles, file merge, filter, packet numbers
+ *   mapfile.c classic pcap files read from memory
  *   packet.c  link -> IP -> (fragments) -> TCP -> flow, anomaly counting
  *   link.c    link-type table, link header -> IPv4/IPv6 span
  *   ip.c      IPv4/IPv6 headers and the IPv6 extension-header walk
@@ -284,6 +285,23 @@ struct ev_flow *flow_ev_find(struct cap *, uint64_t id);
 
 /* ---------------------------------------------------------------- source.c */
 
+/* mapfile.c: a classic pcap file read from a read-only mapping (files
+ * libpcap has opened and validated; see there for which ones).
+ * mapfile_next: 1 and the packet in hdr and *data, 0 at the end, -1 and a
+ * message as libpcap's in err. */
+struct mapfile {
+	const uint8_t *base;
+	size_t len, off;
+	size_t dropped, page;	/* pages before dropped are given back */
+	bool swap, nsec, mapped;
+	uint32_t snap, maxcap;
+	struct pcap_pkthdr hdr;
+};
+int mapfile_init(struct mapfile *m, const uint8_t *base, size_t len, int dlt);
+int mapfile_open(struct mapfile *m, int fd, uint64_t size, int dlt);
+int mapfile_next(struct mapfile *m, const u_char **data, char *err, size_t errlen);
+void mapfile_close(struct mapfile *m);
+
 struct cap_source {
 	char *name;		/* as given; "-" for stdin */
 	pcap_t *p;
@@ -297,6 +315,7 @@ struct cap_source {
 	bool done;
 	char *err;		/* read error to report, or NULL */
 	uint64_t size;		/* file size, 0 if unknown */
+	struct mapfile map;	/* when map.base: read from it, not libpcap */
 };
 
 struct cap {

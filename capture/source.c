@@ -263,6 +263,16 @@ open_file(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 		    src_label(s->name), ln);
 		return -1;
 	}
+	/* The plain classic format, from a regular file: read from memory
+	 * (mapfile.c), unless SMTPSCOPE_READER=libpcap asks for libpcap's
+	 * reader (to compare the two). */
+	if (S_ISREG(sb.st_mode)) {
+		const char *r = getenv("SMTPSCOPE_READER");
+
+		if (r == NULL || strcmp(r, "libpcap") != 0)
+			(void)mapfile_open(&s->map, fileno(fp), s->size,
+			    pcap_datalink(s->p));
+	}
 	if (c->cfg.filter != NULL && c->cfg.filter[0] != '\0') {
 		if (pcap_compile(s->p, &s->prog, c->cfg.filter, 1,
 		    PCAP_NETMASK_UNKNOWN) == -1) {
@@ -393,12 +403,21 @@ open_live(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 static void
 src_next(struct cap_source *s)
 {
-	char msg[CAP_ERRBUF_SIZE];
+	char msg[CAP_ERRBUF_SIZE], out[CAP_ERRBUF_SIZE + 64];
 	const char *pe;
 	int rc;
 
 	s->have_pkt = false;
-	rc = pcap_next_ex(s->p, &s->hdr, &s->data);
+	if (s->map.base != NULL) {
+		rc = mapfile_next(&s->map, &s->data, msg, sizeof(msg));
+		s->hdr = &s->map.hdr;
+		if (rc == 0)
+			rc = PCAP_ERROR_BREAK;	/* the end */
+		pe = msg;
+	} else {
+		rc = pcap_next_ex(s->p, &s->hdr, &s->data);
+		pe = rc == 1 ? NULL : pcap_geterr(s->p);
+	}
 	if (rc == 1) {
 		s->have_pkt = true;
 		return;
@@ -406,16 +425,15 @@ src_next(struct cap_source *s)
 	s->done = true;
 	if (rc == PCAP_ERROR_BREAK)
 		return;
-	pe = pcap_geterr(s->p);
 	if (strstr(pe, "truncated") != NULL)
-		snprintf(msg, sizeof(msg), "'%s': truncated capture: last packet "
+		snprintf(out, sizeof(out), "'%s': truncated capture: last packet "
 		    "cut short (packets before it were processed)",
 		    src_label(s->name));
 	else
-		snprintf(msg, sizeof(msg), "'%s': read error: %s",
+		snprintf(out, sizeof(out), "'%s': read error: %s",
 		    src_label(s->name), pe);
 	free(s->err);
-	s->err = strdup(msg);
+	s->err = strdup(out);
 }
 
 static struct cap *
@@ -751,6 +769,7 @@ cap_close(struct cap *c)
 	for (i = 0; i < c->nsrc; i++) {
 		if (c->src[i].have_prog)
 			pcap_freecode(&c->src[i].prog);
+		mapfile_close(&c->src[i].map);
 		if (c->src[i].p != NULL)
 			pcap_close(c->src[i].p);
 		free(c->src[i].err);

@@ -94,6 +94,10 @@ cap_stats(struct cap *c, struct cap_stats *st)
 			st->file_bytes_read += c->src[i].size;
 			continue;
 		}
+		if (c->src[i].map.base != NULL) {
+			st->file_bytes_read += c->src[i].map.off;
+			continue;
+		}
 		fp = pcap_file(c->src[i].p);
 		if (fp != NULL && (pos = ftell(fp)) > 0)
 			st->file_bytes_read += (uint64_t)pos;

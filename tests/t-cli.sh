@@ -167,4 +167,25 @@ if [ -x /usr/bin/python3 ] && command -v script >/dev/null 2>&1 &&
 		echo "FAIL utf8-where-it-belongs"; grep -a 'helo=' "$tmp/u8.tty" "$tmp/c.tty" | head -4; bad=1
 	fi
 fi
+# Our memory reader of classic pcap files and libpcap's reader give the
+# same output, for every capture of ours (and the same error on a cut one).
+diff_reader=
+for f in pcaps/*.pcap; do
+	"$SMTPSCOPE" -b -vv -r "$f" --json "$tmp/rd-m.json" >"$tmp/rd-m.txt" 2>&1; a=$?
+	SMTPSCOPE_READER=libpcap "$SMTPSCOPE" -b -vv -r "$f" --json "$tmp/rd-l.json" \
+	    >"$tmp/rd-l.txt" 2>&1; b=$?
+	if [ $a != $b ] || ! cmp -s "$tmp/rd-m.json" "$tmp/rd-l.json" ||
+	    ! cmp -s "$tmp/rd-m.txt" "$tmp/rd-l.txt"; then
+		diff_reader="$diff_reader $f"
+	fi
+done
+head -c $(($(wc -c <pcaps/8bitmime-abort.pcap) - 3)) pcaps/8bitmime-abort.pcap >"$tmp/cut.pcap"
+"$SMTPSCOPE" -b -r "$tmp/cut.pcap" >"$tmp/rd-m.txt" 2>&1; a=$?
+SMTPSCOPE_READER=libpcap "$SMTPSCOPE" -b -r "$tmp/cut.pcap" >"$tmp/rd-l.txt" 2>&1; b=$?
+if [ -z "$diff_reader" ] && [ $a = $b ] && cmp -s "$tmp/rd-m.txt" "$tmp/rd-l.txt" &&
+    grep -q 'truncated capture' "$tmp/rd-m.txt"; then
+	echo "ok readers-agree"
+else
+	echo "FAIL readers-agree:$diff_reader (cut: $a $b)"; bad=1
+fi
 exit $bad
