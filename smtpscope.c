@@ -161,7 +161,10 @@ sink_end(void *arg, const struct sess_record *rec)
 	if (rec->ninc > 0)
 		cap_flag_flow(r->cap, rec->flow_id);	/* -w and the UI's pcap key */
 	if (r->json != NULL) {
-		if (export_json_session(r->json, rec) == -1 || fflush(r->json) == EOF)
+		/* Live, a record is written as its session ends; a replay's
+		 * records go out in large writes (and all at the end). */
+		if (export_json_session(r->json, rec) == -1 ||
+		    ((r->o->line_buffered || r->o->cap.nfiles == 0) && fflush(r->json) == EOF))
 			out_failed(r, r->o->json);
 	}
 	if (r->batch != NULL) {
@@ -437,6 +440,10 @@ capture_thread(void *arg)
 	return NULL;
 }
 
+/* stdio buffer of the JSON Lines file: whole pages to the kernel, few
+ * system calls on a replay. */
+#define OUT_BUFSIZE	(256 * 1024)
+
 static int
 open_outputs(struct run *r)
 {
@@ -450,7 +457,8 @@ open_outputs(struct run *r)
 		else if ((r->json = fopen(o->json, "w")) == NULL) {
 			cli_warn("--json: cannot create '%s': %s", o->json, strerror(errno));
 			return -1;
-		}
+		} else
+			(void)setvbuf(r->json, NULL, _IOFBF, OUT_BUFSIZE);
 	}
 	for (i = 0; i < o->nreports; i++)
 		if ((r->reports[i] = report_new(o->reports[i], err, sizeof(err))) == NULL) {
@@ -490,6 +498,7 @@ reopen_outputs(struct run *r)
 		else {
 			if (fflush(r->json) == EOF || fclose(r->json) == EOF)
 				out_failed(r, o->json);
+			(void)setvbuf(nf, NULL, _IOFBF, OUT_BUFSIZE);
 			r->json = nf;
 		}
 	}
@@ -907,6 +916,8 @@ main(int argc, char **argv)
 	}
 	if (o.line_buffered)
 		setvbuf(stdout, NULL, _IOLBF, 0);
+	else if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, OUT_BUFSIZE);
 	if (o.probe != NULL) {
 		struct probe_opts po = { o.probe, o.probe_timeout_ms, o.json, &o.smtp,
 		    o.require, o.ehlo, o.probe_source, o.probe_starttls, o.probe_tls };

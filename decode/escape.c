@@ -318,6 +318,16 @@ json_run(struct out *o, const unsigned char *s, size_t len)
 		unsigned long cp;
 		size_t n;
 
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			size_t j = i + 1;	/* a run of plain characters, in one */
+
+			while (j < len && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' &&
+			    s[j] != '\\')
+				j++;
+			out_put_plain(o, (const char *)s + i, j - i);
+			i = j;
+			continue;
+		}
 		if (c < 0x80) {
 			if (c == '"')
 				out_put(o, "\\\"", 2);

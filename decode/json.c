@@ -2,8 +2,9 @@
  * json.c - one JSON object per finished session (JSON Lines, export.h).
  *
  * The schema is documented in export.h and defined by the field tables
- * (fields.h): this file walks them row by row, in their order, straight to
- * the stream, so a record of any size costs no memory here.  Every wire
+ * (fields.h): this file walks them row by row, in their order, into a
+ * staging buffer of fixed size that goes to the stream when full, so a
+ * record of any size costs no memory here.  Every wire
  * string goes through esc_json_fput*(), which yields valid JSON for any
  * bytes; numbers are printed from integers, times as epoch seconds with six
  * decimals from integer microseconds.
@@ -18,18 +19,84 @@
 #include "escape.h"
 #include "export.h"
 
-/* Small writers; each leaves errors latched in the stream, checked once at
- * the end with ferror().  An object is written under one flockfile(), so
- * they use the unlocked stdio calls: a lock per call was the largest share
- * of the writer's time (escape.c's own writes take the recursive lock). */
-#define J_PUTC(c, f)		((void)putc_unlocked((c), (f)))
-#define J_PUTS(s, f)		((void)fputs_unlocked((s), (f)))
-#define J_WRITE(p, n, f)	((void)fwrite_unlocked((p), 1, (n), (f)))
+/*
+ * The writer: an object is put together in a staging buffer on the stack
+ * and goes to the stream in a few large writes, not as hundreds of small
+ * stdio calls (keys, punctuation, digits), which were most of the cost of
+ * a record on a replay of short sessions.  Errors are latched in the
+ * stream and checked once at the end with ferror().
+ */
+struct jw {
+	FILE *f;
+	size_t len;
+	char b[8192];
+};
+
+static void
+jw_flush(struct jw *w)
+{
+	if (w->len > 0)
+		(void)fwrite_unlocked(w->b, 1, w->len, w->f);
+	w->len = 0;
+}
+
+/* Room for n more octets (n <= sizeof(w->b)). */
+static char *
+jw_room(struct jw *w, size_t n)
+{
+	if (n > sizeof(w->b) - w->len)
+		jw_flush(w);
+	return w->b + w->len;
+}
+
+static void
+jw_write(struct jw *w, const void *p, size_t n)
+{
+	if (n > sizeof(w->b)) {
+		jw_flush(w);
+		(void)fwrite_unlocked(p, 1, n, w->f);
+		return;
+	}
+	memcpy(jw_room(w, n), p, n);
+	w->len += n;
+}
+
+static void
+jw_putc(struct jw *w, char c)
+{
+	*jw_room(w, 1) = c;
+	w->len++;
+}
+
+#define JW_PUTS(w, lit)	jw_write((w), (lit), sizeof(lit) - 1)
+
+/* A quoted JSON string for any bytes (escape.c), escaped in place when it
+ * fits in what is left of the buffer. */
+static void
+jw_text(struct jw *w, const void *p, size_t n)
+{
+	size_t room, need;
+
+	for (int i = 0; i < 2; i++) {
+		room = sizeof(w->b) - w->len;
+		if (room > 3) {
+			need = esc_json(w->b + w->len + 1, room - 2, p, n);
+			if (need + 3 <= room) {
+				w->b[w->len] = '"';
+				w->b[w->len + 1 + need] = '"';
+				w->len += need + 2;
+				return;
+			}
+		}
+		jw_flush(w);
+	}
+	(void)esc_json_fput(w->f, p, n);	/* larger than the whole buffer */
+}
 
 /* Decimal digits without printf: this runs for every field of every
- * session, and printf's format parsing was a visible share of a replay. */
+ * session. */
 static void
-put_u64(FILE *f, uint64_t v)
+put_u64(struct jw *w, uint64_t v)
 {
 	char b[20], *p = b + sizeof(b);
 
@@ -37,33 +104,40 @@ put_u64(FILE *f, uint64_t v)
 		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	J_WRITE(p, (size_t)(b + sizeof(b) - p), f);
+	jw_write(w, p, (size_t)(b + sizeof(b) - p));
 }
 
 /* Epoch seconds with exactly six decimals, as export_fmt_time(TS_EPOCH)
  * prints them, from the integer microseconds. */
 static void
-put_ts(FILE *f, uint64_t us)
+put_ts(struct jw *w, uint64_t us)
 {
-	char d[6];
+	char d[7];
 	uint64_t frac = us % 1000000;
 
-	put_u64(f, us / 1000000);
-	J_PUTC('.', f);
-	for (int i = 5; i >= 0; i--, frac /= 10)
+	put_u64(w, us / 1000000);
+	d[0] = '.';
+	for (int i = 6; i >= 1; i--, frac /= 10)
 		d[i] = (char)('0' + frac % 10);
-	J_WRITE(d, sizeof(d), f);
+	jw_write(w, d, sizeof(d));
 }
 
 static void
-j_key(FILE *f, bool *first, const char *key)
+j_key(struct jw *w, bool *first, const char *key)
 {
+	size_t n = strlen(key);
+	char *p;
+
+	p = jw_room(w, n + 4);		/* keys are our own and short */
 	if (!*first)
-		J_PUTC(',', f);
+		*p++ = ',';
 	*first = false;
-	J_PUTC('"', f);
-	J_PUTS(key, f);
-	J_PUTS("\":", f);
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	w->len = (size_t)(p - w->b);
 }
 
 /*
@@ -72,62 +146,65 @@ j_key(FILE *f, bool *first, const char *key)
  * written as they are; wire text always goes through the escaper.
  */
 static void
-j_value(FILE *f, const struct rec_val *v)
+j_value(struct jw *f, const struct rec_val *v)
 {
 	char b[EXPORT_ADDR_SIZE];
 
 	switch (v->kind) {
 	case RV_NULL:
-		J_PUTS("null", f);
+		JW_PUTS(f, "null");
 		break;
 	case RV_UINT:
 		put_u64(f, v->u);
 		break;
 	case RV_BOOL:
-		J_PUTS(v->u ? "true" : "false", f);
+		if (v->u)
+			JW_PUTS(f, "true");
+		else
+			JW_PUTS(f, "false");
 		break;
 	case RV_TEXT:
-		(void)esc_json_fput(f, v->p, v->len);
+		jw_text(f, v->p, v->len);
 		break;
 	case RV_NAME:
-		J_PUTC('"', f);
-		J_WRITE(v->p, v->len, f);
-		J_PUTC('"', f);
+		jw_putc(f, '"');
+		jw_write(f, v->p, v->len);
+		jw_putc(f, '"');
 		break;
 	case RV_TS:
 		put_ts(f, v->u);
 		break;
 	case RV_ADDR:
-		(void)esc_json_fput_str(f, export_fmt_addr(b, sizeof(b), v->family,
-		    v->ip, -1));
+		export_fmt_addr(b, sizeof(b), v->family, v->ip, -1);
+		jw_text(f, b, strlen(b));
 		break;
 	case RV_ENH:
-		J_PUTC('"', f);
+		jw_putc(f, '"');
 		put_u64(f, v->enh.cls);
-		J_PUTC('.', f);
+		jw_putc(f, '.');
 		put_u64(f, v->enh.subject);
-		J_PUTC('.', f);
+		jw_putc(f, '.');
 		put_u64(f, v->enh.detail);
-		J_PUTC('"', f);
+		jw_putc(f, '"');
 		break;
 	}
 }
 
-static void j_field(FILE *, bool *, const struct rec_field *, const void *);
+static void j_field(struct jw *, bool *, const struct rec_field *, const void *);
 
 static void
-j_object(FILE *f, const struct rec_table *t, const void *rec)
+j_object(struct jw *f, const struct rec_table *t, const void *rec)
 {
 	bool first = true;
 
-	J_PUTC('{', f);
+	jw_putc(f, '{');
 	for (size_t i = 0; i < t->n; i++)
 		j_field(f, &first, &t->fields[i], rec);
-	J_PUTC('}', f);
+	jw_putc(f, '}');
 }
 
 static void
-j_field(FILE *f, bool *first, const struct rec_field *fd, const void *rec)
+j_field(struct jw *f, bool *first, const struct rec_field *fd, const void *rec)
 {
 	struct rec_val v;
 	size_t i, n;
@@ -137,18 +214,18 @@ j_field(FILE *f, bool *first, const struct rec_field *fd, const void *rec)
 	switch (fd->type) {
 	case RT_OBJECT:
 		if (fd->count != NULL && fd->count(rec) == 0)
-			J_PUTS("null", f);
+			JW_PUTS(f, "null");
 		else
 			j_object(f, fd->sub, (const char *)rec + fd->off);
 		break;
 	case RT_ARRAY:
-		J_PUTC('[', f);
+		jw_putc(f, '[');
 		n = fd->count(rec);
 		for (i = 0; i < n; i++) {
 			const void *el = fd->elem(rec, i);
 
 			if (i > 0)
-				J_PUTC(',', f);
+				jw_putc(f, ',');
 			if (fd->sub != NULL) {
 				j_object(f, fd->sub, el);
 			} else {
@@ -156,10 +233,10 @@ j_field(FILE *f, bool *first, const struct rec_field *fd, const void *rec)
 				j_value(f, &v);
 			}
 		}
-		J_PUTC(']', f);
+		jw_putc(f, ']');
 		break;
 	case RT_COUNTS:
-		J_PUTC('{', f);
+		jw_putc(f, '{');
 		fc = true;
 		for (i = 0; i < fd->arg; i++) {
 			uint32_t c;
@@ -170,7 +247,7 @@ j_field(FILE *f, bool *first, const struct rec_field *fd, const void *rec)
 			j_key(f, &fc, fd->key(i));
 			put_u64(f, c);
 		}
-		J_PUTC('}', f);
+		jw_putc(f, '}');
 		break;
 	default:
 		rec_get(fd, rec, &v);
@@ -183,16 +260,26 @@ void
 export_json_field(FILE *f, bool *first, const struct rec_field *fd,
     const void *rec)
 {
+	struct jw w;
+
+	w.f = f;
+	w.len = 0;
 	flockfile(f);
-	j_field(f, first, fd, rec);
+	j_field(&w, first, fd, rec);
+	jw_flush(&w);
 	funlockfile(f);
 }
 
 int
 export_json_incident(FILE *f, const struct incident *inc)
 {
+	struct jw w;
+
+	w.f = f;
+	w.len = 0;
 	flockfile(f);
-	j_object(f, &rec_inc_table, inc);
+	j_object(&w, &rec_inc_table, inc);
+	jw_flush(&w);
 	funlockfile(f);
 	return ferror(f) ? -1 : 0;
 }
@@ -200,9 +287,14 @@ export_json_incident(FILE *f, const struct incident *inc)
 int
 export_json_session(FILE *f, const struct sess_record *r)
 {
+	struct jw w;
+
+	w.f = f;
+	w.len = 0;
 	flockfile(f);
-	j_object(f, &rec_sess_table, r);
-	J_PUTC('\n', f);
+	j_object(&w, &rec_sess_table, r);
+	jw_putc(&w, '\n');
+	jw_flush(&w);
 	funlockfile(f);
 	return ferror(f) ? -1 : 0;
 }

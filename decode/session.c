@@ -80,6 +80,7 @@
 #include <string.h>
 
 #include "dec_int.h"
+#include "export.h"
 
 /* ---------------------------------------------------------------------
  * Limits, context and host memory
@@ -200,24 +201,14 @@ host_get(struct smtp_ctx *c, int family, const uint8_t ip[16])
 void
 fmt_host(char *buf, size_t len, int family, const uint8_t ip[16])
 {
-	if (len == 0)
-		return;
-	if (inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, ip, buf,
-	    (socklen_t)len) == NULL)
-		strlcpy(buf, "?", len);
+	(void)export_fmt_addr(buf, len, family, ip, -1);
 }
 
 void
 fmt_hostport(char *buf, size_t len, int family, const uint8_t ip[16],
     uint16_t port)
 {
-	char h[INET6_ADDRSTRLEN];
-
-	fmt_host(h, sizeof(h), family, ip);
-	if (family == AF_INET6)
-		(void)snprintf(buf, len, "[%s]:%u", h, (unsigned)port);
-	else
-		(void)snprintf(buf, len, "%s:%u", h, (unsigned)port);
+	(void)export_fmt_addr(buf, len, family, ip, port);
 }
 
 /* The uid: "S" and 16 base32 characters from an 80-bit mix of the first
