@@ -196,6 +196,91 @@ t_body_fast_path_positions(void **state)
 	}
 }
 
+/*
+ * The line fast path (64 octets a step, body.c text_lines) against the
+ * state machine alone: pseudo-random messages of lines of every length
+ * with every kind of special octet (CRLF at every place in a block, bare
+ * CR and LF, dots at line starts, 8-bit octets, NUL, the rarer controls),
+ * read in one piece, split in two at every offset, and octet by octet
+ * (which never takes the fast path), must give the same counts and end.
+ */
+static void
+body_bytewise(const uint8_t *s, size_t n, struct bres *r)
+{
+	bool end = false;
+	size_t i;
+
+	body_start(&r->b, true);
+	for (i = 0; i < n && !end; i++)
+		(void)body_data(&r->b, s + i, 1, &end);
+	body_finish(&r->b);
+	r->used = i;
+	r->end = end;
+}
+
+static void
+bres_equal(const struct bres *a, const struct bres *b)
+{
+	assert_int_equal(a->end, b->end);
+	assert_int_equal(a->used, b->used);
+	assert_int_equal(a->b.off, b->b.off);
+	assert_int_equal(a->b.line_len, b->b.line_len);
+	assert_int_equal(a->b.long_lines, b->b.long_lines);
+	assert_int_equal(a->b.eightbit, b->b.eightbit);
+	assert_int_equal(a->b.first8, b->b.first8);
+	assert_int_equal(a->b.nul, b->b.nul);
+	assert_int_equal(a->b.bare, b->b.bare);
+	assert_int_equal(a->b.smuggle, b->b.smuggle);
+}
+
+static void
+t_body_line_fast_path(void **state)
+{
+	static const uint8_t odd[] = { 0x80, 0xc3, 0xff, 0x00, 0x01, 0x0b, 0x0c, '\t',
+		'.', '\r', '\n' };
+	static uint8_t msg[3000];
+	struct bres w, o, p;
+	uint32_t x = 12345;
+
+	(void)state;
+	for (int round = 0; round < 24; round++) {
+		size_t n = 0;
+
+		memcpy(msg, "Subject: t\r\n\r\n", 15);
+		n = 15;
+		while (n < sizeof(msg) - 1200) {
+			/* A line: 0-1100 octets (some long), mostly text, a few odd. */
+			size_t len;
+
+			x = x * 1103515245u + 12345u;
+			len = (x >> 8) % (round % 3 == 0 ? 1100 : 140);
+			for (size_t k = 0; k < len; k++) {
+				x = x * 1103515245u + 12345u;
+				msg[n++] = (x >> 16) % 97 == 0 ? odd[(x >> 8) % sizeof(odd)] :
+				    (uint8_t)('a' + (x >> 12) % 26);
+			}
+			x = x * 1103515245u + 12345u;
+			if ((x >> 10) % 13 == 0 && round % 2 == 1)
+				msg[n++] = '\n';		/* a bare LF line end */
+			else {
+				msg[n++] = '\r';
+				msg[n++] = '\n';
+			}
+			if ((x >> 14) % 7 == 0)
+				msg[n++] = '.';		/* a dot-stuffed line */
+		}
+		memcpy(msg + n, "\r\n.\r\ntail", 10);
+		n += 10;
+		body_bytewise(msg, n, &o);
+		body_run((const char *)msg, n, 0, &w);
+		bres_equal(&w, &o);
+		for (size_t at = 1; at < n; at += (round < 4 ? 1 : 13)) {
+			body_run((const char *)msg, n, at, &p);
+			bres_equal(&p, &o);
+		}
+	}
+}
+
 static void
 t_body_end_and_counts(void **state)
 {
@@ -559,6 +644,7 @@ main(void)
 		cmocka_unit_test(t_body_fast_path_positions),
 		cmocka_unit_test(t_body_empty_message),
 		cmocka_unit_test(t_body_fast_path),
+		cmocka_unit_test(t_body_line_fast_path),
 		cmocka_unit_test(t_cmd_parse),
 		cmocka_unit_test(t_verb_table),
 		cmocka_unit_test(t_record_readers),
