@@ -125,24 +125,35 @@ ep_cmp(const struct ep *a, const struct ep *b)
 	return (a->port > b->port) - (a->port < b->port);
 }
 
-/* FNV-1a over the canonical key, seeded per run. */
+/*
+ * The canonical key, eight octets at a time, each word mixed in with a
+ * multiply and a rotation, seeded per run and finished by an avalanche.
+ * FNV-1a octet by octet was a measurable share of a replay of many short
+ * sessions (38 rounds per packet); this is 5.
+ */
+static uint64_t
+mix_word(uint64_t h, uint64_t w)
+{
+	h ^= w * 0x9e3779b97f4a7c15ULL;
+	return (h << 27 | h >> 37) * 0xff51afd7ed558ccdULL;
+}
+
 static uint32_t
 key_hash(uint32_t seed, int family, const struct ep ep[2])
 {
-	uint32_t h = 2166136261u ^ seed;
-	const struct ep *e;
-	int i;
-	size_t j;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed, w[2];
 
-	h = (h ^ (uint32_t)family) * 16777619u;
-	for (i = 0; i < 2; i++) {
-		e = &ep[i];
-		for (j = 0; j < sizeof(e->ip); j++)
-			h = (h ^ e->ip[j]) * 16777619u;
-		h = (h ^ (e->port >> 8)) * 16777619u;
-		h = (h ^ (e->port & 0xff)) * 16777619u;
+	h = mix_word(h, (uint64_t)(uint32_t)family << 32 | (uint32_t)ep[0].port << 16 |
+	    ep[1].port);
+	for (int i = 0; i < 2; i++) {
+		memcpy(w, ep[i].ip, sizeof(w));
+		h = mix_word(h, w[0]);
+		h = mix_word(h, w[1]);
 	}
-	return h;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 static struct flow *
