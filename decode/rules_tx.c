@@ -316,7 +316,10 @@ r_data_rejected(struct ictx *x, struct finding *fd)
 		const struct tx_record *t = &r->tx[i];
 		const struct tx_facts *tf = &x->s->txf[i];
 
-		if (!t->data_cmd || t->data_reply_code == 0 || t->data_reply_code == 354 ||
+		/* A refusal is 4xx or 5xx: a 2xx "answering" DATA is a reply
+		 * out of step (a 354 lost in a hole of the capture, say), not a
+		 * refusal, and the message may well have gone through. */
+		if (!t->data_cmd || t->data_reply_code < 400 ||
 		    t->data_reply_code == 421 || line_claimed(x, tf->data_reply_seq))
 			continue;
 		l = tr_find(x->s, tf->data_reply_seq);

@@ -92,7 +92,7 @@ def damage(rng, pkts, gap):
     """Retransmit, reorder and lose packets of one session, as a lossy
     link and a busy capturing host do: 2% of data segments are sent twice
     (the copy two to four packets later), 2% swap places with the next
-    packet, 1% of bare ACKs are never captured, and with GAP one body
+    packet of the same direction, 1% of bare ACKs are never captured, and with GAP one body
     segment in the middle is never captured (a hole in the stream)."""
     data = [k for k, p in enumerate(pkts) if len(p) > 54 and k > 3]
     if gap and len(data) > 8:
@@ -108,7 +108,9 @@ def damage(rng, pkts, gap):
         if r < 0.02 and len(out[k]) > 54:
             out.insert(k + rng.randrange(2, 5), out[k])
             k += 1
-        elif r < 0.04:
+        elif r < 0.04 and out[k][26:34] == out[k + 1][26:34]:
+            # Two segments of one direction overtake each other; never a
+            # reply before its command, which no single tap can see.
             out[k], out[k + 1] = out[k + 1], out[k]
             k += 1
         k += 1

@@ -705,6 +705,41 @@ t_pipelined_data_refused(void **state)
 	run_case(&c);
 }
 
+/* The 354 lost in a hole of the capture: the 250 that follows is read as
+ * DATA's reply, and that is no refusal (benchmark's lossy capture). */
+static const struct step lost_354[] = {
+	S(GREET),
+	C("EHLO c.example.test\r\n"),
+	S(CAPS_FULL),
+	C("MAIL FROM:<a@example.test>\r\n"),
+	S("250 2.1.0 Ok\r\n"),
+	C("RCPT TO:<b@example.test>\r\n"),
+	S("250 2.1.5 Ok\r\n"),
+	C("DATA\r\n"),
+	C("Subject: hole\r\n\r\nhi\r\n.\r\n"),
+	C("QUIT\r\n"),
+	GAPS(37),
+	S("250 2.0.0 Ok: queued\r\n221 2.0.0 Bye\r\n"),
+};
+
+static void
+check_lost_354(const struct sess_record *r)
+{
+	assert_true(r->tx[0].data_cmd);
+	assert_int_equal(r->tx[0].data_reply_code, 250);
+	assert_null(find_inc(r, "data-rejected"));
+}
+
+static void
+t_lost_354_is_no_refusal(void **state)
+{
+	struct hcase c = { lost_354, NSTEPS(lost_354), SEND_QUIT, false, 0, 0,
+	    check_lost_354, false, false };
+
+	(void)state;
+	run_case(&c);
+}
+
 /* Content sent before the 354 (a broken client), then DATA refused. */
 static const struct step early_content[] = {
 	S(GREET),
@@ -1008,6 +1043,7 @@ main(void)
 		cmocka_unit_test(t_transcript_grows),
 		cmocka_unit_test(t_pipelined_data_refused),
 		cmocka_unit_test(t_content_before_354),
+		cmocka_unit_test(t_lost_354_is_no_refusal),
 		cmocka_unit_test(t_updates),
 		cmocka_unit_test(t_bad_framing),
 		cmocka_unit_test(t_log_links),
