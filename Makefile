@@ -132,9 +132,9 @@ FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 	      -D_GNU_SOURCE -I. $(PKG_CFLAGS)
 FUZZ_TIME  ?= 60
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CAPTURE_SRC) $(DECODE_SRC) $(wildcard tests/fuzz/*.h capture/*.h decode/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS)
 # Each target once more with our compiler and tests/fuzz/replay.c instead
 # of libFuzzer: make check replays the seeds and the regression inputs.
 $(B)/fuzz-replay/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(LIBDECODE) $(LIBCAPTURE)

@@ -158,10 +158,11 @@ mapfile_next(struct mapfile *m, const u_char **data, char *err, size_t errlen)
 		return -1;
 	}
 	sub = get32(r + 4, m->swap);
-	/* Unsigned, as the format has it (draft-ietf-opsawg-pcap): libpcap
-	 * makes the seconds of a file in this machine's byte order signed,
-	 * and so goes back to 1901 after January 2038 (the fuzzer found the
-	 * two readers apart there; mapdiff.h allows for it). */
+	/* Unsigned, as the format has them (draft-ietf-opsawg-pcap): libpcap
+	 * makes the seconds and fraction of a file in this machine's byte
+	 * order signed, and so goes back to 1901 after January 2038 (the
+	 * fuzzer found the two readers apart there; mapdiff.h allows for
+	 * it). */
 	m->hdr.ts.tv_sec = (time_t)get32(r, m->swap);
 	m->hdr.ts.tv_usec = (suseconds_t)(m->nsec ? sub / 1000 : sub);
 	/* As libpcap: more than the snapshot length is read and dropped. */

@@ -44,10 +44,13 @@ mapdiff(const uint8_t *data, size_t size, char *why, size_t whylen, long *npkts)
 		a = pcap_next_ex(p, &h, &d);
 		b = mapfile_next(&m, &md, me, sizeof(me));
 		if (a == 1 && b == 1) {
-			/* The seconds modulo 2^32: libpcap sign-extends them from a
-			 * file in this machine's byte order (only), we do not. */
+			/* libpcap sign-extends the seconds and the fraction of a
+			 * file in this machine's byte order (only); we read them
+			 * unsigned, as the format has them.  So: the seconds modulo
+			 * 2^32, and the fraction only when it is a valid one (under
+			 * a second; libpcap's reading of others depends on it). */
 			if ((uint32_t)h->ts.tv_sec != (uint32_t)m.hdr.ts.tv_sec ||
-			    h->ts.tv_usec != m.hdr.ts.tv_usec ||
+			    (m.hdr.ts.tv_usec < 1000000 && h->ts.tv_usec != m.hdr.ts.tv_usec) ||
 			    h->caplen != m.hdr.caplen || h->len != m.hdr.len ||
 			    memcmp(d, md, h->caplen) != 0) {
 				snprintf(why, whylen, "packet %ld: libpcap %ld.%06ld %u/%u, "
