@@ -75,8 +75,22 @@ jw_putc(struct jw *w, char c)
 static void
 jw_text(struct jw *w, const void *p, size_t n)
 {
-	size_t room, need;
+	const uint8_t *u = p;
+	size_t room, need, k;
 
+	/* Most wire text is printable ASCII with nothing to escape: copied
+	 * as it is, without the escaper's setup per string. */
+	for (k = 0; k < n && u[k] >= 0x20 && u[k] < 0x7f && u[k] != '"' && u[k] != '\\'; k++)
+		;
+	if (k == n && n + 2 <= sizeof(w->b)) {
+		char *d = jw_room(w, n + 2);
+
+		d[0] = '"';
+		memcpy(d + 1, p, n);
+		d[n + 1] = '"';
+		w->len += n + 2;
+		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		room = sizeof(w->b) - w->len;
 		if (room > 3) {
