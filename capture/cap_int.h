@@ -271,6 +271,10 @@ struct flow_table {
 	size_t nalloc;		/* structs allocated (<= max_flows), one per flow */
 	size_t max_flows;
 	uint64_t next_id;
+	/* The two directions' state of an open flow is allocated apart and
+	 * given back at the close (flow.c); a few are kept for reuse. */
+	void *spare_dirs;
+	size_t nspare_dirs;
 };
 
 struct cap;
