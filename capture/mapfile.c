@@ -75,6 +75,33 @@ max_caplen(int dlt)
 	}
 }
 
+/*
+ * libpcap rewrites some link-layer pseudo-headers in place as it reads
+ * (pcap_post_process(): USB, NFLOG, Linux cooked captures of the other
+ * byte order...): a file of such a link type stays with it.  These are
+ * the link types it hands out as they are in the file.
+ */
+static bool
+plain_link(int dlt, bool swap)
+{
+	switch (dlt) {
+	case 0:		/* DLT_NULL */
+	case 1:		/* DLT_EN10MB */
+	case 12:	/* DLT_RAW */
+	case 14:	/* DLT_RAW (OpenBSD) */
+	case 101:	/* LINKTYPE_RAW */
+	case 108:	/* DLT_LOOP */
+	case 228:	/* DLT_IPV4 */
+	case 229:	/* DLT_IPV6 */
+		return true;
+	case 113:	/* DLT_LINUX_SLL */
+	case 276:	/* DLT_LINUX_SLL2 */
+		return !swap;
+	default:
+		return false;
+	}
+}
+
 int
 mapfile_init(struct mapfile *m, const uint8_t *base, size_t len, int dlt)
 {
@@ -90,10 +117,7 @@ mapfile_init(struct mapfile *m, const uint8_t *base, size_t len, int dlt)
 		m->swap = true;
 	else
 		return -1;
-	/* libpcap rewrites some pseudo-headers of a file of the other byte
-	 * order in place (Linux cooked captures among them): those stay
-	 * with it. */
-	if (m->swap && (dlt == 113 || dlt == 276))
+	if (!plain_link(dlt, m->swap))
 		return -1;
 	m->nsec = get32(base, m->swap) == MAGIC_NS;
 	/* Version 2.4 only (two 16-bit numbers): 2.3 and older have quirks

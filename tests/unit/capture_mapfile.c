@@ -196,6 +196,9 @@ t_not_taken(void **state)
 	header(&f, *(const uint8_t *)&(uint16_t){ 1 } == 1, false, 4, 65535, 113);
 	record(&f, 1, 0, 60, 60, 60);
 	assert_int_equal(diff(&f, &n), 0);
+	header(&f, false, false, 4, 65535, 189);	/* USB, a pseudo-header */
+	record(&f, 1, 0, 60, 60, 60);
+	assert_int_equal(diff(&f, &n), 0);
 	memcpy(f.b, "\x0a\x0d\x0d\x0a", 4);	/* pcapng */
 	assert_int_equal(diff(&f, &n), 0);
 }
@@ -248,15 +251,19 @@ t_pcaps(void **state)
 			continue;
 		}
 		rc = mapdiff(b, n, why, sizeof(why), &pk);
-		if (rc != 1)
-			print_error("%s: %s\n", path, rc == 0 ? "not taken" : why);
-		assert_int_equal(rc, 1);
-		assert_true(pk > 0);
-		files++;
+		if (rc == -1)
+			print_error("%s: %s\n", path, why);
+		assert_int_not_equal(rc, -1);
+		/* Not taken: only a link type with a pseudo-header (ours has
+		 * one capture of an unsupported link type). */
+		if (rc == 1) {
+			assert_true(pk > 0);
+			files++;
+		}
 		free(b);
 	}
 	closedir(dir);
-	assert_true(files >= 20);
+	assert_true(files >= 50);
 }
 
 int
