@@ -308,6 +308,17 @@ json_u(struct out *o, unsigned long cp)
 	out_put(o, u, sizeof(u));
 }
 
+size_t
+esc_json_plain(const void *src, size_t len)
+{
+	const unsigned char *s = src;
+	size_t i = 0;
+
+	while (i < len && s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
 static void
 json_run(struct out *o, const unsigned char *s, size_t len)
 {
@@ -316,16 +327,11 @@ json_run(struct out *o, const unsigned char *s, size_t len)
 	while (i < len) {
 		unsigned char c = s[i];
 		unsigned long cp;
-		size_t n;
+		size_t n, run = esc_json_plain(s + i, len - i);
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			size_t j = i + 1;	/* a run of plain characters, in one */
-
-			while (j < len && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' &&
-			    s[j] != '\\')
-				j++;
-			out_put_plain(o, (const char *)s + i, j - i);
-			i = j;
+		if (run > 0) {		/* a run of plain characters, in one */
+			out_put_plain(o, (const char *)s + i, run);
+			i += run;
 			continue;
 		}
 		if (c < 0x80) {

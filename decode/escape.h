@@ -85,6 +85,10 @@ int esc_text_fput(FILE *, const void *src, size_t len, int flags);
  * boundary (never inside a UTF-8 sequence or a \u escape), without a mark.
  */
 size_t esc_json(char *dst, size_t size, const void *src, size_t len);
+/* The length of the leading run of src that JSON takes as it is (printable
+ * ASCII but '"' and '\\'): esc_json() copies such a run in one step, and
+ * a string that is all one is copied without the escaper at all. */
+size_t esc_json_plain(const void *src, size_t len);
 /* Stream forms write the quoted string; esc_json_fput_wstr writes null for
  * an absent wstr and esc_json_fput_str null for a NULL pointer. */
 int esc_json_fput(FILE *, const void *src, size_t len);

@@ -75,14 +75,11 @@ jw_putc(struct jw *w, char c)
 static void
 jw_text(struct jw *w, const void *p, size_t n)
 {
-	const uint8_t *u = p;
-	size_t room, need, k;
+	size_t room, need;
 
 	/* Most wire text is printable ASCII with nothing to escape: copied
 	 * as it is, without the escaper's setup per string. */
-	for (k = 0; k < n && u[k] >= 0x20 && u[k] < 0x7f && u[k] != '"' && u[k] != '\\'; k++)
-		;
-	if (k == n && n + 2 <= sizeof(w->b)) {
+	if (n + 2 <= sizeof(w->b) && esc_json_plain(p, n) == n) {
 		char *d = jw_room(w, n + 2);
 
 		d[0] = '"';

@@ -428,6 +428,17 @@ test_json_representative(void **state)
 	assert_string_equal(got, "a\xc3\xa9");
 	assert_int_equal(esc_json(got, 3, "a\xc3\xa9", 3), 3);
 	assert_string_equal(got, "a");
+	/* A plain run cut in a small buffer keeps what fits. */
+	assert_int_equal(esc_json(got, 4, "abcdef", 6), 6);
+	assert_string_equal(got, "abc");
+	/* The plain run: up to the first octet JSON would escape. */
+	assert_int_equal(esc_json_plain("abc", 3), 3);
+	assert_int_equal(esc_json_plain("ab\"c", 4), 2);
+	assert_int_equal(esc_json_plain("a\\x", 3), 1);
+	assert_int_equal(esc_json_plain("\x1f", 1), 0);
+	assert_int_equal(esc_json_plain("\x7f", 1), 0);
+	assert_int_equal(esc_json_plain("a\xc3\xa9", 3), 1);
+	assert_int_equal(esc_json_plain("", 0), 0);
 }
 
 static void
