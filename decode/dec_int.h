@@ -55,6 +55,27 @@ struct span {
  * the string is left absent: never fatal. */
 void wstr_set(struct wstr *, const char *p, size_t len, size_t cap);
 void wstr_clear(struct wstr *);
+/*
+ * A session's string pool: the few hundred octets of wire text a typical
+ * session keeps (banner, HELO name, capabilities, addresses, reply texts,
+ * transcript lines) are carved from one block inside the session, not
+ * malloc'd one by one: on a replay of short sessions the mallocs and frees
+ * of those strings were an eighth of all the work.  A string that does not
+ * fit goes to malloc as before, so the pool caps nothing; what a replaced
+ * string leaves behind in the pool is not reused (the pool is small and
+ * dies with the session).
+ */
+#define SPOOL_SIZE 4096
+struct spool {
+	size_t used;
+	char b[SPOOL_SIZE];
+};
+/* wstr_set(), from the pool when it has room (sp may be NULL). */
+void wstr_set_in(struct spool *sp, struct wstr *, const char *p, size_t len,
+    size_t cap);
+/* *w becomes a string of n octets (and a NUL) for the caller to fill;
+ * NULL, and *w absent, when memory ran out. */
+char *wstr_alloc(struct spool *sp, struct wstr *w, size_t n);
 /* Free every string and array a record owns (not the record itself). */
 void rec_free(struct sess_record *);
 
@@ -400,6 +421,10 @@ struct smtp_ctx {
 	struct host_tree hosts;
 	struct host_lru lru;
 	size_t nhosts;
+	/* Ended sessions kept for the next ones (at most SPARE_SESSIONS):
+	 * a session is 8 KiB, which malloc hands out and takes back slowly. */
+	struct smtp_session *spare;
+	size_t nspare;
 };
 
 /* keylog.c: a secret of the key log, by client random and label. */
@@ -490,6 +515,8 @@ struct smtp_session {
 	uint64_t last_update_us;
 	bool want_update;
 	size_t rcap_lines;	/* rec.lines capacity (grows with the transcript) */
+	struct smtp_session *next_spare;	/* in smtp_ctx.spare */
+	struct spool pool;	/* last: a recycled session is zeroed up to here */
 };
 
 /* ---------------------------------------------------------------------

@@ -686,34 +686,44 @@ const struct rule inc_rules[INC_MAX] = {
 };
 #undef RULE
 
+const struct peer_names *
+peers(struct ictx *x)
+{
+	const struct sess_record *r = x->r;
+	struct peer_names *n = &x->names;
+	char hp[80], b[100], bh[80];
+
+	if (x->named)
+		return n;
+	x->named = true;
+	fmt_host(n->cip, sizeof(n->cip), r->family, r->client_ip);
+	fmt_host(n->sip, sizeof(n->sip), r->family, r->server_ip);
+	fmt_hostport(hp, sizeof(hp), r->family, r->client_ip, r->client_port);
+	if (r->helo.p != NULL && r->helo.len > 0)
+		(void)snprintf(n->client, sizeof(n->client), "%s (%s)", hp,
+		    wire_str(&r->helo, b, 64));
+	else
+		strlcpy(n->client, hp, sizeof(n->client));
+	fmt_hostport(hp, sizeof(hp), r->family, r->server_ip, r->server_port);
+	rec_banner_host(r, bh, sizeof(bh));
+	if (bh[0] != '\0')
+		(void)snprintf(n->server, sizeof(n->server), "%s (%.72s)", hp, bh);
+	else
+		strlcpy(n->server, hp, sizeof(n->server));
+	return n;
+}
+
 void
 incidents_run(struct smtp_session *s, const struct host_mem *hm)
 {
 	struct ictx x;
 	struct finding fd;
-	char hp[80], b[100], bh[80];
 
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	x.r = &s->rec;
 	x.f = &s->f;
 	x.hm = hm;
-	fmt_host(x.cip, sizeof(x.cip), s->rec.family, s->rec.client_ip);
-	fmt_host(x.sip, sizeof(x.sip), s->rec.family, s->rec.server_ip);
-	fmt_hostport(hp, sizeof(hp), s->rec.family, s->rec.client_ip,
-	    s->rec.client_port);
-	if (s->rec.helo.p != NULL && s->rec.helo.len > 0)
-		(void)snprintf(x.client, sizeof(x.client), "%s (%s)", hp,
-		    wire_str(&s->rec.helo, b, 64));
-	else
-		strlcpy(x.client, hp, sizeof(x.client));
-	fmt_hostport(hp, sizeof(hp), s->rec.family, s->rec.server_ip,
-	    s->rec.server_port);
-	rec_banner_host(&s->rec, bh, sizeof(bh));
-	if (bh[0] != '\0')
-		(void)snprintf(x.server, sizeof(x.server), "%s (%.72s)", hp, bh);
-	else
-		strlcpy(x.server, hp, sizeof(x.server));
 	for (size_t k = 0; k < INC_MAX; k++) {
 		const struct rule *ru = &inc_rules[k];
 

@@ -309,7 +309,7 @@ reply_begin(struct smtp_session *s, const struct reply_line *rl, uint32_t seq,
 		if (is_greeting(s, rl)) {
 			rp->greeting = true;
 			s->rec.banner_code = rl->code;
-			wstr_set(&s->rec.banner, rl->text.p, rl->text.len,
+			wstr_set_in(&s->pool, &s->rec.banner, rl->text.p, rl->text.len,
 			    s->ctx->lim.max_line);
 			return;
 		}
@@ -369,7 +369,7 @@ add_cap(struct smtp_session *s, const struct span *text, uint32_t seq)
 		}
 	}
 	if (cl.bit == CAPB_AUTH)
-		wstr_set(&r->auth_mechs, cl.rest.p, cl.rest.len, cap);
+		wstr_set_in(&s->pool, &r->auth_mechs, cl.rest.p, cl.rest.len, cap);
 	if (r->ncaps >= SESS_MAX_CAPS) {
 		r->caps_dropped++;
 		return;
@@ -381,16 +381,13 @@ add_cap(struct smtp_session *s, const struct span *text, uint32_t seq)
 	}
 	/* Keyword uppercased, the rest as sent. */
 	n = text->len > cap ? cap : text->len;
-	if ((buf = malloc(n + 1)) == NULL) {
+	if ((buf = wstr_alloc(&s->pool, &r->caps[r->ncaps], n)) == NULL) {
 		r->caps_dropped++;
 		return;
 	}
 	memcpy(buf, text->p, n);
 	for (size_t i = 0; i < cl.kw.len && i < n; i++)
 		buf[i] = (char)a_upper((uint8_t)buf[i]);
-	buf[n] = '\0';
-	r->caps[r->ncaps].p = buf;
-	r->caps[r->ncaps].len = n;
 	r->ncaps++;
 }
 
@@ -430,7 +427,7 @@ reply_end(struct smtp_session *s, const struct span *text,
 	r->last_reply_code = rp->code;
 	r->last_enh = rp->enh;
 	if (text != NULL)
-		wstr_set(&r->last_reply_text, text->p, text->len, s->ctx->lim.max_line);
+		wstr_set_in(&s->pool, &r->last_reply_text, text->p, text->len, s->ctx->lim.max_line);
 	note_special_reply(s);
 	if (rp->greeting) {
 		f->greeting_seq = rp->first_seq;

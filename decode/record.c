@@ -281,28 +281,48 @@ a_contains(const char *p, size_t len, const char *needle)
 void
 wstr_clear(struct wstr *w)
 {
-	free(w->p);
+	if (!w->pooled)
+		free(w->p);
 	w->p = NULL;
 	w->len = 0;
+	w->pooled = false;
+}
+
+char *
+wstr_alloc(struct spool *sp, struct wstr *w, size_t n)
+{
+	wstr_clear(w);
+	if (sp != NULL && n < SPOOL_SIZE - sp->used) {
+		w->p = sp->b + sp->used;
+		sp->used += n + 1;
+		w->pooled = true;
+	} else if ((w->p = malloc(n + 1)) == NULL)
+		return NULL;
+	w->p[n] = '\0';
+	w->len = n;
+	return w->p;
+}
+
+void
+wstr_set_in(struct spool *sp, struct wstr *w, const char *p, size_t len,
+    size_t cap)
+{
+	char *n;
+
+	if (p == NULL) {
+		wstr_clear(w);
+		return;
+	}
+	if (len > cap)
+		len = cap;
+	if ((n = wstr_alloc(sp, w, len)) != NULL && len > 0)
+		memcpy(n, p, len);
 }
 
 void
 wstr_set(struct wstr *w, const char *p, size_t len, size_t cap)
 {
-	char *n;
-
-	wstr_clear(w);
-	if (p == NULL)
-		return;
-	if (len > cap)
-		len = cap;
-	if ((n = malloc(len + 1)) == NULL)
-		return;
-	if (len > 0)
-		memcpy(n, p, len);
-	n[len] = '\0';
-	w->p = n;
-	w->len = len;
+	wstr_set_in(NULL, w, p, len, cap);
 }
 
 static void

@@ -23,10 +23,13 @@
 #include <stdint.h>
 
 /* Raw bytes from the wire.  p is NUL-terminated for convenience, but may
- * hold NULs inside: always use len.  p == NULL means "absent". */
+ * hold NULs inside: always use len.  p == NULL means "absent".  pooled is
+ * the decoder's: p lies in its session's string pool, freed with the
+ * session, never on its own. */
 struct wstr {
 	char *p;
 	size_t len;
+	bool pooled;
 };
 
 /* Direction of a transcript line or an event. */

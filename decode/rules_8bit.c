@@ -58,19 +58,19 @@ r_8bitmime_abort(struct ictx *x, struct finding *fd)
 	if (in_tls)
 		sb_add(&fd->sum, "Client %s gave up on %s inside TLS: its EHLO reply "
 		    "before STARTTLS lacked 8BITMIME, and after STARTTLS it sent its "
-		    "EHLO, no MAIL FROM, and closed.", x->client, x->server);
+		    "EHLO, no MAIL FROM, and closed.", peers(x)->client, peers(x)->server);
 	else
 		sb_add(&fd->sum, "Client %s gave up on %s after its EHLO reply lacked "
-		    "8BITMIME: RSET then %s, no MAIL FROM.", x->client, x->server,
+		    "8BITMIME: RSET then %s, no MAIL FROM.", peers(x)->client, peers(x)->server,
 		    how_ended(x));
 	sb_add(&fd->dia, "Server %s did not offer 8BITMIME (RFC 6152) in its EHLO reply "
-	    "(it offered: ", x->server);
+	    "(it offered: ", peers(x)->server);
 	caps_list(r, &fd->dia);
 	sb_add(&fd->dia, "). Client %s reset and ended the session before MAIL FROM. It "
 	    "probably holds a message with 8-bit MIME content that it does not "
 	    "convert to 7-bit, so it will return a non-delivery report to the "
 	    "sender (the Microsoft KB295734/KB195252 case: IIS or Exchange "
-	    "relaying to Lotus Domino).", x->cip);
+	    "relaying to Lotus Domino).", peers(x)->cip);
 	if (x->f->tls_decrypted)
 		sb_add(&fd->dia, " The reply was inside TLS (decrypted with the key log), "
 		    "so it is the server's own: no device in the path rewrote it.");
@@ -92,10 +92,10 @@ r_8bitmime_abort(struct ictx *x, struct finding *fd)
 	    "Enabled; on Postfix, remove 8BITMIME from smtpd_discard_ehlo_keywords. "
 	    "Or make the sender %s convert 8-bit messages to 7-bit "
 	    "(quoted-printable or base64) when the next hop does not offer "
-	    "8BITMIME.", x->server, x->cip);
+	    "8BITMIME.", peers(x)->server, peers(x)->cip);
 	if (!x->f->tls_decrypted)
 		sb_add(&fd->fix, " If %s is configured to offer 8BITMIME, look for a "
-		    "firewall or SMTP proxy rewriting its EHLO reply.", x->sip);
+		    "firewall or SMTP proxy rewriting its EHLO reply.", peers(x)->sip);
 	evidence_abort(x, &fd->e);
 	return true;
 }
@@ -114,8 +114,8 @@ r_8bitmime_unoffered(struct ictx *x, struct finding *fd)
 		    (tf->caps_at_mail & CAPF(8BITMIME)) || body_refused(t))
 			continue;	/* (a refused BODY= is body-rejected's) */
 		sb_add(&fd->sum, "Client %s sent MAIL FROM:<%s> BODY=8BITMIME to %s, "
-		    "which had not offered 8BITMIME%s.", x->client,
-		    wire_str(&t->mail_from, a, sizeof(a)), x->server,
+		    "which had not offered 8BITMIME%s.", peers(x)->client,
+		    wire_str(&t->mail_from, a, sizeof(a)), peers(x)->server,
 		    tf->via_helo ? " (the session fell back to HELO, so no extension "
 		    "was available)" : "");
 		sb_add(&fd->dia, "RFC 6152 section 3 allows BODY=8BITMIME only when the "
@@ -136,8 +136,8 @@ r_8bitmime_unoffered(struct ictx *x, struct finding *fd)
 			    (unsigned long long)t->first_8bit_off);
 		sb_add(&fd->fix, "Fix the sender %s: it must look at the EHLO reply and, "
 		    "without 8BITMIME, convert the message to 7-bit (quoted-printable "
-		    "or base64) or return it; or enable 8BITMIME on %s.", x->cip,
-		    x->server);
+		    "or base64) or return it; or enable 8BITMIME on %s.", peers(x)->cip,
+		    peers(x)->server);
 		evidence_hello(x, &fd->e);
 		evidence_tx_mail(&fd->e, tf);
 		return true;
@@ -161,8 +161,8 @@ r_body_rejected(struct ictx *x, struct finding *fd)
 			continue;
 		claim_line(x, tf->mail_reply_seq);
 		sb_add(&fd->sum, "Server %s refused MAIL FROM:<%s> BODY=%s from client %s "
-		    "with %d.", x->server, wire_str(&t->mail_from, a, sizeof(a)),
-		    body_type_name(t->body), x->client, code);
+		    "with %d.", peers(x)->server, wire_str(&t->mail_from, a, sizeof(a)),
+		    body_type_name(t->body), peers(x)->client, code);
 		sb_add(&fd->dia, "The server rejected the BODY= parameter (%s; reply \"%s\"). ",
 		    code_class(en, code, c, sizeof(c)),
 		    wire_str(&t->mail_reply_text, b, sizeof(b)));
@@ -176,7 +176,7 @@ r_body_rejected(struct ictx *x, struct finding *fd)
 		sb_add(&fd->fix, "On the sender %s: use BODY= only when the EHLO reply offers "
 		    "it, and convert to 7-bit otherwise. On %s: offer only the "
 		    "extensions it implements (or enable 8BITMIME/BINARYMIME "
-		    "properly). %s", x->cip, x->server, retry_word(code));
+		    "properly). %s", peers(x)->cip, peers(x)->server, retry_word(code));
 		evidence_hello(x, &fd->e);
 		evidence_tx_mail(&fd->e, tf);
 		return true;
@@ -203,15 +203,15 @@ r_8bit_undeclared(struct ictx *x, struct finding *fd)
 		if (declared)
 			sb_add(&fd->sum, "Client %s sent %llu octets >= 0x80 (first at "
 			    "offset %llu) in a message to %s, which had not offered "
-			    "8BITMIME.", x->client,
+			    "8BITMIME.", peers(x)->client,
 			    (unsigned long long)t->eightbit_bytes,
-			    (unsigned long long)t->first_8bit_off, x->server);
+			    (unsigned long long)t->first_8bit_off, peers(x)->server);
 		else
 			sb_add(&fd->sum, "Client %s sent %llu octets >= 0x80 (first at "
 			    "offset %llu) in a message to %s without declaring "
-			    "BODY=8BITMIME%s.", x->client,
+			    "BODY=8BITMIME%s.", peers(x)->client,
 			    (unsigned long long)t->eightbit_bytes,
-			    (unsigned long long)t->first_8bit_off, x->server,
+			    (unsigned long long)t->first_8bit_off, peers(x)->server,
 			    tf->caps_known && !offered ? "; the server had not offered 8BITMIME" : "");
 		sb_add(&fd->dia, "%s (RFC 6152 section 3, RFC 5321 section 2.4); its top-level ",
 		    declared ? "Without the server's 8BITMIME offer a message must be 7-bit, "
@@ -231,11 +231,11 @@ r_8bit_undeclared(struct ictx *x, struct finding *fd)
 			    t->reply_code);
 		if (offered)
 			sb_add(&fd->fix, "The server offers 8BITMIME: make the sender %s declare "
-			    "BODY=8BITMIME for 8-bit messages.", x->cip);
+			    "BODY=8BITMIME for 8-bit messages.", peers(x)->cip);
 		else
 			sb_add(&fd->fix, "Make the sender %s encode 8-bit content as "
 			    "quoted-printable or base64 when the server does not offer "
-			    "8BITMIME, or enable 8BITMIME on %s.", x->cip, x->server);
+			    "8BITMIME, or enable 8BITMIME on %s.", peers(x)->cip, peers(x)->server);
 		evidence_tx_mail(&fd->e, tf);
 		ev_add(&fd->e, tf->data_seq, 3);
 		ev_add(&fd->e, tf->end_seq, 5);
@@ -264,7 +264,7 @@ r_8bit_rejected(struct ictx *x, struct finding *fd)
 			continue;
 		claim_line(x, tf->final_seq);
 		sb_add(&fd->sum, "Server %s refused an 8-bit message from client %s with %d.",
-		    x->server, x->client, t->reply_code);
+		    peers(x)->server, peers(x)->client, t->reply_code);
 		sb_add(&fd->dia, "The message held %llu octets >= 0x80 (BODY=%s) and the "
 		    "server refused it at the end of data with %s (\"%s\"). ",
 		    (unsigned long long)t->eightbit_bytes,
@@ -274,7 +274,7 @@ r_8bit_rejected(struct ictx *x, struct finding *fd)
 		sb_add(&fd->dia, "%s", retry_word(t->reply_code));
 		sb_add(&fd->fix, "Make the sender %s encode the content as quoted-printable "
 		    "or base64 (and declare the charset), or allow 8-bit content on %s.",
-		    x->cip, x->server);
+		    peers(x)->cip, peers(x)->server);
 		evidence_tx_mail(&fd->e, tf);
 		ev_add(&fd->e, tf->end_seq, 5);
 		ev_range(&fd->e, tf->final_seq, tf->final_last, 5);
@@ -292,16 +292,16 @@ r_smtputf8_abort(struct ictx *x, struct finding *fd)
 	    (r->capflags & CAPF(SMTPUTF8)))
 		return false;
 	sb_add(&fd->sum, "Client %s gave up on %s after its EHLO reply lacked SMTPUTF8: "
-	    "RSET then %s, no MAIL FROM.", x->client, x->server, how_ended(x));
+	    "RSET then %s, no MAIL FROM.", peers(x)->client, peers(x)->server, how_ended(x));
 	sb_add(&fd->dia, "Server %s offered 8BITMIME but not SMTPUTF8 (RFC 6531). Client "
 	    "%s reset and ended the session before MAIL FROM: it probably holds a "
 	    "message with a UTF-8 address or UTF-8 headers that it cannot "
 	    "downgrade, so it will return a non-delivery report to the sender.",
-	    x->server, x->cip);
+	    peers(x)->server, peers(x)->cip);
 	fd->conf = abort_confidence(x, fd->conf, false, &fd->dia);
 	sb_add(&fd->fix, "Enable SMTPUTF8 on %s (Postfix: smtputf8_enable = yes; "
 	    "Exchange and most current MTAs support it), or have the sender use "
-	    "ASCII addresses for this destination.", x->server);
+	    "ASCII addresses for this destination.", peers(x)->server);
 	evidence_abort(x, &fd->e);
 	return true;
 }
@@ -323,11 +323,11 @@ r_smtputf8_unoffered(struct ictx *x, struct finding *fd)
 			continue;
 		if (param_unoffered)
 			sb_add(&fd->sum, "Client %s sent MAIL FROM:<%s> SMTPUTF8 to %s, which "
-			    "had not offered SMTPUTF8.", x->client,
-			    wire_str(&t->mail_from, a, sizeof(a)), x->server);
+			    "had not offered SMTPUTF8.", peers(x)->client,
+			    wire_str(&t->mail_from, a, sizeof(a)), peers(x)->server);
 		else
 			sb_add(&fd->sum, "Client %s sent a non-ASCII envelope address to %s "
-			    "without %s.", x->client, x->server,
+			    "without %s.", peers(x)->client, peers(x)->server,
 			    t->smtputf8 ? "the server's SMTPUTF8 offer" :
 			    "the SMTPUTF8 parameter");
 		sb_add(&fd->dia, "RFC 6531 section 3 allows UTF-8 in envelope addresses only "
@@ -336,7 +336,7 @@ r_smtputf8_unoffered(struct ictx *x, struct finding *fd)
 		    "mangle them.");
 		sb_add(&fd->fix, "Make the sender %s use SMTPUTF8 only when offered, and "
 		    "otherwise use an ASCII alias of the address or bounce; or enable "
-		    "SMTPUTF8 on %s.", x->cip, x->server);
+		    "SMTPUTF8 on %s.", peers(x)->cip, peers(x)->server);
 		evidence_tx_mail(&fd->e, tf);
 		ev_add(&fd->e, tf->addr_8bit_seq, 5);
 		ev_add(&fd->e, x->f->r567_seq, 4);
@@ -346,11 +346,11 @@ r_smtputf8_unoffered(struct ictx *x, struct finding *fd)
 	}
 	if (x->f->r567_seq != NOSEQ) {
 		sb_add(&fd->sum, "Server %s refused a non-ASCII address from client %s "
-		    "(5.6.7).", x->server, x->client);
+		    "(5.6.7).", peers(x)->server, peers(x)->client);
 		sb_add(&fd->dia, "RFC 6531: a UTF-8 address needs SMTPUTF8 on both sides; "
 		    "the server says this one is not permitted.");
 		sb_add(&fd->fix, "Use an ASCII address for this recipient or sender, or "
-		    "enable SMTPUTF8 on %s.", x->server);
+		    "enable SMTPUTF8 on %s.", peers(x)->server);
 		ev_add(&fd->e, x->f->r567_seq, 5);
 		ev_add(&fd->e, x->f->r567_seq - 1, 4);
 		return true;
@@ -367,14 +367,14 @@ r_smtputf8_without_8bitmime(struct ictx *x, struct finding *fd)
 	    (r->capflags & CAPF(8BITMIME)))
 		return false;
 	sb_add(&fd->sum, "Server %s offers SMTPUTF8 but not 8BITMIME to client %s.",
-	    x->server, x->client);
+	    peers(x)->server, peers(x)->client);
 	sb_add(&fd->dia, "RFC 6531 section 3 requires a server offering SMTPUTF8 to "
 	    "offer 8BITMIME too. The missing 8BITMIME points to a keyword removed "
 	    "on purpose (a keyword filter or a middlebox); senders holding 8-bit "
 	    "messages will abort or downgrade.");
 	sb_add(&fd->fix, "Offer 8BITMIME on %s again (Postfix: remove it from "
 	    "smtpd_discard_ehlo_keywords; Domino: enable the 8-bit MIME extension), "
-	    "or stop offering SMTPUTF8.", x->server);
+	    "or stop offering SMTPUTF8.", peers(x)->server);
 	ev_add(&fd->e, x->f->ehlo_seq, 3);
 	ev_range(&fd->e, x->f->ehlo_reply_seq, x->f->ehlo_reply_last, 3);
 	return true;
@@ -436,10 +436,10 @@ r_binarymime_violation(struct ictx *x, struct finding *fd)
 	if (!any)
 		return false;
 	sb_add(&fd->sum, "Client %s broke the BINARYMIME/CHUNKING rules of RFC 3030 in "
-	    "a transaction with %s.", x->client, x->server);
+	    "a transaction with %s.", peers(x)->client, peers(x)->server);
 	sb_add(&fd->fix, "Fix the sender %s: use BDAT and BODY=BINARYMIME only when "
 	    "CHUNKING (and BINARYMIME) are offered, send exactly the announced "
-	    "chunk sizes, and never mix DATA and BDAT.", x->cip);
+	    "chunk sizes, and never mix DATA and BDAT.", peers(x)->cip);
 	evidence_hello(x, &fd->e);
 	return true;
 }
@@ -460,7 +460,7 @@ r_chunking_unoffered(struct ictx *x, struct finding *fd)
 		    (tf->caps_at_mail & CAPF(CHUNKING)) || t->body == BODY_BINARYMIME)
 			continue;	/* (with BINARYMIME: binarymime-violation's) */
 		sb_add(&fd->sum, "Client %s sent BDAT to %s, which had not offered "
-		    "CHUNKING.", x->client, x->server);
+		    "CHUNKING.", peers(x)->client, peers(x)->server);
 		sb_add(&fd->dia, "RFC 3030 section 2 allows BDAT only after the server "
 		    "offered CHUNKING in its EHLO reply. ");
 		if (t->reply_code >= 400) {
@@ -475,7 +475,7 @@ r_chunking_unoffered(struct ictx *x, struct finding *fd)
 			    "hop may not.", t->reply_code);
 		sb_add(&fd->fix, "Fix the sender %s: use DATA unless the EHLO reply offers "
 		    "CHUNKING (a client that always uses BDAT is broken); or enable "
-		    "CHUNKING on %s.", x->cip, x->server);
+		    "CHUNKING on %s.", peers(x)->cip, peers(x)->server);
 		evidence_hello(x, &fd->e);
 		evidence_tx_mail(&fd->e, tf);
 		ev_add(&fd->e, tf->first_bdat_seq, 5);
@@ -502,7 +502,7 @@ r_smtputf8_rejected(struct ictx *x, struct finding *fd)
 			continue;
 		claim_line(x, tf->mail_reply_seq);
 		sb_add(&fd->sum, "Server %s refused MAIL FROM:<%s> SMTPUTF8 from client %s "
-		    "with %d.", x->server, wire_str(&t->mail_from, a, sizeof(a)), x->client,
+		    "with %d.", peers(x)->server, wire_str(&t->mail_from, a, sizeof(a)), peers(x)->client,
 		    t->mail_reply_code);
 		sb_add(&fd->dia, "The server refused the SMTPUTF8 parameter (%s; reply "
 		    "\"%s\"). ", code_class(&t->mail_enh, t->mail_reply_code, c, sizeof(c)),
@@ -517,11 +517,11 @@ r_smtputf8_rejected(struct ictx *x, struct finding *fd)
 		if (tf->caps_known && !offered)
 			sb_add(&fd->fix, "Make the sender %s use SMTPUTF8 only when offered "
 			    "(and downgrade or bounce otherwise), or enable SMTPUTF8 on %s "
-			    "(Postfix: smtputf8_enable = yes).", x->cip, x->server);
+			    "(Postfix: smtputf8_enable = yes).", peers(x)->cip, peers(x)->server);
 		else
 			sb_add(&fd->fix, "Make %s implement what it offers (enable SMTPUTF8 "
 			    "properly, or stop offering it), and look for a proxy in front "
-			    "of it that rewrites the EHLO reply.", x->server);
+			    "of it that rewrites the EHLO reply.", peers(x)->server);
 		evidence_hello(x, &fd->e);
 		evidence_tx_mail(&fd->e, tf);
 		return true;

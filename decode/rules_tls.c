@@ -28,8 +28,8 @@ r_starttls_refused(struct ictx *x, struct finding *fd)
 		return false;
 	claim_line(x, x->f->starttls_reply_seq);
 	l = tr_find(x->s, x->f->starttls_reply_seq);
-	sb_add(&fd->sum, "Server %s refused STARTTLS from client %s with %d.", x->server,
-	    x->client, r->starttls_reply_code);
+	sb_add(&fd->sum, "Server %s refused STARTTLS from client %s with %d.", peers(x)->server,
+	    peers(x)->client, r->starttls_reply_code);
 	sb_add(&fd->dia, "The reply was \"%s\" (RFC 3207 section 4). ",
 	    l != NULL ? wire_str(&l->text, b, sizeof(b)) : "?");
 	/* The fix depends on what the server said it could do. */
@@ -51,12 +51,12 @@ r_starttls_refused(struct ictx *x, struct finding *fd)
 	if (offered)
 		sb_add(&fd->fix, "Check the TLS configuration and logs of %s (certificate "
 		    "and key files readable, matching, not expired), or stop offering "
-		    "STARTTLS if TLS is not meant to work.", x->server);
+		    "STARTTLS if TLS is not meant to work.", peers(x)->server);
 	else
 		sb_add(&fd->fix, "If mail to %s must be encrypted, enable TLS on it "
 		    "(Postfix: smtpd_tls_security_level = may, with a certificate); "
 		    "otherwise make the sender %s send STARTTLS only when it is "
-		    "offered.", x->server, x->cip);
+		    "offered.", peers(x)->server, peers(x)->cip);
 	ev_add(&fd->e, x->f->starttls_seq, 5);
 	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
 	ev_add(&fd->e, x->s->rec.ntx > 0 ? x->s->txf[0].mail_seq : NOSEQ, 3);
@@ -87,13 +87,13 @@ r_starttls_not_used(struct ictx *x, struct finding *fd)
 		if (!(tf->caps_at_mail & CAPF(STARTTLS)))
 			continue;
 		sb_add(&fd->sum, "Client %s sent mail to %s in cleartext although the "
-		    "server offered STARTTLS.", x->client, x->server);
+		    "server offered STARTTLS.", peers(x)->client, peers(x)->server);
 		sb_add(&fd->dia, "The server offered STARTTLS (RFC 3207) and the client "
 		    "went on to MAIL FROM without it: envelope and message crossed "
 		    "the network unencrypted.");
 		sb_add(&fd->fix, "Enable opportunistic TLS on the sender %s (Postfix: "
 		    "smtp_tls_security_level = may; Exchange: TLS on the send "
-		    "connector).", x->cip);
+		    "connector).", peers(x)->cip);
 		evidence_hello(x, &fd->e);
 		ev_add(&fd->e, tf->mail_seq, 5);
 		return true;
@@ -136,12 +136,12 @@ handshake_alert(struct ictx *x, struct finding *fd)
 	const struct tls_seen *t = &x->r->tls;
 	const char *a = tls_alert_name(t->alert_desc);
 	bool by_server = t->alert_from == XDIR_SERVER;
-	const char *who = by_server ? x->server : x->client;
-	const char *peer = by_server ? x->client : x->server;
+	const char *who = by_server ? peers(x)->server : peers(x)->client;
+	const char *peer = by_server ? peers(x)->client : peers(x)->server;
 	char vers[64], sni[140];
 
 	sb_add(&fd->sum, "The TLS handshake between client %s and %s failed: the %s sent "
-	    "the fatal alert %s (%u).", x->client, x->server, by_server ? "server" : "client",
+	    "the fatal alert %s (%u).", peers(x)->client, peers(x)->server, by_server ? "server" : "client",
 	    a != NULL ? a : "unknown", t->alert_desc);
 	sb_add(&fd->dia, "RFC 8446 section 6.2: %s ended the handshake with %s. The "
 	    "client offered %s and %u cipher suites%s%s%s. ", who, a != NULL ? a : "an "
@@ -174,13 +174,13 @@ handshake_alert(struct ictx *x, struct finding *fd)
 	case 116:	/* certificate_required */
 		sb_add(&fd->dia, "The server requires a client certificate and got none.");
 		sb_add(&fd->fix, "Configure a client certificate on %s, or stop requiring "
-		    "one on %s for this client.", x->cip, x->server);
+		    "one on %s for this client.", peers(x)->cip, peers(x)->server);
 		break;
 	case 112:	/* unrecognized_name */
 		sb_add(&fd->dia, "The server knows no certificate for the name the client "
 		    "asked for (SNI).");
 		sb_add(&fd->fix, "Make the name the client connects to match a "
-		    "certificate on %s, or have the client send the right SNI.", x->server);
+		    "certificate on %s, or have the client send the right SNI.", peers(x)->server);
 		break;
 	default:
 		sb_add(&fd->fix, "Read the TLS logs of %s for why it sent %s, and compare "
@@ -210,7 +210,7 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 		if (f->plain_replies > 0)
 			return false;
 		sb_add(&fd->sum, "Client %s did not start TLS after %s accepted STARTTLS: "
-		    "it sent commands in cleartext.", x->client, x->server);
+		    "it sent commands in cleartext.", peers(x)->client, peers(x)->server);
 		sb_add(&fd->dia, "After 220 the client must send a TLS ClientHello, a "
 		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent SMTP "
 		    "commands in cleartext, which the server did not answer: a client "
@@ -219,7 +219,7 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 		bool text = f->tls_c_first[0] >= 0x20 && f->tls_c_first[0] < 0x7f;
 
 		sb_add(&fd->sum, "Client %s did not start TLS after %s accepted STARTTLS: "
-		    "its first bytes are %s.", x->client, x->server,
+		    "its first bytes are %s.", peers(x)->client, peers(x)->server,
 		    text ? "plaintext" : "not a TLS record");
 		sb_add(&fd->dia, "After 220 the client must send a TLS ClientHello, a "
 		    "record starting 0x16 0x03 (RFC 3207 section 4.1); it sent 0x%02x "
@@ -230,14 +230,14 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 		return handshake_alert(x, fd);
 	} else if (f->tls_c_bytes == 0 && sess_closed(r)) {
 		sb_add(&fd->sum, "Client %s closed the connection to %s right after STARTTLS "
-		    "was accepted, without a TLS handshake.", x->client, x->server);
+		    "was accepted, without a TLS handshake.", peers(x)->client, peers(x)->server);
 		sb_add(&fd->dia, "No TLS byte followed the 220 (RFC 3207 section 4.1): the "
 		    "client's TLS library failed before the handshake, or a policy "
 		    "made it give up.");
 	} else if (f->tls_c_bytes > 0 && f->tls_s_bytes == 0 && sess_closed(r)) {
 		fd->conf = CONF_PROBABLE;
 		sb_add(&fd->sum, "The TLS handshake between client %s and %s failed: the "
-		    "server never answered the client's hello.", x->client, x->server);
+		    "server never answered the client's hello.", peers(x)->client, peers(x)->server);
 		sb_add(&fd->dia, "The client sent %llu bytes of TLS and the connection "
 		    "closed before the server sent any: the server rejected the "
 		    "ClientHello (no common protocol version or cipher) or its TLS "
@@ -247,7 +247,7 @@ r_starttls_handshake_failed(struct ictx *x, struct finding *fd)
 	}
 	sb_add(&fd->fix, "Check both TLS configurations (protocol versions, ciphers, "
 	    "certificate) and the logs of %s for the handshake error; if a device "
-	    "in the path intercepts STARTTLS, disable that.", x->server);
+	    "in the path intercepts STARTTLS, disable that.", peers(x)->server);
 	ev_add(&fd->e, f->starttls_seq, 5);
 	ev_add(&fd->e, f->starttls_reply_seq, 5);
 	ev_add(&fd->e, f->starttls_reply_seq == NOSEQ ? NOSEQ : f->starttls_reply_seq + 1, 4);
@@ -269,19 +269,19 @@ r_tls_version_obsolete(struct ictx *x, struct finding *fd)
 	if (!t->client_hello || t->offered_max > 0x0302)
 		return false;
 	sb_add(&fd->sum, "Client %s offered only %s to %s in its TLS handshake after "
-	    "STARTTLS.", x->client, offered_versions(t, vers, sizeof(vers)), x->server);
+	    "STARTTLS.", peers(x)->client, offered_versions(t, vers, sizeof(vers)), peers(x)->server);
 	sb_add(&fd->dia, "RFC 8996 deprecates TLS 1.0 and 1.1 (and SSL 3.0 is long "
 	    "broken); current MTAs and policies (MTA-STS, DANE deployments, "
 	    "Microsoft 365 since 2022) refuse them, so this client's mail will "
 	    "fail or fall back to cleartext elsewhere.");
 	if (t->server_hello)
-		sb_add(&fd->dia, " %s accepted %s.", x->server,
+		sb_add(&fd->dia, " %s accepted %s.", peers(x)->server,
 		    tls_version_name(t->version) != NULL ? tls_version_name(t->version) :
 		    "it");
 	sb_add(&fd->fix, "Upgrade the TLS library or settings of %s to offer TLS 1.2 "
 	    "and 1.3 (on Windows, enable TLS 1.2 for SChannel; on old Exchange "
 	    "or IIS SMTP, the .NET and SChannel TLS 1.2 updates); then disable "
-	    "TLS 1.0 and 1.1 on %s.", x->cip, x->server);
+	    "TLS 1.0 and 1.1 on %s.", peers(x)->cip, peers(x)->server);
 	ev_add(&fd->e, x->f->starttls_seq, 4);
 	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
 	ev_add(&fd->e, x->f->tls_hs_seq, 5);
@@ -302,7 +302,7 @@ r_tls_server_obsolete(struct ictx *x, struct finding *fd)
 	    t->version > 0x0302 || chose == NULL)
 		return false;
 	sb_add(&fd->sum, "Server %s chose %s in its TLS handshake although client %s "
-	    "offered %s.", x->server, chose, x->client,
+	    "offered %s.", peers(x)->server, chose, peers(x)->client,
 	    offered_versions(t, vers, sizeof(vers)));
 	sb_add(&fd->dia, "RFC 8996 deprecates TLS 1.0 and 1.1 (and SSL 3.0 is long "
 	    "broken). A server that chooses one when the client offers TLS 1.2 "
@@ -314,7 +314,7 @@ r_tls_server_obsolete(struct ictx *x, struct finding *fd)
 	    "and the .NET strong-crypto settings; Domino 9 and older: the TLS 1.2 "
 	    "fix packs; OpenSSL-based MTAs: a current library and a protocol "
 	    "list without the old versions), then disable TLS 1.0 and 1.1.",
-	    x->server);
+	    peers(x)->server);
 	ev_add(&fd->e, x->f->starttls_seq, 4);
 	ev_add(&fd->e, x->f->starttls_reply_seq, 5);
 	ev_add(&fd->e, x->f->tls_hs_seq, 5);
@@ -349,7 +349,7 @@ r_tls_certificate(struct ictx *x, struct finding *fd)
 	mismatch = hl > 0 && !tls_cert_match(t, host, hl);
 	if (!expired && !early && !mismatch)
 		return false;
-	sb_add(&fd->sum, "The certificate of %s %s%s%s.", x->server,
+	sb_add(&fd->sum, "The certificate of %s %s%s%s.", peers(x)->server,
 	    expired ? "had expired" : early ? "was not yet valid" : "",
 	    (expired || early) && mismatch ? " and " : "",
 	    mismatch ? "does not cover the server's name" : "");
@@ -374,7 +374,7 @@ r_tls_certificate(struct ictx *x, struct finding *fd)
 	    "connectors) defer or bounce.");
 	sb_add(&fd->fix, "Install a current certificate on %s whose names include "
 	    "the host name its MX record points to (and renew it before it "
-	    "expires: certbot or the vendor's certificate management).", x->server);
+	    "expires: certbot or the vendor's certificate management).", peers(x)->server);
 	ev_add(&fd->e, x->f->starttls_reply_seq, 4);
 	ev_add(&fd->e, x->f->tls_hs_seq, 5);
 	return true;
@@ -389,7 +389,7 @@ r_starttls_injection(struct ictx *x, struct finding *fd)
 		return false;
 	if (f->inj_client_seq != NOSEQ) {
 		sb_add(&fd->sum, "Client %s sent commands after STARTTLS in the same packet, "
-		    "before %s answered.", x->client, x->server);
+		    "before %s answered.", peers(x)->client, peers(x)->server);
 		sb_add(&fd->dia, "STARTTLS must end a pipelined group (RFC 3207 section 4.2, "
 		    "RFC 2920 section 3.1). A server that buffers those bytes and runs "
 		    "them inside the TLS session is open to command injection "
@@ -398,8 +398,8 @@ r_starttls_injection(struct ictx *x, struct finding *fd)
 	if (f->inj_server_bytes > 0) {
 		if (fd->sum.n == 0)
 			sb_add(&fd->sum, "Server %s sent %llu bytes after accepting STARTTLS "
-			    "from client %s, before the TLS handshake.", x->server,
-			    (unsigned long long)f->inj_server_bytes, x->client);
+			    "from client %s, before the TLS handshake.", peers(x)->server,
+			    (unsigned long long)f->inj_server_bytes, peers(x)->client);
 		sb_add(&fd->dia, "After 220 Ready to start TLS the server must wait for the "
 		    "client's handshake; %llu cleartext bytes came first. A "
 		    "man-in-the-middle injecting responses that a vulnerable client "
@@ -408,7 +408,7 @@ r_starttls_injection(struct ictx *x, struct finding *fd)
 	}
 	sb_add(&fd->fix, "Make sure %s discards buffered input when TLS starts (patched "
 	    "MTA), and investigate the path between %s and %s for an intercepting "
-	    "device.", x->server, x->cip, x->sip);
+	    "device.", peers(x)->server, peers(x)->cip, peers(x)->sip);
 	ev_add(&fd->e, f->starttls_seq, 5);
 	ev_add(&fd->e, f->inj_client_seq, 5);
 	ev_add(&fd->e, f->starttls_reply_seq, 4);
@@ -427,7 +427,7 @@ r_tls_required(struct ictx *x, struct finding *fd)
 		return false;
 	claim_line(x, f->r530_seq);
 	sb_add(&fd->sum, "Server %s requires STARTTLS and refused client %s's "
-	    "cleartext command with 530.", x->server, x->client);
+	    "cleartext command with 530.", peers(x)->server, peers(x)->client);
 	sb_add(&fd->dia, "The reply was \"%s\" (RFC 3207 section 4): the server's "
 	    "policy demands TLS and the client %s.", wire_str(&l->text, b, sizeof(b)),
 	    (x->r->capflags & CAPF(STARTTLS)) ? "did not use the STARTTLS it was "
@@ -435,7 +435,7 @@ r_tls_required(struct ictx *x, struct finding *fd)
 	    "removed it");
 	sb_add(&fd->fix, "Enable TLS on the sender %s (Postfix: smtp_tls_security_level "
 	    "= may or encrypt), or relax the TLS requirement on %s for this client.",
-	    x->cip, x->server);
+	    peers(x)->cip, peers(x)->server);
 	ev_add(&fd->e, f->r530_seq, 5);
 	ev_add(&fd->e, f->r530_seq - 1, 4);
 	evidence_hello(x, &fd->e);
@@ -457,17 +457,17 @@ r_auth_problem(struct ictx *x, struct finding *fd)
 		return false;
 	if (failed)
 		sb_add(&fd->sum, "Server %s refused AUTH %s from client %s with %d.",
-		    x->server, wire_str(&r->auth_used, m, sizeof(m)), x->client,
+		    peers(x)->server, wire_str(&r->auth_used, m, sizeof(m)), peers(x)->client,
 		    r->auth_reply_code);
 	else if (f->auth_cleartext)
 		sb_add(&fd->sum, "Client %s authenticated to %s in cleartext although "
-		    "STARTTLS was offered.", x->client, x->server);
+		    "STARTTLS was offered.", peers(x)->client, peers(x)->server);
 	else if (f->auth_unoffered)
 		sb_add(&fd->sum, "Client %s sent AUTH to %s, which had not offered AUTH.",
-		    x->client, x->server);
+		    peers(x)->client, peers(x)->server);
 	else
 		sb_add(&fd->sum, "Server %s requires authentication from client %s (530).",
-		    x->server, x->client);
+		    peers(x)->server, peers(x)->client);
 	if (failed) {
 		sb_add(&fd->dia, "RFC 4954: %s. ", r->auth_reply_code == 535 ?
 		    "535 5.7.8 means the credentials were wrong (or the account is "
@@ -493,7 +493,7 @@ r_auth_problem(struct ictx *x, struct finding *fd)
 	sb_add(&fd->fix, "Check the account and mechanism configured on the sender %s; "
 	    "use STARTTLS before AUTH (Postfix: smtp_tls_security_level = encrypt "
 	    "with smtp_sasl_auth_enable); on %s, offer AUTH only over TLS "
-	    "(smtpd_tls_auth_only = yes).", x->cip, x->server);
+	    "(smtpd_tls_auth_only = yes).", peers(x)->cip, peers(x)->server);
 	if (failed)
 		fd->sev = SEV_ERROR;
 	ev_add(&fd->e, f->auth_seq, 5);

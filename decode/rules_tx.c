@@ -49,11 +49,11 @@ r_size_exceeded(struct ictx *x, struct finding *fd)
 	if (fd->dia.n == 0)
 		return false;
 	sb_add(&fd->sum, "A message from client %s to %s exceeds the server's size "
-	    "limit.", x->client, x->server);
+	    "limit.", peers(x)->client, peers(x)->server);
 	sb_add(&fd->fix, "Raise the message size limit on %s (Postfix: "
 	    "message_size_limit; Exchange: receive connector and transport limits) "
 	    "or have the sender send smaller messages; the sender %s should honour "
-	    "the SIZE offer and bounce early.", x->server, x->cip);
+	    "the SIZE offer and bounce early.", peers(x)->server, peers(x)->cip);
 	return true;
 }
 
@@ -73,8 +73,8 @@ r_bare_lf(struct ictx *x, struct finding *fd)
 	}
 	if (f->bare_cmd_seq == NOSEQ && in_data == 0 && f->r5611_seq == NOSEQ)
 		return false;
-	sb_add(&fd->sum, "Client %s sent bare LF or CR line endings to %s.", x->client,
-	    x->server);
+	sb_add(&fd->sum, "Client %s sent bare LF or CR line endings to %s.", peers(x)->client,
+	    peers(x)->server);
 	if (f->bare_cmd_seq != NOSEQ)
 		sb_add(&fd->dia, "Command lines ended without CRLF (%u bare LF, %u bare CR "
 		    "lines). ", r->anomalies[SAN_BARE_LF], r->anomalies[SAN_BARE_CR]);
@@ -91,7 +91,7 @@ r_bare_lf(struct ictx *x, struct finding *fd)
 	}
 	sb_add(&fd->fix, "Fix the sending software on %s to send CRLF line endings (an "
 	    "application writing Unix text into the SMTP stream is the usual "
-	    "cause).", x->cip);
+	    "cause).", peers(x)->cip);
 	ev_add(&fd->e, f->bare_cmd_seq, 5);
 	ev_add(&fd->e, f->r5611_seq, 5);
 	return true;
@@ -115,8 +115,8 @@ r_smuggling_eod(struct ictx *x, struct finding *fd)
 		return false;
 	sb_add(&fd->sum, "Client %s sent %llu end-of-data look-alike%s (\\n.\\n, "
 	    "\\n.\\r\\n, \\r\\n.\\n or \\r.\\r) inside a message to %s: SMTP "
-	    "smuggling.", x->client, (unsigned long long)n, n == 1 ? "" : "s",
-	    x->server);
+	    "smuggling.", peers(x)->client, (unsigned long long)n, n == 1 ? "" : "s",
+	    peers(x)->server);
 	sb_add(&fd->dia, "Only CRLF.CRLF ends a message (RFC 5321 section 4.1.1.4). A "
 	    "server that also accepts these variants ends the message early and "
 	    "reads what follows as new SMTP commands: a second, forged message "
@@ -125,7 +125,7 @@ r_smuggling_eod(struct ictx *x, struct finding *fd)
 	    "took only CRLF.CRLF as the end.");
 	sb_add(&fd->fix, "Patch %s (Postfix 3.8.5+/smtpd_forbid_bare_newline = yes, "
 	    "Sendmail 8.18, Exim 4.97.1) and any outbound relay; find who "
-	    "submitted this message through %s.", x->server, x->cip);
+	    "submitted this message through %s.", peers(x)->server, peers(x)->cip);
 	return true;
 }
 
@@ -155,8 +155,8 @@ mail_refused(struct ictx *x, struct finding *fd, bool perm)
 		    strcmp(param, "SMTPUTF8") == 0))
 			continue;
 		sb_add(&fd->sum, "Server %s %s MAIL FROM:<%s> from client %s with %d%s%s%s",
-		    x->server, perm ? "rejected" : "deferred",
-		    wire_str(&t->mail_from, a, sizeof(a)), x->client, code,
+		    peers(x)->server, perm ? "rejected" : "deferred",
+		    wire_str(&t->mail_from, a, sizeof(a)), peers(x)->client, code,
 		    param != NULL ? ": it refused the " : ".", param != NULL ? param : "",
 		    param != NULL ? " parameter." : "");
 		sb_add(&fd->dia, "Reply \"%s\": %s, %s. %s", wire_str(&t->mail_reply_text, b,
@@ -165,11 +165,11 @@ mail_refused(struct ictx *x, struct finding *fd, bool perm)
 		if (param != NULL)
 			sb_add(&fd->fix, "The address is not at fault: make the sender %s send "
 			    "the %s parameter as its extension defines it, and only when "
-			    "%s offers that extension.", x->cip, param, x->server);
+			    "%s offers that extension.", peers(x)->cip, param, peers(x)->server);
 		else
 			sb_add(&fd->fix, "Read the reply text: fix the sender address or its "
 			    "domain's DNS/SPF if the server names it, or check %s's sender "
-			    "restrictions and logs for client %s.", x->server, x->cip);
+			    "restrictions and logs for client %s.", peers(x)->server, peers(x)->cip);
 		ev_add(&fd->e, tf->mail_seq, 5);
 		ev_range(&fd->e, tf->mail_reply_seq, tf->mail_reply_last, 5);
 		return true;
@@ -206,7 +206,7 @@ r_all_recipients_rejected(struct ictx *x, struct finding *fd)
 		if (!all || !t->data_cmd || t->mail_reply_code >= 400)
 			continue;
 		sb_add(&fd->sum, "Server %s refused every recipient of client %s's "
-		    "transaction, and the client sent DATA anyway.", x->server, x->client);
+		    "transaction, and the client sent DATA anyway.", peers(x)->server, peers(x)->client);
 		sb_add(&fd->dia, "Recipients refused:");
 		for (size_t k = 0; k < t->nrcpts; k++) {
 			sb_add(&fd->dia, "%s <%s> %d", k ? "," : "", wire_str(&t->rcpts[k].addr, a,
@@ -224,7 +224,7 @@ r_all_recipients_rejected(struct ictx *x, struct finding *fd)
 			    "expects with no valid recipient.", t->data_reply_code);
 		claim_line(x, tf->data_reply_seq);
 		sb_add(&fd->fix, "Fix the recipient addresses (see each reply), or the "
-		    "recipient restrictions of %s for client %s.", x->server, x->cip);
+		    "recipient restrictions of %s for client %s.", peers(x)->server, peers(x)->cip);
 		ev_add(&fd->e, tf->data_seq, 5);
 		ev_add(&fd->e, tf->data_reply_seq, 5);
 		return true;
@@ -271,11 +271,11 @@ rcpt_refused(struct ictx *x, struct finding *fd, bool perm)
 		return false;
 	if (n == 1)
 		sb_add(&fd->sum, "Server %s %s recipient <%s> from client %s with %d.",
-		    x->server, perm ? "rejected" : "deferred",
-		    wire_str(&first->addr, a, sizeof(a)), x->client, first->reply_code);
+		    peers(x)->server, perm ? "rejected" : "deferred",
+		    wire_str(&first->addr, a, sizeof(a)), peers(x)->client, first->reply_code);
 	else
-		sb_add(&fd->sum, "Server %s %s %zu recipients from client %s.", x->server,
-		    perm ? "rejected" : "deferred", n, x->client);
+		sb_add(&fd->sum, "Server %s %s %zu recipients from client %s.", peers(x)->server,
+		    perm ? "rejected" : "deferred", n, peers(x)->client);
 	sb_add(&fd->dia, ". The first is %s: %s. %s", code_class(&first->enh,
 	    first->reply_code, c, sizeof(c)), class_advice(&first->enh,
 	    first->reply_code), perm ? "The sender returns a non-delivery report "
@@ -285,11 +285,11 @@ rcpt_refused(struct ictx *x, struct finding *fd, bool perm)
 	if (perm)
 		sb_add(&fd->fix, "Check the addresses with their owners, or the recipient "
 		    "tables and restrictions of %s (unknown user, relay denied, "
-		    "policy).", x->server);
+		    "policy).", peers(x)->server);
 	else
 		sb_add(&fd->fix, "Usually nothing: the sender %s retries. If the deferral "
 		    "persists, check %s's greylisting, policy service or directory "
-		    "lookups.", x->cip, x->server);
+		    "lookups.", peers(x)->cip, peers(x)->server);
 	return true;
 }
 
@@ -323,8 +323,8 @@ r_data_rejected(struct ictx *x, struct finding *fd)
 		    t->data_reply_code == 421 || line_claimed(x, tf->data_reply_seq))
 			continue;
 		l = tr_find(x->s, tf->data_reply_seq);
-		sb_add(&fd->sum, "Server %s refused DATA from client %s with %d.", x->server,
-		    x->client, t->data_reply_code);
+		sb_add(&fd->sum, "Server %s refused DATA from client %s with %d.", peers(x)->server,
+		    peers(x)->client, t->data_reply_code);
 		sb_add(&fd->dia, "DATA must be answered 354 to go on (RFC 5321 section "
 		    "4.1.1.4); the reply was \"%s\". %s", l != NULL ?
 		    wire_str(&l->text, b, sizeof(b)) : "?", t->data_reply_code == 503 ?
@@ -334,7 +334,7 @@ r_data_rejected(struct ictx *x, struct finding *fd)
 			sb_add(&fd->dia, " The client had already sent content before the "
 			    "reply.");
 		sb_add(&fd->fix, "Check %s's logs for the DATA-stage restriction or "
-		    "resource problem named in the reply.", x->server);
+		    "resource problem named in the reply.", peers(x)->server);
 		if (t->data_reply_code < 500)
 			fd->sev = SEV_WARNING;
 		ev_add(&fd->e, tf->data_seq, 5);
@@ -361,15 +361,15 @@ message_refused(struct ictx *x, struct finding *fd, bool perm)
 		    line_claimed(x, tf->final_seq))
 			continue;
 		sb_add(&fd->sum, "Server %s %s the message from <%s> sent by client %s with "
-		    "%d after the end of data.", x->server, perm ? "rejected" : "deferred",
-		    wire_str(&t->mail_from, a, sizeof(a)), x->client, code);
+		    "%d after the end of data.", peers(x)->server, perm ? "rejected" : "deferred",
+		    wire_str(&t->mail_from, a, sizeof(a)), peers(x)->client, code);
 		sb_add(&fd->dia, "Reply \"%s\": %s, that is %s. %s",
 		    wire_str(&t->reply_text, b, sizeof(b)), code_class(&t->enh, code, c,
 		    sizeof(c)), class_advice(&t->enh, code), retry_word(code));
 		sb_add(&fd->fix, "Read %s's logs for this queue attempt (content filter, "
 		    "milter, antivirus or policy named in the reply); if the content "
 		    "is legitimate, adjust the filter or have the sender %s change "
-		    "the message.", x->server, x->cip);
+		    "the message.", peers(x)->server, peers(x)->cip);
 		ev_add(&fd->e, tf->mail_seq, 3);
 		ev_add(&fd->e, tf->end_seq, 5);
 		ev_range(&fd->e, tf->final_seq, tf->final_last, 5);
@@ -403,7 +403,7 @@ r_ndr_on_wire(struct ictx *x, struct finding *fd)
 		if (t->mail_from.p == NULL || t->mail_from.len != 0 || !tf->dsn_report)
 			continue;
 		sb_add(&fd->sum, "Client %s delivered a bounce (delivery status "
-		    "notification) to %s%s%s%s.", x->client, x->server,
+		    "notification) to %s%s%s%s.", peers(x)->client, peers(x)->server,
 		    t->nrcpts > 0 ? " for <" : "",
 		    t->nrcpts > 0 ? wire_str(&t->rcpts[0].addr, a, sizeof(a)) : "",
 		    t->nrcpts > 0 ? ">" : "");
@@ -416,7 +416,7 @@ r_ndr_on_wire(struct ictx *x, struct finding *fd)
 			    "that did not offer 8BITMIME (8bitmime-abort): this is likely "
 			    "the resulting NDR.", x->hm->aborts_unoffered);
 		sb_add(&fd->fix, "Nothing to fix here by itself; look for the failure it "
-		    "reports (an earlier incident of client %s).", x->cip);
+		    "reports (an earlier incident of client %s).", peers(x)->cip);
 		ev_add(&fd->e, tf->mail_seq, 5);
 		ev_add(&fd->e, tf->end_seq, 5);
 		ev_add(&fd->e, tf->final_seq, 3);
@@ -460,17 +460,17 @@ r_dsn_unoffered(struct ictx *x, struct finding *fd)
 			continue;
 		if (refused)
 			sb_add(&fd->sum, "Server %s refused the DSN parameters "
-			    "(NOTIFY/ORCPT/RET/ENVID) of client %s with %d%s.", x->server,
-			    x->client, refused, unoffered ? "; it had not offered DSN" : "");
+			    "(NOTIFY/ORCPT/RET/ENVID) of client %s with %d%s.", peers(x)->server,
+			    peers(x)->client, refused, unoffered ? "; it had not offered DSN" : "");
 		else
 			sb_add(&fd->sum, "Client %s used DSN parameters (NOTIFY/ORCPT/RET/"
-			    "ENVID) with %s, which had not offered DSN.", x->client,
-			    x->server);
+			    "ENVID) with %s, which had not offered DSN.", peers(x)->client,
+			    peers(x)->server);
 		sb_add(&fd->dia, "RFC 3461 section 4: the DSN parameters may be sent only "
 		    "after the server offered DSN; servers without it answer 555 "
 		    "5.5.4 and the transaction fails.");
 		sb_add(&fd->fix, "Make the sender %s drop DSN parameters when DSN is not "
-		    "offered, or enable DSN on %s.", x->cip, x->server);
+		    "offered, or enable DSN on %s.", peers(x)->cip, peers(x)->server);
 		ev_add(&fd->e, tf->dsn_param_seq, 5);
 		evidence_tx_mail(&fd->e, tf);
 		evidence_hello(x, &fd->e);

@@ -44,12 +44,31 @@ export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style style)
 		return dst;
 	bool local = style == TS_LOCAL || style == TS_LOCAL_MILLI;
 
-	if (style == TS_EPOCH || (uint64_t)t != sec ||
+	/* The calendar part changes once a second, and a replay formats it
+	 * for every session and every transcript line: the last one made is
+	 * kept (per thread: the live view formats times too). */
+	static _Thread_local struct {
+		bool ok;
+		time_t t;
+		int how;
+		char date[32];
+	} last;
+	int how = local * 2 + (style == TS_ISO);
+
+	if (style != TS_EPOCH && (uint64_t)t == sec && last.ok &&
+	    last.t == t && last.how == how) {
+		memcpy(date, last.date, sizeof(date));
+	} else if (style == TS_EPOCH || (uint64_t)t != sec ||
 	    (local ? localtime_r(&t, &tm) : gmtime_r(&t, &tm)) == NULL ||
 	    strftime(date, sizeof(date), style == TS_ISO ? "%Y-%m-%dT%H:%M:%S" :
 	    "%Y-%m-%d %H:%M:%S", &tm) == 0) {
 		(void)snprintf(dst, size, "%" PRIu64 ".%06" PRIu64, sec, frac);
 		return dst;
+	} else {
+		last.ok = true;
+		last.t = t;
+		last.how = how;
+		memcpy(last.date, date, sizeof(date));
 	}
 	switch (style) {
 	case TS_ISO:

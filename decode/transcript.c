@@ -101,7 +101,7 @@ tr_add(struct smtp_session *s, enum xdir dir, uint8_t flags, const char *text,
 	l->x.dir = dir;
 	l->x.flags = flags;
 	l->x.text.p = NULL;
-	wstr_set(&l->x.text, text, len, s->ctx->lim.max_line);
+	wstr_set_in(&s->pool, &l->x.text, text, len, s->ctx->lim.max_line);
 	return seq;
 }
 

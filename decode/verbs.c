@@ -162,7 +162,7 @@ tx_set_reply(struct smtp_session *s, const struct verb_reply *v)
 	t->reply_code = s->rp.code;
 	t->enh = s->rp.enh;
 	if (v->text != NULL)
-		wstr_set(&t->reply_text, v->text->p, v->text->len,
+		wstr_set_in(&s->pool, &t->reply_text, v->text->p, v->text->len,
 		    s->ctx->lim.max_line);
 	t->end_ts_us = v->pos->ts_us;
 	t->end_pkt = v->pos->pkt;
@@ -178,7 +178,7 @@ tx_final_reply(struct smtp_session *s, const struct verb_reply *v)
 	tx_set_reply(s, v);
 	if (v->ok && v->text != NULL && v->t->queue_id.p == NULL &&
 	    queue_id_parse(v->text->p, v->text->len, &id))
-		wstr_set(&v->t->queue_id, id.p, id.len, 128);
+		wstr_set_in(&s->pool, &v->t->queue_id, id.p, id.len, 128);
 	v->tf->final_seq = s->rp.first_seq;
 	v->tf->final_last = s->rp.last_seq;
 	v->tf->done = true;
@@ -232,10 +232,10 @@ note_message(struct smtp_session *s, const struct smtp_pos *pos,
 
 /* A header value the tracker found, unless an earlier chunk gave one. */
 static void
-keep_header(struct wstr *w, const char *v, size_t cap)
+keep_header(struct smtp_session *s, struct wstr *w, const char *v, size_t cap)
 {
 	if (v[0] != '\0' && w->p == NULL)
-		wstr_set(w, v, strlen(v), cap);
+		wstr_set_in(&s->pool, w, v, strlen(v), cap);
 }
 
 /* Copy what the content tracker learned into the transaction. */
@@ -249,13 +249,13 @@ content_facts(struct smtp_session *s, struct tx_record *t, struct tx_facts *tf)
 	t->first_8bit_off = b->first8;
 	t->bare_lf = b->dot_rules ? b->bare : 0;
 	t->nul_seen = b->nul;
-	keep_header(&t->cte, b->cte, cap);
-	keep_header(&t->content_type, b->ctype, cap);
-	keep_header(&t->charset, b->charset, cap);
-	keep_header(&t->message_id, b->msgid, cap);
-	keep_header(&t->subject, b->subject, cap);
-	keep_header(&t->hdr_from, b->from, cap);
-	keep_header(&t->hdr_to, b->to, cap);
+	keep_header(s, &t->cte, b->cte, cap);
+	keep_header(s, &t->content_type, b->ctype, cap);
+	keep_header(s, &t->charset, b->charset, cap);
+	keep_header(s, &t->message_id, b->msgid, cap);
+	keep_header(s, &t->subject, b->subject, cap);
+	keep_header(s, &t->hdr_from, b->from, cap);
+	keep_header(s, &t->hdr_to, b->to, cap);
 	tf->long_lines = b->long_lines;
 	tf->smuggle = b->smuggle;
 	tf->dsn_report = a_eq(b->ctype, strlen(b->ctype), "multipart/report") &&
@@ -368,9 +368,9 @@ hello_cmd(struct smtp_session *s, const struct verb_cmd *v)
 {
 	size_t cap = s->ctx->lim.max_line;
 
-	wstr_set(&s->helo_try, v->c->arg.p, v->c->arg.len, cap);
+	wstr_set_in(&s->pool, &s->helo_try, v->c->arg.p, v->c->arg.len, cap);
 	if (!s->f.hello_ok)
-		wstr_set(&s->rec.helo, v->c->arg.p, v->c->arg.len, cap);
+		wstr_set_in(&s->pool, &s->rec.helo, v->c->arg.p, v->c->arg.len, cap);
 	s->helo_prev_tx = (s->cur_tx >= 0 && !s->txf[s->cur_tx].done) ?
 	    s->cur_tx : -1;
 	s->cur_tx = -1;
@@ -383,7 +383,7 @@ hello_outcome(struct smtp_session *s, const struct verb_reply *v)
 {
 	if (v->ok) {
 		if (s->helo_try.p != NULL)
-			wstr_set(&s->rec.helo, s->helo_try.p, s->helo_try.len,
+			wstr_set_in(&s->pool, &s->rec.helo, s->helo_try.p, s->helo_try.len,
 			    s->ctx->lim.max_line);
 		if (s->helo_prev_tx >= 0)
 			s->txf[s->helo_prev_tx].done = true;
@@ -468,8 +468,8 @@ mail_cmd(struct smtp_session *s, const struct verb_cmd *v)
 		struct tx_facts *tf = &s->txf[ti];
 
 		tx_begin(s, ti, v->pos);
-		wstr_set(&t->mail_from, c->addr.p, c->addr.len, cap);
-		wstr_set(&t->mail_params, c->params.p, c->params.len, cap);
+		wstr_set_in(&s->pool, &t->mail_from, c->addr.p, c->addr.len, cap);
+		wstr_set_in(&s->pool, &t->mail_params, c->params.p, c->params.len, cap);
 		t->body = c->body;
 		t->size_param = c->size;
 		t->smtputf8 = c->smtputf8;
@@ -509,7 +509,7 @@ mail_reply(struct smtp_session *s, const struct verb_reply *v)
 	t->mail_reply_code = s->rp.code;
 	t->mail_enh = s->rp.enh;
 	if (v->text != NULL)
-		wstr_set(&t->mail_reply_text, v->text->p, v->text->len,
+		wstr_set_in(&s->pool, &t->mail_reply_text, v->text->p, v->text->len,
 		    s->ctx->lim.max_line);
 	v->tf->mail_reply_seq = s->rp.first_seq;
 	v->tf->mail_reply_last = s->rp.last_seq;
@@ -555,8 +555,8 @@ rcpt_cmd(struct smtp_session *s, const struct verb_cmd *v)
 		tf->addr_8bit_seq = v->seq;
 	}
 	if (ri >= 0) {
-		wstr_set(&t->rcpts[ri].addr, c->addr.p, c->addr.len, cap);
-		wstr_set(&t->rcpts[ri].params, c->params.p, c->params.len, cap);
+		wstr_set_in(&s->pool, &t->rcpts[ri].addr, c->addr.p, c->addr.len, cap);
+		wstr_set_in(&s->pool, &t->rcpts[ri].params, c->params.p, c->params.len, cap);
 		tf->rf[ri].cmd_seq = v->seq;
 	}
 }
@@ -572,7 +572,7 @@ rcpt_reply(struct smtp_session *s, const struct verb_reply *v)
 	t->rcpts[ri].reply_code = s->rp.code;
 	t->rcpts[ri].enh = s->rp.enh;
 	if (v->text != NULL)
-		wstr_set(&t->rcpts[ri].reply_text, v->text->p, v->text->len,
+		wstr_set_in(&s->pool, &t->rcpts[ri].reply_text, v->text->p, v->text->len,
 		    s->ctx->lim.max_line);
 	v->tf->rf[ri].reply_seq = s->rp.first_seq;
 	v->tf->rf[ri].reply_last = s->rp.last_seq;
@@ -764,7 +764,7 @@ auth_cmd(struct smtp_session *s, const struct verb_cmd *v)
 {
 	struct sess_record *r = &s->rec;
 
-	wstr_set(&r->auth_used, v->c->mech.p, v->c->mech.len, s->ctx->lim.max_line);
+	wstr_set_in(&s->pool, &r->auth_used, v->c->mech.p, v->c->mech.len, s->ctx->lim.max_line);
 	s->f.auth_seq = v->seq;
 	if ((r->capflags & CAPF(STARTTLS)) && !(r->flags & SF_TLS))
 		s->f.auth_cleartext = true;

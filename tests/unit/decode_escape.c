@@ -221,7 +221,7 @@ test_text_truncation(void **state)
 	assert_int_equal(got[0], 'Z');
 	/* Absent wstr. */
 	{
-		struct wstr w = { NULL, 5 };
+		struct wstr w = { .p = NULL, .len = 5 };
 
 		assert_int_equal(esc_text_wstr(got, sizeof(got), &w, 0), 0);
 		assert_string_equal(got, "");
@@ -439,12 +439,27 @@ test_json_representative(void **state)
 	assert_int_equal(esc_json_plain("\x7f", 1), 0);
 	assert_int_equal(esc_json_plain("a\xc3\xa9", 3), 1);
 	assert_int_equal(esc_json_plain("", 0), 0);
+
+	/* Every octet at every place of runs long enough for the sixteen-
+	 * at-a-time path and its tail, against the definition. */
+	char b[40];
+
+	for (int c = 0; c < 256; c++) {
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+
+		for (size_t len = 1; len <= sizeof(b); len++)
+			for (size_t at = 0; at < len; at++) {
+				memset(b, 'a', sizeof(b));
+				b[at] = (char)c;
+				assert_int_equal(esc_json_plain(b, len), plain ? len : at);
+			}
+	}
 }
 
 static void
 test_json_null_forms(void **state)
 {
-	struct wstr w = { NULL, 0 };
+	struct wstr w = { .p = NULL, .len = 0 };
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&buf, &n);
@@ -566,7 +581,7 @@ test_csv_quoting_and_guard(void **state)
 	check_csv("a=1", 3, "a=1");
 	check_csv("\0" "1\"", 3, "\"\\0001\"\"\"");
 	{
-		struct wstr w = { NULL, 3 };
+		struct wstr w = { .p = NULL, .len = 3 };
 		char *buf = NULL;
 		size_t n = 0;
 		FILE *f = open_memstream(&buf, &n);

@@ -36,7 +36,7 @@
  * Building records
  * --------------------------------------------------------------------- */
 
-#define W(s) ((struct wstr){ (char *)(s), sizeof(s) - 1 })
+#define W(s) ((struct wstr){ .p = (char *)(s), .len = sizeof(s) - 1 })
 
 static struct wstr caps9[] = {
 	W("SIZE 10485760"), W("PIPELINING"), W("DSN"), W("ENHANCEDSTATUSCODES"),

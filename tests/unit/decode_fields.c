@@ -27,7 +27,7 @@
 #define PY "/usr/bin/python3"
 #define T0 1795860001123456ULL
 
-#define W(s) ((struct wstr){ (char *)(s), sizeof(s) - 1 })
+#define W(s) ((struct wstr){ .p = (char *)(s), .len = sizeof(s) - 1 })
 
 static const struct rec_table *const tables[] = {
 	&rec_sess_table, &rec_tx_table, &rec_inc_table, &rec_xline_table,

@@ -372,25 +372,33 @@ run_case(const struct hcase *c)
 	free(whole);
 }
 
+/* A context with the default limits whose ended sessions go to *hs. */
+static H_UNUSED struct smtp_ctx *
+h_ctx(struct h_sink *hs)
+{
+	struct smtp_limits lim;
+	struct smtp_sink sink;
+	struct smtp_ctx *ctx;
+
+	smtp_limits_init(&lim);
+	memset(hs, 0, sizeof(*hs));
+	memset(&sink, 0, sizeof(sink));
+	sink.arg = hs;
+	sink.session_end = h_on_end;
+	ctx = smtp_ctx_new(&lim, &sink);
+	assert_non_null(ctx);
+	return ctx;
+}
+
 /* Several sessions of the same client through one context (its
  * cross-session memory); each case's check runs on its own record. */
 static H_UNUSED void
 run_sequence(const struct hcase *const *cases, size_t n)
 {
-	struct smtp_limits lim;
-	struct smtp_sink sink;
 	struct h_sink hs;
-	struct smtp_ctx *ctx;
+	struct smtp_ctx *ctx = h_ctx(&hs);
 	struct smtp_peers peers;
 
-	smtp_limits_init(&lim);
-	memset(&hs, 0, sizeof(hs));
-	memset(&sink, 0, sizeof(sink));
-	sink.arg = &hs;
-	sink.session_update = NULL;
-	sink.session_end = h_on_end;
-	ctx = smtp_ctx_new(&lim, &sink);
-	assert_non_null(ctx);
 	for (size_t i = 0; i < n; i++) {
 		h_peers(&peers, cases[i]->mid_stream, cases[i]->routable);
 		peers.flow_id += i;

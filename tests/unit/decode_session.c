@@ -1023,6 +1023,92 @@ t_state_trace_plain_after_tls(void **state)
 	    "hello>quit(QUIT) ");
 }
 
+/* ---------------------------------------------------------------------
+ * Memory: the string pool and recycled sessions
+ * ------------------------------------------------------------------ */
+#define BIG_CAPS 30
+#define BIG_CAP_LEN 300
+static char big_reply[BIG_CAPS * (BIG_CAP_LEN + 8) + 64];
+
+/* Capability i: "X-CAP<i> " and a letter of its own, BIG_CAP_LEN long. */
+static void
+big_cap(char *d, int i)
+{
+	int n = snprintf(d, BIG_CAP_LEN + 1, "X-CAP%d ", i);
+
+	memset(d + n, 'a' + i % 26, (size_t)(BIG_CAP_LEN - n));
+	d[BIG_CAP_LEN] = '\0';
+}
+
+static void
+check_big(const struct sess_record *r)
+{
+	char want[BIG_CAP_LEN + 1];
+
+	/* The first line is the greeting-name line, not a capability. */
+	assert_int_equal(r->ncaps, BIG_CAPS);
+	for (int i = 0; i < BIG_CAPS; i++) {
+		big_cap(want, i);
+		assert_int_equal(r->caps[i].len, BIG_CAP_LEN);
+		assert_memory_equal(r->caps[i].p, want, BIG_CAP_LEN);
+		assert_int_equal(r->caps[i].p[BIG_CAP_LEN], '\0');
+	}
+	assert_wstr(&r->helo, "big.example.test");
+	assert_wstr(&r->last_reply_text, "2.0.0 Bye");
+}
+
+static void
+t_pool_and_recycling(void **state)
+{
+	char cap[BIG_CAP_LEN + 1];
+	size_t o = 0;
+
+	(void)state;
+	o += (size_t)snprintf(big_reply + o, sizeof(big_reply) - o,
+	    "250-mx.example.test\r\n");
+	for (int i = 0; i < BIG_CAPS; i++) {
+		big_cap(cap, i);
+		o += (size_t)snprintf(big_reply + o, sizeof(big_reply) - o,
+		    "250%c%s\r\n", i == BIG_CAPS - 1 ? ' ' : '-', cap);
+	}
+	const struct step big[] = {
+		S("220 mx.example.test ESMTP\r\n"),
+		C("EHLO big.example.test\r\n"),
+		{ XDIR_SERVER, big_reply, o, 0, 0 },
+		C("QUIT\r\n"),
+		S("221 2.0.0 Bye\r\n"),
+	};
+	/* Nine kilobytes of capabilities, more than the pool: every string
+	 * whole, in the pool or past it, cut nowhere. */
+	struct hcase cb = { big, NSTEPS(big), SEND_CLOSE, false, 0, 0,
+	    check_big, true, false };
+	struct hcase cs = { commands, NSTEPS(commands), SEND_CLOSE, false, 0, 0,
+	    check_commands, true, false };
+	const struct hcase *seq[] = { &cb, &cs, &cb, &cs };
+	char *fresh, *after;
+
+	run_case(&cb);
+	/* A session that reuses an ended one's memory is the same as one
+	 * made afresh: each check runs on its own record, and the dump of
+	 * the last equals a fresh context's. */
+	run_sequence(seq, 4);
+	fresh = h_run(&cs, 0, 0, false, true);
+
+	struct h_sink hs;
+	struct smtp_ctx *ctx = h_ctx(&hs);
+	struct smtp_peers peers;
+
+	h_peers(&peers, false, false);
+	h_feed(ctx, &cb, &peers, 0, 0, false);
+	h_feed(ctx, &cs, &peers, 0, 0, false);
+	after = hs.dump;
+	assert_non_null(after);
+	assert_string_equal(after, fresh);
+	free(after);
+	free(fresh);
+	smtp_ctx_free(ctx);
+}
+
 int
 main(void)
 {
@@ -1049,6 +1135,7 @@ main(void)
 		cmocka_unit_test(t_log_links),
 		cmocka_unit_test(t_state_trace),
 		cmocka_unit_test(t_state_trace_plain_after_tls),
+		cmocka_unit_test(t_pool_and_recycling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

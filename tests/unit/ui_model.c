@@ -37,7 +37,7 @@ struct fake {
 static struct wstr
 W(const char *s)
 {
-	struct wstr w = { (char *)(uintptr_t)s, strlen(s) };
+	struct wstr w = { .p = (char *)(uintptr_t)s, .len = strlen(s) };
 
 	return w;
 }
