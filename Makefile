@@ -70,7 +70,7 @@ UNIT_BIN    = $(UNIT_SRC:%.c=$(B)/%)
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
 
-.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-flood bench-soak fuzz fuzz-build fuzz-run fuzz-smoke afl-run
+.PHONY: all check check-run check-layers unit demo demo-run deps install uninstall clean bench bench-live bench-flood bench-soak fuzz fuzz-build fuzz-run fuzz-smoke afl-run
 
 all: $(BIN)
 
@@ -112,6 +112,11 @@ check-run: $(BIN) unit $(FUZZ_REPLAY) check-layers
 # Speed and memory against a bare libpcap loop and tshark (not a test).
 bench: $(BIN)
 	sh tests/bench/run.sh
+
+# Live capture's highest rate without drops, 1 to N processes in a
+# --fanout group (root, tcpreplay; not a test).
+bench-live: $(BIN)
+	sh tests/bench/live.sh
 
 # Peak memory against the number of flows and open sessions (not a test).
 bench-flood: $(BIN)

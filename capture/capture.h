@@ -142,6 +142,11 @@ struct cap_config {
 	int nports;			/* 0: every TCP port */
 	int snaplen;			/* 0: 262144 */
 	int bufsize;			/* kernel buffer in bytes, 0: libpcap default */
+	/* Live, Linux: share the interface's flows with the other members
+	 * of this PACKET_FANOUT group (hashed by flow, both directions to
+	 * the same member): one process per core. */
+	bool fanout;
+	uint16_t fanout_group;
 	bool promisc;			/* promiscuous mode (default on; -p clears) */
 	int timeout_ms;			/* live read timeout, 0: 100 */
 	struct cap_limits limits;

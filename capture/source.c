@@ -25,6 +25,10 @@
  * Deliberately not here: decoding (packet.c) and printing anything.
  */
 #include <sys/stat.h>
+#include <sys/socket.h>
+#if defined(__linux__)
+#include <linux/if_packet.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -324,6 +328,34 @@ live_filter(const struct cap *c, char *buf, size_t len)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Join the kernel's PACKET_FANOUT group: the kernel hashes each packet's
+ * flow (symmetrically: both directions of a connection go to the same
+ * member) and hands it to one socket of the group, so N processes each
+ * see whole sessions, a 1/N share of them, with no dispatcher of ours.
+ * Fragments are reassembled before the hash (FLAG_DEFRAG) so they follow
+ * their flow.
+ */
+static int
+fanout_join(pcap_t *p, uint16_t group, char *err, size_t len)
+{
+#if defined(__linux__) && defined(PACKET_FANOUT)
+	int v = (int)group | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+
+	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &v, sizeof(v)) == -1) {
+		snprintf(err, len, "cannot join fanout group %u: %s%s", group,
+		    strerror(errno), errno == EINVAL ? " (the group's other "
+		    "members may use another fanout mode)" : "");
+		return -1;
+	}
+	return 0;
+#else
+	(void)p;
+	snprintf(err, len, "fanout group %u: PACKET_FANOUT is Linux's", group);
+	return -1;
+#endif
+}
+
 static int
 open_live(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 {
@@ -368,6 +400,10 @@ open_live(struct cap *c, struct cap_source *s, char errbuf[CAP_ERRBUF_SIZE])
 	if (pcap_setnonblock(s->p, 1, pe) == -1) {
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "cannot capture on '%s': %s",
 		    c->cfg.iface, pe);
+		return -1;
+	}
+	if (c->cfg.fanout && fanout_join(s->p, c->cfg.fanout_group, pe, sizeof(pe)) == -1) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "'%s': %s", c->cfg.iface, pe);
 		return -1;
 	}
 	if (rc > 0)	/* a warning: keep going, leave it for the caller */

@@ -85,6 +85,8 @@ usage(FILE *f)
 "  --max-frags BYTES, --max-line BYTES, --max-transcript LINES,\n"
 "  --max-pipeline N, --max-recipients N, --max-evidence BYTES,\n"
 "  --max-evidence-flow BYTES, --max-ui-memory MIB   memory and time limits\n"
+"  --fanout GROUP    live (Linux): share the flows with the other processes\n"
+"                    of the kernel's PACKET_FANOUT group GROUP, one per core\n"
 "  --trace-states    print each session state change to standard error\n"
 "  -h, --help        this text;  --version  the versions\n"
 "  expression        a BPF filter (pcap-filter(7)), ANDed with the port filter\n");
@@ -95,7 +97,8 @@ enum {
 	OPT_SPEED, OPT_MAXFLOWS, OPT_MAXOOO, OPT_MAXOOOT, OPT_IDLE, OPT_MAXLINE,
 	OPT_MAXLINES, OPT_MONO, OPT_NOPROGRESS, OPT_PROBETO, OPT_TRACE, OPT_REQUIRE,
 	OPT_EHLO, OPT_PSOURCE, OPT_STARTTLS, OPT_TLS, OPT_KEYLOG, OPT_MAXFRAGS,
-	OPT_MAXPIPE, OPT_MAXRCPTS, OPT_MAXEV, OPT_MAXEVFLOW, OPT_MAXUI, OPT_MAX_
+	OPT_MAXPIPE, OPT_MAXRCPTS, OPT_MAXEV, OPT_MAXEVFLOW, OPT_MAXUI, OPT_FANOUT,
+	OPT_MAX_
 };
 
 static const struct option longopts[] = {
@@ -131,6 +134,7 @@ static const struct option longopts[] = {
 	{ "mono", no_argument, NULL, OPT_MONO },
 	{ "no-progress", no_argument, NULL, OPT_NOPROGRESS },
 	{ "trace-states", no_argument, NULL, OPT_TRACE },
+	{ "fanout", required_argument, NULL, OPT_FANOUT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -358,6 +362,10 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 		case 'B':
 			o->cap.bufsize = (int)num_arg("-B", optarg, 1, INT_MAX / 1024) * 1024;
 			break;
+		case OPT_FANOUT:
+			o->cap.fanout = true;
+			o->cap.fanout_group = (uint16_t)num_arg("--fanout", optarg, 0, 65535);
+			break;
 		case 'c':
 			o->count = (uint64_t)num_arg("-c", optarg, 1, LLONG_MAX);
 			break;
@@ -574,6 +582,10 @@ cli_parse_options(int argc, char **argv, struct cli_opts *o, int *rc)
 	}
 	if (o->cap.nfiles > 0 && o->cap.iface != NULL) {
 		cli_warn("-r and -i cannot be used together");
+		return -1;
+	}
+	if (o->cap.fanout && o->cap.iface == NULL) {
+		cli_warn("--fanout shares a live capture: it needs -i");
 		return -1;
 	}
 	/* With keys, implicit TLS (RFC 8314) is decoded too. */

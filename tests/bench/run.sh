@@ -28,16 +28,7 @@ dir=$BUILD/bench
 mkdir -p "$dir"
 cc -O2 -o "$dir/bare" tests/bench/bare.c $(pkg-config --cflags --libs libpcap)
 
-args() {	# shape: gen.py's arguments
-	case $1 in
-	mixed)   echo "$((7400 * SCALE / 100)) 100" ;;
-	smtp)    echo "$((14800 * SCALE / 100)) 0" ;;
-	noise90) echo "$((1480 * SCALE / 100)) 900" ;;
-	short)   echo "$((100000 * SCALE / 100)) 0 --conc 2048 --body 1024:8192" ;;
-	lossy)   echo "$((7400 * SCALE / 100)) 100 --lossy" ;;
-	*) echo "bench: unknown shape $1" >&2; exit 2 ;;
-	esac
-}
+. tests/bench/shapes.sh
 run() {	# label command...: one timed run; appends "label_ wall rss user sys"
 	l=$1; shift
 	/usr/bin/time -f '%e %M %U %S' -o "$dir/t" "$@" >/dev/null 2>"$dir/err" ||
@@ -57,11 +48,7 @@ printf 'smtpscope %s, %s, %s cores, %s\n' "$("$SMTPSCOPE" --version 2>&1 | head 
 printf '%-8s %-9s %8s %8s %9s %9s %8s %7s\n' shape reader wall MB/s kpkts/s sess/s 'RSS MiB' ratio
 fail=0
 for shape in $SHAPES; do
-	set -- $(args "$shape")
-	tag=$(echo "$*" | tr -c 'a-z0-9\n' '_')
-	cap=$dir/$shape-$tag.pcap
-	[ -e "$cap" ] && [ -e "$cap.truth" ] ||
-	    /usr/bin/python3 tests/bench/gen.py "$cap" "$@" --truth "$cap.truth"
+	cap=$(shape_cap "$shape")
 	cat "$cap" >/dev/null	# warm the page cache
 	mb=$(stat -c %s "$cap")
 	pk=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packets"])' "$cap.truth")
