@@ -70,18 +70,21 @@ export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style style)
 		last.how = how;
 		memcpy(last.date, date, sizeof(date));
 	}
-	switch (style) {
-	case TS_ISO:
-		(void)snprintf(dst, size, "%s.%06" PRIu64 "Z", date, frac);
-		break;
-	case TS_MILLI:
-	case TS_LOCAL_MILLI:
-		(void)snprintf(dst, size, "%s.%03" PRIu64, date, frac / 1000);
-		break;
-	default:
-		(void)snprintf(dst, size, "%s.%06" PRIu64, date, frac);
-		break;
-	}
+	/* The fraction by hand: this runs for every line printed. */
+	char out[sizeof(date) + 9], *p = out + strlen(date);
+	int nd = style == TS_MILLI || style == TS_LOCAL_MILLI ? 3 : 6;
+
+	memcpy(out, date, (size_t)(p - out));
+	if (nd == 3)
+		frac /= 1000;
+	*p++ = '.';
+	for (int i = nd - 1; i >= 0; i--, frac /= 10)
+		p[i] = (char)('0' + frac % 10);
+	p += nd;
+	if (style == TS_ISO)
+		*p++ = 'Z';
+	*p = '\0';
+	(void)strlcpy(dst, out, size);
 	return dst;
 }
 
@@ -185,9 +188,25 @@ print_hosts(FILE *f, const struct sess_record *r)
 {
 	char c[EXPORT_ADDR_SIZE], s[EXPORT_ADDR_SIZE];
 
-	(void)fprintf(f, "%s -> %s",
-	    export_fmt_addr(c, sizeof(c), r->family, r->client_ip, r->client_port),
-	    export_fmt_addr(s, sizeof(s), r->family, r->server_ip, r->server_port));
+	(void)fputs(export_fmt_addr(c, sizeof(c), r->family, r->client_ip,
+	    r->client_port), f);
+	(void)fputs(" -> ", f);
+	(void)fputs(export_fmt_addr(s, sizeof(s), r->family, r->server_ip,
+	    r->server_port), f);
+}
+
+/* " key=N", without printf: a batch line is written for every session. */
+static void
+print_num(FILE *f, const char *key, uint64_t v)
+{
+	char b[24], *p = b + sizeof(b);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	(void)fputs(key, f);
+	(void)fwrite(p, 1, (size_t)(b + sizeof(b) - p), f);
 }
 
 /* " key=value" with the value text-escaped, spaces included; skipped when
@@ -197,7 +216,9 @@ print_token(FILE *f, const char *key, const struct wstr *w, int esc)
 {
 	if (w->p == NULL)
 		return;
-	(void)fprintf(f, " %s=", key);
+	(void)fputc(' ', f);
+	(void)fputs(key, f);
+	(void)fputc('=', f);
 	(void)esc_text_fput(f, w->p, w->len, ESC_SP | esc);
 }
 
@@ -233,7 +254,8 @@ print_batch_time(FILE *f, const struct batch_opts *o, uint64_t ts_us, bool milli
 	case BATCH_TS_NONE:
 		return;
 	case BATCH_TS_EPOCH:
-		(void)fprintf(f, "%s ", export_fmt_time(t, sizeof(t), ts_us, TS_EPOCH));
+		(void)fputs(export_fmt_time(t, sizeof(t), ts_us, TS_EPOCH), f);
+		(void)fputc(' ', f);
 		return;
 	case BATCH_TS_DELTA:
 	case BATCH_TS_SINCE_FIRST:
@@ -247,8 +269,9 @@ print_batch_time(FILE *f, const struct batch_opts *o, uint64_t ts_us, bool milli
 	case BATCH_TS_LOCAL:
 		break;
 	}
-	(void)fprintf(f, "%s ", export_fmt_time(t, sizeof(t), ts_us,
-	    milli ? TS_LOCAL_MILLI : TS_LOCAL));
+	(void)fputs(export_fmt_time(t, sizeof(t), ts_us,
+	    milli ? TS_LOCAL_MILLI : TS_LOCAL), f);
+	(void)fputc(' ', f);
 }
 
 int
@@ -264,10 +287,10 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 	print_batch_time(f, o, r->ts_start_us, true);
 	print_hosts(f, r);
 	if (r->banner_code > 0 && r->banner_code != 220)
-		(void)fprintf(f, " greeting=%d", r->banner_code);
+		print_num(f, " greeting=", (uint64_t)r->banner_code);
 	print_token(f, "helo", &r->helo, o->esc);
 	if (r->ehlo) {
-		(void)fprintf(f, " ehlo caps=%zu", r->ncaps);
+		print_num(f, " ehlo caps=", r->ncaps);
 		if (!(r->capflags & CAPF(8BITMIME)))
 			(void)fputs(" (no 8BITMIME)", f);
 	}
@@ -276,7 +299,7 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 	if (r->flags & SF_TLS)
 		(void)fputs(" tls", f);
 	print_token(f, "auth", &r->auth_used, o->esc);
-	(void)fprintf(f, " tx=%zu", r->ntx);
+	print_num(f, " tx=", r->ntx);
 	/* The queue ids the server gave, the key into its mail log. */
 	sep = " queue=";
 	for (i = 0; i < r->ntx; i++) {
@@ -288,15 +311,18 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 		(void)esc_text_fput(f, q->p, q->len, ESC_SP | o->esc);
 		sep = ",";
 	}
-	(void)fprintf(f, " end=%s", nn(sess_end_name(r->end)));
+	(void)fputs(" end=", f);
+	(void)fputs(nn(sess_end_name(r->end)), f);
 	if (r->last_reply_code > 0)
-		(void)fprintf(f, " last=%d", r->last_reply_code);
-	(void)fprintf(f, " state=%s", nn(sess_state_name(r->state)));
+		print_num(f, " last=", (uint64_t)r->last_reply_code);
+	(void)fputs(" state=", f);
+	(void)fputs(nn(sess_state_name(r->state)), f);
 	sep = " limited=";
 	for (i = 0; i < sizeof(limit_flags) / sizeof(limit_flags[0]); i++) {
 		if (!(r->flags & limit_flags[i].flag))
 			continue;
-		(void)fprintf(f, "%s%s", sep, limit_flags[i].name);
+		(void)fputs(sep, f);
+		(void)fputs(limit_flags[i].name, f);
 		sep = ",";
 	}
 	for (i = 0; i < r->ninc; i++) {
@@ -305,9 +331,11 @@ export_batch_line(FILE *f, const struct sess_record *r, const struct batch_opts 
 		if (color)
 			(void)fprintf(f, " %s[%s]%s", sev_color(inc->severity),
 			    inc->type != NULL ? inc->type : "?", C_RESET);
-		else
-			(void)fprintf(f, " [%s]",
-			    inc->type != NULL ? inc->type : "?");
+		else {
+			(void)fputs(" [", f);
+			(void)fputs(inc->type != NULL ? inc->type : "?", f);
+			(void)fputc(']', f);
+		}
 	}
 	(void)fputc('\n', f);
 	return ferror(f) ? -1 : 0;

@@ -982,6 +982,28 @@ test_report_caps(void **state)
 	rm_dir(dir);
 }
 
+/* Every style, in an order that has each reuse (or not) the calendar text
+ * of the call before, at the same second and the next; cut to the size. */
+static void
+test_fmt_time(void **state)
+{
+	char b[EXPORT_TS_SIZE];
+	const uint64_t t = 1795860001123456ULL;	/* 2026-11-28 10:00:01 UTC */
+
+	(void)state;
+	assert_string_equal(export_fmt_time(b, sizeof(b), t, TS_EPOCH), "1795860001.123456");
+	assert_string_equal(export_fmt_time(b, sizeof(b), t, TS_ISO), "2026-11-28T10:00:01.123456Z");
+	assert_string_equal(export_fmt_time(b, sizeof(b), t, TS_READABLE), "2026-11-28 10:00:01.123456");
+	assert_string_equal(export_fmt_time(b, sizeof(b), t + 1, TS_MILLI), "2026-11-28 10:00:01.123");
+	assert_string_equal(export_fmt_time(b, sizeof(b), t + 1000000, TS_MILLI), "2026-11-28 10:00:02.123");
+	assert_string_equal(export_fmt_time(b, sizeof(b), t, TS_ISO), "2026-11-28T10:00:01.123456Z");
+	assert_string_equal(export_fmt_time(b, sizeof(b), t, TS_LOCAL), "2026-11-28 10:00:01.123456");
+	assert_string_equal(export_fmt_time(b, sizeof(b), 7, TS_LOCAL_MILLI), "1970-01-01 00:00:00.000");
+	assert_string_equal(export_fmt_time(b, sizeof(b), 7, TS_READABLE), "1970-01-01 00:00:00.000007");
+	assert_string_equal(export_fmt_time(b, 11, t, TS_ISO), "2026-11-28");
+	assert_string_equal(export_fmt_time(b, 1, t, TS_MILLI), "");
+}
+
 int
 main(void)
 {
@@ -1000,6 +1022,7 @@ main(void)
 		cmocka_unit_test(test_report_refusals),
 		cmocka_unit_test(test_report_write_fails),
 		cmocka_unit_test(test_report_caps),
+		cmocka_unit_test(test_fmt_time),
 	};
 
 	/* Batch text is local time: pin the zone so the expected text holds. */
