@@ -633,6 +633,27 @@ t_queue_id(void **state)
 	}
 }
 
+/* The ASCII keyword comparisons: equal ignoring case, and nothing more. */
+static void
+t_ascii_eq(void **state)
+{
+	(void)state;
+	assert_true(a_eq("EHLO", 4, "EHLO"));
+	assert_true(a_eq("ehLo", 4, "EHLO"));
+	assert_true(a_eq("", 0, ""));
+	assert_false(a_eq("EHL", 3, "EHLO"));		/* shorter */
+	assert_false(a_eq("EHLOX", 5, "EHLO"));		/* longer */
+	assert_false(a_eq("EHLO", 4, "EHLX"));		/* last octet */
+	assert_false(a_eq("E\0LO", 4, "EHLO"));		/* a NUL inside */
+	assert_false(a_eq("EH", 2, ""));
+	assert_false(a_eq("", 0, "E"));
+	assert_false(a_eq("\xc5HLO", 4, "eHLO"));	/* 8-bit is not a letter */
+	assert_true(a_prefix("8BITMIME x", 10, "8bitmime"));
+	assert_false(a_prefix("8BIT", 4, "8BITMIME"));
+	assert_true(a_contains("a Postfix b", 11, "POSTFIX"));
+	assert_false(a_contains("Postfi", 6, "postfix"));
+}
+
 int
 main(void)
 {
@@ -651,6 +672,7 @@ main(void)
 		cmocka_unit_test(t_queue_id),
 		cmocka_unit_test(t_reply_parse),
 		cmocka_unit_test(t_names),
+		cmocka_unit_test(t_ascii_eq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
