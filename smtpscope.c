@@ -31,6 +31,7 @@
 
 #include "capture/capture.h"
 #include "cli/cli.h"
+#include "cli/writer.h"
 #include "decode/cause.h"
 #include "decode/escape.h"
 #include "decode/export.h"
@@ -63,6 +64,10 @@ struct run {
 	char out_err[256];	/* the first failure */
 	struct summary sum;	/* the decoder's figures for the summary */
 	struct smtp_keylog *keylog;	/* --tls-keylog files and pcapng secrets */
+	/* Batch runs: the decoder keeps ended records (keep_ended) for the
+	 * writer thread, which writes them while the next are decoded. */
+	bool keep;
+	struct writer *writer;
 	char limit_text[3][96];	/* the report's "limits hit", fill_run_stats */
 	const char *limit_ptr[3];
 };
@@ -150,16 +155,33 @@ sink_state(void *arg, const struct sess_record *rec, const char *from,
 	fprintf(stderr, "trace %s: %s -> %s (%s)\n", rec->uid, from, to, why);
 }
 
+static void write_record(struct run *, const struct sess_record *);
+
 static void
 sink_end(void *arg, const struct sess_record *rec)
 {
 	struct run *r = arg;
-	char cl[EXPORT_ADDR_SIZE], sv[EXPORT_ADDR_SIZE];
-	size_t i;
 
 	summary_add(&r->sum, rec);
 	if (rec->ninc > 0)
 		cap_flag_flow(r->cap, rec->flow_id);	/* -w and the UI's pcap key */
+	if (r->writer != NULL) {
+		writer_put(r->writer, rec);
+		return;
+	}
+	write_record(r, rec);
+	if (r->keep)		/* no writer thread after all */
+		smtp_release(r->smtp, rec);
+}
+
+/* A record's outputs: JSON Lines, the batch line, the reports, syslog and
+ * the live view.  On the writer's thread when there is one. */
+static void
+write_record(struct run *r, const struct sess_record *rec)
+{
+	char cl[EXPORT_ADDR_SIZE], sv[EXPORT_ADDR_SIZE];
+	size_t i;
+
 	if (r->json != NULL) {
 		/* Live, a record is written as its session ends; a replay's
 		 * records go out in large writes (and all at the end). */
@@ -193,6 +215,20 @@ sink_end(void *arg, const struct sess_record *rec)
 	}
 	if (r->ui != NULL)
 		ui_post_session(r->ui, rec, true);
+}
+
+static void
+writer_write(void *arg, const void *rec)
+{
+	write_record(arg, rec);
+}
+
+static void
+writer_release(void *arg, const void *rec)
+{
+	struct run *r = arg;
+
+	smtp_release(r->smtp, rec);
 }
 
 /* ---------------------------------------------------------------------
@@ -385,6 +421,8 @@ capture_loop(struct run *r, char *errbuf)
 		}
 		if (got_hup) {
 			got_hup = 0;
+			if (r->writer != NULL)	/* the outputs are its until then */
+				writer_sync(r->writer);
 			pthread_mutex_lock(&r->mtx);
 			reopen_outputs(r);
 			pthread_mutex_unlock(&r->mtx);
@@ -716,6 +754,10 @@ run_capture(struct cli_opts *o)
 	sink.arg = &r;
 	sink.session_update = want_ui ? sink_update : NULL;
 	sink.session_end = sink_end;
+	/* A batch run writes its records on a second thread (cli/writer.h).
+	 * Not with --trace-states or --dump-streams, whose lines on the
+	 * capture thread go with the records' in order. */
+	r.keep = sink.keep_ended = !want_ui && !o->trace_states && o->dump_dir == NULL;
 	/* Not over the live view's screen: only to a redirected stderr. */
 	if (o->trace_states && (!want_ui || !isatty(STDERR_FILENO)))
 		sink.state_change = sink_state;
@@ -843,8 +885,16 @@ run_capture(struct cli_opts *o)
 		r.bo.ts = cli_batch_ts(o->tstamp);
 		r.bo.esc = r.batch != NULL && cli_utf8_terminal(STDOUT_FILENO) ? ESC_UTF8 : 0;
 		r.bo.causes = r.batch != NULL ? cause_set_new() : NULL;
+		if (r.keep) {
+			struct writer_fns wf = { &r, writer_write, writer_release };
+
+			/* Live, each record is written as its session ends. */
+			r.writer = writer_start(&wf, o->cap.nfiles == 0);
+		}
 		loop_rc = capture_loop(&r, errbuf);
 		cap_finish(r.cap, got_stop != 0);
+		writer_stop(r.writer);
+		r.writer = NULL;
 	} else {
 		memset(&ct, 0, sizeof(ct));
 		ct.r = &r;

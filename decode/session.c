@@ -1039,5 +1039,19 @@ smtp_end(struct smtp_session *s, const struct smtp_end_info *ei,
 	rec_build(s);
 	if (k->session_end != NULL)
 		k->session_end(k->arg, r);
-	session_free(s);
+	if (!k->keep_ended)
+		session_free(s);
+}
+
+void
+smtp_release(struct smtp_ctx *ctx, const struct sess_record *r)
+{
+	struct smtp_session *s;
+
+	if (r == NULL)
+		return;
+	s = (struct smtp_session *)(void *)((char *)(uintptr_t)r -
+	    offsetof(struct smtp_session, rec));
+	if (s->ctx == ctx)
+		session_free(s);
 }

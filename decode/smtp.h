@@ -13,7 +13,8 @@
  * Feeding is incremental: smtp_feed() accepts any split of the stream, down
  * to one byte at a time, and never needs more than one capped line buffer
  * per direction.  smtp_end() finishes the record, runs the rules, hands the
- * record to the sink's session_end and frees the session.
+ * record to the sink's session_end and frees the session (or leaves that
+ * to smtp_release(), for a sink that writes records on another thread).
  */
 #ifndef SMTPSCOPE_SMTP_H
 #define SMTPSCOPE_SMTP_H
@@ -39,6 +40,10 @@ struct smtp_sink {
 	void (*session_update)(void *arg, const struct sess_record *);
 	/* A session ended; its incidents are in rec->inc. */
 	void (*session_end)(void *arg, const struct sess_record *);
+	/* The sink keeps each ended record after session_end returns (to
+	 * write it on another thread): the record stays valid, unchanged,
+	 * until smtp_release(). */
+	bool keep_ended;
 	/* The session's state machine moved from one named state to another,
 	 * and why (may be NULL; smtpscope --trace-states).  rec is the record
 	 * as it stands, not rebuilt: read its uid and addresses only. */
@@ -93,9 +98,13 @@ void smtp_feed(struct smtp_session *, enum xdir, const uint8_t *, size_t,
     const struct smtp_pos *);
 /* len bytes of one direction are missing; resynchronise on the next line. */
 void smtp_gap(struct smtp_session *, enum xdir, uint64_t len, const struct smtp_pos *);
-/* Finish, run the rules, emit session_end, free the session. */
+/* Finish, run the rules, emit session_end, free the session (unless the
+ * sink keeps it: keep_ended). */
 void smtp_end(struct smtp_session *, const struct smtp_end_info *,
     const struct smtp_pos *);
+/* Free a session whose record the sink kept.  On the thread that feeds
+ * the context, before smtp_ctx_free(). */
+void smtp_release(struct smtp_ctx *, const struct sess_record *);
 /* The current record (for tests and the probe); valid until the next call. */
 const struct sess_record *smtp_record(struct smtp_session *);
 
