@@ -46,11 +46,14 @@ static bool
 after(const char *p, size_t len, const char *kw, struct span *id)
 {
 	size_t kl = strlen(kw);
+	uint8_t k0 = a_upper((uint8_t)kw[0]);
 
 	for (size_t i = 0; i + kl <= len; i++) {
 		size_t n;
 
-		if (!a_eq(p + i, kl, kw))
+		/* The first octet first: this runs at every place of every
+		 * final reply, for four keywords. */
+		if (a_upper((uint8_t)p[i]) != k0 || !a_eq(p + i, kl, kw))
 			continue;
 		if ((n = token(p, len, i + kl)) == 0)
 			continue;
