@@ -267,7 +267,10 @@ cmd_parse(const char *line, size_t len, struct cmd *c)
 	for (unsigned id = 0; id < CMD_MAX; id++) {
 		const struct verb *v = &verb_table[id];
 
-		if ((v->flags & VF_WIRE) && a_eq(line, vl, v->name)) {
+		/* The names are upper case: the first octet sorts out most. */
+		if ((v->flags & VF_WIRE) && vl > 0 &&
+		    a_upper((uint8_t)line[0]) == (uint8_t)v->name[0] &&
+		    a_eq(line, vl, v->name)) {
 			c->id = (enum cmd_id)id;
 			v->parse(c);
 			return;

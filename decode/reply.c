@@ -98,8 +98,10 @@ cap_parse(const char *text, size_t len, struct cap_line *cl)
 		i++;
 	cl->rest.p = text + i;
 	cl->rest.len = len - i;
-	for (size_t k = 0; k < CAPB_MAX; k++) {
-		if (a_eq(text, kl, kws[k])) {
+	for (size_t k = 0; k < CAPB_MAX && kl > 0; k++) {
+		/* The names are upper case: the first octet sorts out most. */
+		if (a_upper((uint8_t)text[0]) == (uint8_t)kws[k][0] &&
+		    a_eq(text, kl, kws[k])) {
 			cl->bit = (int)k;
 			break;
 		}
