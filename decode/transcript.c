@@ -21,8 +21,11 @@
 
 #include "dec_int.h"
 
-/* Lines each part of a transcript starts with; both grow to their caps. */
-#define TR_INIT_LINES	8
+/* Lines each part of a transcript starts with; both grow to their caps.
+ * The head has room at once for a whole short session (some 20 lines);
+ * the ring is made only for a session longer than the head. */
+#define TR_INIT_LINES	32
+#define TR_RING_FIRST	8
 
 int
 tr_init(struct transcript *t, size_t max_lines)
@@ -33,13 +36,8 @@ tr_init(struct transcript *t, size_t max_lines)
 	if (t->cap_ring == 0)
 		t->cap_ring = 1;
 	t->alloc_head = t->cap_head < TR_INIT_LINES ? t->cap_head : TR_INIT_LINES;
-	t->alloc_ring = t->cap_ring < TR_INIT_LINES ? t->cap_ring : TR_INIT_LINES;
-	if ((t->head = calloc(t->alloc_head > 0 ? t->alloc_head : 1, sizeof(*t->head))) == NULL ||
-	    (t->ring = calloc(t->alloc_ring, sizeof(*t->ring))) == NULL) {
-		free(t->head);
-		t->head = NULL;
+	if ((t->head = calloc(t->alloc_head > 0 ? t->alloc_head : 1, sizeof(*t->head))) == NULL)
 		return -1;
-	}
 	return 0;
 }
 
@@ -48,8 +46,11 @@ tr_init(struct transcript *t, size_t max_lines)
 static void
 tr_grow(struct tline **a, size_t *alloc, size_t *cap)
 {
-	size_t n = *alloc * 2 < *cap ? *alloc * 2 : *cap;
+	size_t n = *alloc == 0 ? TR_RING_FIRST : *alloc * 2;
 	struct tline *na;
+
+	if (n > *cap)
+		n = *cap;
 
 	if ((na = reallocarray(*a, n, sizeof(**a))) == NULL) {
 		*cap = *alloc;
@@ -86,6 +87,10 @@ tr_add(struct smtp_session *s, enum xdir dir, uint8_t flags, const char *text,
 		tr_grow(&t->ring, &t->alloc_ring, &t->cap_ring);
 	if (t->nhead < t->cap_head) {
 		l = &t->head[t->nhead++];
+	} else if (t->cap_ring == 0) {	/* no memory for a ring at all */
+		t->dropped++;
+		san_add(&s->rec.anomalies[SAN_TRANSCRIPT_CAP], 1);
+		return seq;
 	} else if (t->nring < t->cap_ring) {
 		l = &t->ring[(t->ring_start + t->nring++) % t->cap_ring];
 	} else {
