@@ -174,8 +174,7 @@ copy_example(struct cause *c, const struct sess_record *r, const struct incident
 	e->fix = copy_str(inc->fix, &ok);
 	e->visibility = copy_str(inc->visibility, &ok);
 	for (size_t i = 0; i < e->nevidence; i++) {
-		e->evidence[i].text.p = NULL;
-		e->evidence[i].text.len = 0;
+		memset(&e->evidence[i].text, 0, sizeof(e->evidence[i].text));
 		if (!copy_wstr(&e->evidence[i].text, inc->evidence[i].text.p,
 		    inc->evidence[i].text.len))
 			ok = false;

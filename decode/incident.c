@@ -290,8 +290,7 @@ ev_commit(struct ictx *x, struct incident *inc, struct evb *e)
 		struct xline *d = &inc->evidence[inc->nevidence];
 
 		*d = *l;
-		d->text.p = NULL;
-		d->text.len = 0;
+		memset(&d->text, 0, sizeof(d->text));	/* the copy is its own */
 		wstr_set(&d->text, l->text.p, l->text.len, l->text.len);
 		inc->nevidence++;
 	}

@@ -105,7 +105,7 @@ tr_add(struct smtp_session *s, enum xdir dir, uint8_t flags, const char *text,
 	l->x.pkt = pos->pkt;
 	l->x.dir = dir;
 	l->x.flags = flags;
-	l->x.text.p = NULL;
+	memset(&l->x.text, 0, sizeof(l->x.text));	/* a new slot is not initialised */
 	wstr_set_in(&s->pool, &l->x.text, text, len, s->ctx->lim.max_line);
 	return seq;
 }
