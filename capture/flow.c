@@ -64,6 +64,7 @@
  */
 #include <sys/socket.h>
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,14 +154,38 @@ dirs_put(struct flow_table *ft, struct fdir *d)
 
 /* ---------------------------------------------------------------- table */
 
+/* The address as two big-endian words: compared as numbers they order
+ * like memcmp() of the octets, without a call per packet. */
+static void
+ip_words(const uint8_t ip[16], uint64_t w[2])
+{
+	memcpy(w, ip, 16);
+	w[0] = be64toh(w[0]);
+	w[1] = be64toh(w[1]);
+}
+
 static int
 ep_cmp(const struct ep *a, const struct ep *b)
 {
-	int r = memcmp(a->ip, b->ip, sizeof(a->ip));
+	uint64_t x[2], y[2];
 
-	if (r != 0)
-		return r;
+	ip_words(a->ip, x);
+	ip_words(b->ip, y);
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
 	return (a->port > b->port) - (a->port < b->port);
+}
+
+static bool
+ep_eq(const struct ep *a, const struct ep *b)
+{
+	uint64_t x[2], y[2];
+
+	memcpy(x, a->ip, 16);
+	memcpy(y, b->ip, 16);
+	return x[0] == y[0] && x[1] == y[1] && a->port == b->port;
 }
 
 /*
@@ -201,8 +226,7 @@ lookup(struct flow_table *ft, uint32_t h, int family, const struct ep ep[2])
 
 	LIST_FOREACH(f, &ft->buckets[h & (ft->nbuckets - 1)], hlink) {
 		if (f->hash == h && f->family == family &&
-		    ep_cmp(&f->ep[0], &ep[0]) == 0 &&
-		    ep_cmp(&f->ep[1], &ep[1]) == 0)
+		    ep_eq(&f->ep[0], &ep[0]) && ep_eq(&f->ep[1], &ep[1]))
 			return f;
 	}
 	return NULL;
