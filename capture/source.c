@@ -340,7 +340,12 @@ static int
 fanout_join(pcap_t *p, uint16_t group, char *err, size_t len)
 {
 #if defined(__linux__) && defined(PACKET_FANOUT)
-	int v = (int)group | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	/* The mode in the high 16 bits: unsigned, as FLAG_DEFRAG is 0x8000. */
+	uint32_t u = (uint32_t)group |
+	    (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	int v;
+
+	memcpy(&v, &u, sizeof(v));
 
 	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &v, sizeof(v)) == -1) {
 		snprintf(err, len, "cannot join fanout group %u: %s%s", group,
