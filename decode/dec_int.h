@@ -86,8 +86,12 @@ void rec_free(struct sess_record *);
 #define LN_BARE_CR	0x02	/* held a CR not followed by LF */
 #define LN_NUL		0x04	/* held a NUL octet */
 #define LN_CUT		0x08	/* longer than the cap: only the start kept */
+#define LINE_SMALL	128	/* a line buffer's first room, inside it */
 struct linebuf {
-	char *buf;		/* size + 1 bytes, NUL-terminated when done */
+	char *buf;		/* size + 1 bytes, NUL-terminated when done:
+				 * small until a line needs more (a linebuf
+				 * is never copied or moved) */
+	char small[LINE_SMALL + 1];
 	size_t cap;		/* the most it keeps of a line */
 	size_t size;		/* allocated (grows to cap as lines need it) */
 	size_t len;		/* bytes kept of the line (no CR/LF once done) */

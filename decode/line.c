@@ -17,17 +17,15 @@
 
 #include "dec_int.h"
 
-/* What a line buffer starts with: most SMTP lines fit, and a session
- * that never sends a long line never pays for one. */
-#define LINE_INIT_SIZE	128
-
+/* A line buffer starts with the room inside it (LINE_SMALL): most SMTP
+ * lines fit, and a session that never sends a long line allocates
+ * nothing for its lines. */
 int
 line_init(struct linebuf *lb, size_t cap)
 {
 	memset(lb, 0, sizeof(*lb));
-	lb->size = cap < LINE_INIT_SIZE ? cap : LINE_INIT_SIZE;
-	if ((lb->buf = malloc(lb->size + 1)) == NULL)
-		return -1;
+	lb->size = cap < LINE_SMALL ? cap : LINE_SMALL;
+	lb->buf = lb->small;
 	lb->cap = cap;
 	lb->buf[0] = '\0';
 	return 0;
@@ -43,7 +41,11 @@ line_grow(struct linebuf *lb, size_t want)
 
 	while (nsize < want)
 		nsize = nsize > lb->cap / 2 ? lb->cap : nsize * 2;
-	if ((nb = realloc(lb->buf, nsize + 1)) == NULL)
+	if (lb->buf == lb->small) {
+		if ((nb = malloc(nsize + 1)) == NULL)
+			return false;
+		memcpy(nb, lb->small, lb->size + 1);
+	} else if ((nb = realloc(lb->buf, nsize + 1)) == NULL)
 		return false;
 	lb->buf = nb;
 	lb->size = nsize;
@@ -53,7 +55,8 @@ line_grow(struct linebuf *lb, size_t want)
 void
 line_free(struct linebuf *lb)
 {
-	free(lb->buf);
+	if (lb->buf != lb->small)
+		free(lb->buf);
 	lb->buf = NULL;
 }
 
