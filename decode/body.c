@@ -398,6 +398,20 @@ body_data(struct body *b, const uint8_t *p, size_t n, bool *end)
 			b->line_len += k;
 			if (i >= n)
 				break;
+		} else if (b->st == B_TEXT && !b->hdr_bol) {
+			/* Inside a header line: its ordinary octets go to the
+			 * header buffer in one copy, not one hdr_byte() each
+			 * (a short message is mostly header). */
+			size_t k = skip_plain(p + i, n - i);
+			size_t room = BODY_HDR_CAP - b->hlen;
+
+			memcpy(b->hb + b->hlen, p + i, k < room ? k : room);
+			b->hlen += k < room ? k : room;
+			i += k;
+			b->off += k;
+			b->line_len += k;
+			if (i >= n)
+				break;
 		}
 		c = p[i++];
 		b->off++;

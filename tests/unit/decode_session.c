@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decode_harness.h"
+#include "decode/dec_int.h"
 
 #define GREET "220 mx.example.test ESMTP\r\n"
 #define CAPS_FULL "250-mx.example.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n" \
@@ -936,6 +937,56 @@ t_log_links(void **state)
 	run_case(&c);
 }
 
+/* Header lines past the header buffer, 8-bit octets in a header, a
+ * value past what is kept: the header fast path copies runs of ordinary
+ * octets, and must keep what the octet-by-octet path kept. */
+static char long_hdr_msg[4096];
+
+static void
+check_long_headers(const struct sess_record *r)
+{
+	const struct tx_record *t = &r->tx[0];
+	char want[BODY_ID_CAP];
+
+	check_wstr(&t->subject, "\xc3\xa9-mail");
+	memset(want, 'b', BODY_ID_CAP - 1);
+	want[BODY_ID_CAP - 1] = '\0';
+	check_wstr(&t->hdr_to, want);
+	assert_int_equal(t->eightbit_bytes, 2);
+	assert_int_equal(t->first_8bit_off, 8 + 1500 + 2 + 9);
+	assert_int_equal(t->reply_code, 250);
+}
+
+static void
+t_long_headers(void **state)
+{
+	size_t o = 0;
+
+	(void)state;
+	o += (size_t)snprintf(long_hdr_msg + o, sizeof(long_hdr_msg) - o, "X-Long: ");
+	memset(long_hdr_msg + o, 'a', 1500);
+	o += 1500;
+	o += (size_t)snprintf(long_hdr_msg + o, sizeof(long_hdr_msg) - o,
+	    "\r\nSubject: \xc3\xa9-mail\r\nTo: ");
+	memset(long_hdr_msg + o, 'b', 300);
+	o += 300;
+	o += (size_t)snprintf(long_hdr_msg + o, sizeof(long_hdr_msg) - o,
+	    "\r\n\r\nbody\r\n.\r\n");
+	const struct step st[] = {
+		S(GREET), C("EHLO c.example.test\r\n"), S(CAPS_FULL),
+		C("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n"), S("250 2.1.0 Ok\r\n"),
+		C("RCPT TO:<b@example.test>\r\n"), S("250 2.1.5 Ok\r\n"),
+		C("DATA\r\n"), S("354 go\r\n"),
+		{ XDIR_CLIENT, long_hdr_msg, o, 0, 0 },
+		S("250 2.0.0 Ok: queued as 4B3E7A7C1E\r\n"),
+		C("QUIT\r\n"), S("221 2.0.0 Bye\r\n"),
+	};
+	struct hcase c = { st, NSTEPS(st), SEND_CLOSE, false, 0, 0,
+	    check_long_headers, true, false };
+
+	run_case(&c);
+}
+
 /* Every state change goes through one door, and says why. */
 static char trace[1024];
 static void
@@ -1133,6 +1184,7 @@ main(void)
 		cmocka_unit_test(t_updates),
 		cmocka_unit_test(t_bad_framing),
 		cmocka_unit_test(t_log_links),
+		cmocka_unit_test(t_long_headers),
 		cmocka_unit_test(t_state_trace),
 		cmocka_unit_test(t_state_trace_plain_after_tls),
 		cmocka_unit_test(t_pool_and_recycling),
