@@ -65,7 +65,7 @@ void wstr_clear(struct wstr *);
  * string leaves behind in the pool is not reused (the pool is small and
  * dies with the session).
  */
-#define SPOOL_SIZE 4096
+#define SPOOL_SIZE 2048
 struct spool {
 	size_t used;
 	char b[SPOOL_SIZE];

@@ -693,7 +693,7 @@ smtp_session_new(struct smtp_ctx *ctx, const struct smtp_peers *peers)
 
 	if (ctx == NULL || peers == NULL)
 		return NULL;
-	/* Zeroed up to the pool: its 4 KiB are written before they are read. */
+	/* Zeroed up to the pool: its octets are written before they are read. */
 	if ((s = ctx->spare) != NULL) {
 		ctx->spare = s->next_spare;
 		ctx->nspare--;

@@ -73,7 +73,8 @@ one() {
 	cpu=$(for p in $pids; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk '{t += $1 + $2} END {print t}')
 	secs=$(sed -n 's/^Actual: .* sent in \([0-9.]*\) seconds.*/\1/p' "$dir/live.tcpreplay")
 	load=$(echo "$cpu $tk ${secs:-0}" | awk '{printf "%.0f%%", ($3 > 0) ? 100 * $1 / $2 / $3 : 0}')
-	# SIGTERM: a background job of a script starts with SIGINT ignored.
+	# SIGTERM, as a service manager stops it: the summary, with the
+	# kernel's counts, is printed on the way out.
 	kill -TERM $pids
 	wait $pids || true
 	drops=0
