@@ -426,7 +426,7 @@ struct smtp_ctx {
 	struct host_lru lru;
 	size_t nhosts;
 	/* Ended sessions kept for the next ones (at most SPARE_SESSIONS):
-	 * a session is 8 KiB, which malloc hands out and takes back slowly. */
+	 * a session is 6.5 KiB, which malloc hands out and takes back slowly. */
 	struct smtp_session *spare;
 	size_t nspare;
 };

@@ -185,6 +185,20 @@ char *export_fmt_time(char *dst, size_t size, uint64_t ts_us, enum ts_style);
 /* The local zone at ts_us, for labels: "UTC+01:00 (CET)".  Returns dst. */
 char *export_fmt_zone(char *dst, size_t size, uint64_t ts_us);
 
+/* The decimal digits of v, written backwards so that they end just
+ * before end (which has EXPORT_U64_SIZE octets of room before it);
+ * returns where they start.  Every writer's numbers, without printf. */
+#define EXPORT_U64_SIZE 20
+static inline char *
+export_u64(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
 #define EXPORT_ADDR_SIZE 56	/* "[v6 address]:port" */
 /* "192.0.2.1" (port 0 omitted: -1) or "192.0.2.1:25" / "[2001:db8::1]:25".
  * ip holds 16 bytes; IPv4 uses the first 4.  Returns dst. */

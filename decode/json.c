@@ -109,12 +109,8 @@ jw_text(struct jw *w, const void *p, size_t n)
 static void
 put_u64(struct jw *w, uint64_t v)
 {
-	char b[20], *p = b + sizeof(b);
+	char b[EXPORT_U64_SIZE], *p = export_u64(b + sizeof(b), v);
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
 	jw_write(w, p, (size_t)(b + sizeof(b) - p));
 }
 

@@ -875,7 +875,7 @@ smtp_record(struct smtp_session *s)
  * AddressSanitizer: there each session is its own allocation, so a read
  * of an ended session is caught.
  */
-#define SPARE_SESSIONS 256	/* 2 MiB */
+#define SPARE_SESSIONS 256	/* 1.7 MiB */
 #if defined(__SANITIZE_ADDRESS__)
 #define SMTP_RECYCLE 0
 #elif defined(__has_feature)

@@ -115,12 +115,8 @@ export_fmt_zone(char *dst, size_t size, uint64_t ts_us)
 static char *
 put_dec(char *p, unsigned v)
 {
-	char b[10], *q = b + sizeof(b);
+	char b[EXPORT_U64_SIZE], *q = export_u64(b + sizeof(b), v);
 
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
 	memcpy(p, q, (size_t)(b + sizeof(b) - q));
 	return p + (b + sizeof(b) - q);
 }
@@ -199,12 +195,8 @@ print_hosts(FILE *f, const struct sess_record *r)
 static void
 print_num(FILE *f, const char *key, uint64_t v)
 {
-	char b[24], *p = b + sizeof(b);
+	char b[EXPORT_U64_SIZE], *p = export_u64(b + sizeof(b), v);
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
 	(void)fputs(key, f);
 	(void)fwrite(p, 1, (size_t)(b + sizeof(b) - p), f);
 }

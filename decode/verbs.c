@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "dec_int.h"
+#include "export.h"
 
 /* ---------------------------------------------------------------------
  * Transactions
@@ -195,10 +196,8 @@ struct nb {
 };
 
 static void
-nb_s(struct nb *n, const char *s)
+nb_n(struct nb *n, const char *s, size_t l)
 {
-	size_t l = strlen(s);
-
 	if (l > sizeof(n->b) - n->o)
 		l = sizeof(n->b) - n->o;
 	memcpy(n->b + n->o, s, l);
@@ -206,16 +205,17 @@ nb_s(struct nb *n, const char *s)
 }
 
 static void
+nb_s(struct nb *n, const char *s)
+{
+	nb_n(n, s, strlen(s));
+}
+
+static void
 nb_u(struct nb *n, uint64_t v)
 {
-	char d[24], *p = d + sizeof(d);
+	char d[EXPORT_U64_SIZE], *p = export_u64(d + sizeof(d), v);
 
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	nb_s(n, p);
+	nb_n(n, p, (size_t)(d + sizeof(d) - p));
 }
 
 static void
